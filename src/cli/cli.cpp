@@ -1,0 +1,202 @@
+#include "cli/cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "mtce/version.hpp"
+
+namespace mtce::cli {
+
+namespace {
+
+/// A subcommand whose component does not exist yet: it parses its arguments, then says so honestly.
+int not_implemented(std::string_view what) {
+    fmt::print(stderr, "mtce: not implemented yet: {}\n", what);
+    return exit_failed;
+}
+
+CLI::Validator role_validator() {
+    return CLI::IsMember({"controller", "worker", "storage"});
+}
+
+int check_config(const std::filesystem::path& path, const std::optional<std::string>& role_name) {
+    std::vector<role> roles;
+    if (role_name) {
+        roles.push_back(*parse_role(*role_name));
+    } else {
+        roles = {role::controller, role::worker, role::storage};
+    }
+    int status = exit_ok;
+    for (auto r : roles) {
+        auto cfg = load_config(path, r);
+        if (!cfg) {
+            for (const auto& e : cfg.error()) {
+                fmt::print(stderr, "{}\n", e.to_string());
+            }
+            return exit_usage;
+        }
+        fmt::print("{}: valid for the {} role\n", path.string(), to_string(r));
+    }
+    return status;
+}
+
+std::filesystem::path self_path(const char* argv0) {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::path{argv0} : p;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app{"mtce — bare-metal host maintenance: heartbeat, self-tests, host services, lock/unlock, recovery.\n"
+                 "One executable for the controller, worker and storage roles. See mtce(8).",
+                 "mtce"};
+    app.require_subcommand(1);
+    app.fallthrough();
+
+    // mtce agent
+    agent_options agent;
+    std::string agent_role;
+    std::string agent_config = default_config_path;
+    std::string log_level;
+    auto* agent_cmd = app.add_subcommand("agent", "Run the maintenance daemon in a role (as systemd does)");
+    agent_cmd->add_option("--role", agent_role, "Role to run: controller, worker or storage")
+        ->required()
+        ->check(role_validator());
+    agent_cmd->add_option("--config", agent_config, "Configuration file")->capture_default_str();
+    agent_cmd->add_option("--log-level", log_level,
+                          "Log level: trace, debug, info, warn, error, critical, off (overrides agent.log_level)")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    agent_cmd->add_flag("--foreground", agent.foreground, "Log to stderr instead of the journal");
+
+    // Client commands share --api and --json.
+    std::string api;
+    bool json = false;
+    auto add_api = [&](CLI::App* cmd) {
+        cmd->add_option("--api", api, "Controller API URL (default: $MTCE_API, else controller.api_listen)");
+    };
+    auto add_json = [&](CLI::App* cmd) {
+        cmd->add_flag("--json", json, "Print one JSON document on stdout");
+    };
+
+    auto* host_cmd = app.add_subcommand("host", "Inspect and act on hosts (controller API client)");
+    host_cmd->require_subcommand(1);
+    add_api(host_cmd);
+    std::string name;
+    auto* host_list = host_cmd->add_subcommand("list", "List every host and its state");
+    add_json(host_list);
+    auto* host_show = host_cmd->add_subcommand("show", "Show one host");
+    host_show->add_option("NAME", name, "Host name")->required();
+    add_json(host_show);
+
+    auto* host_add = host_cmd->add_subcommand("add", "Add a host to the inventory");
+    std::string personality, subfunctions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username, bmc_password_file;
+    host_add->add_option("NAME", name, "Host name")->required();
+    host_add->add_option("--personality", personality, "controller, worker or storage")
+        ->required()
+        ->check(role_validator());
+    host_add->add_option("--subfunctions", subfunctions, "Comma-separated subfunctions, e.g. worker");
+    host_add->add_option("--mgmt-ip", mgmt_ip, "Management network address")->required();
+    host_add->add_option("--cluster-ip", cluster_ip, "Cluster network address");
+    host_add->add_option("--bmc-type", bmc_type, "redfish, ipmi or none")
+        ->check(CLI::IsMember({"redfish", "ipmi", "none"}));
+    host_add->add_option("--bmc-address", bmc_address, "BMC address, ADDR[:PORT]");
+    host_add->add_option("--bmc-username", bmc_username, "BMC user name");
+    host_add->add_option("--bmc-password-file", bmc_password_file, "File holding the BMC password");
+
+    auto* host_delete = host_cmd->add_subcommand("delete", "Delete a locked host");
+    host_delete->add_option("NAME", name, "Host name")->required();
+
+    bool force = false;
+    std::map<std::string, CLI::App*> actions;
+    for (const char* action : {"lock", "unlock", "reboot", "reset", "power-on", "power-off", "power-cycle",
+                               "reinstall"}) {
+        auto* cmd = host_cmd->add_subcommand(action, fmt::format("{} a host", action));
+        cmd->add_option("NAME", name, "Host name")->required();
+        cmd->add_flag("--force", force, "Force the action (e.g. force-lock reboots the host)");
+        actions[action] = cmd;
+    }
+
+    auto* host_wait = host_cmd->add_subcommand("wait", "Wait until a host reaches a state");
+    std::string state;
+    int wait_timeout = 600;
+    host_wait->add_option("NAME", name, "Host name")->required();
+    host_wait->add_option("--state", state, "ADMIN-OPER-AVAIL, e.g. unlocked-enabled-available")->required();
+    host_wait->add_option("--timeout", wait_timeout, "Seconds to wait (exit 6 when they pass)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+
+    auto* alarm_cmd = app.add_subcommand("alarm", "Active alarms (controller API client)");
+    alarm_cmd->require_subcommand(1);
+    add_api(alarm_cmd);
+    auto* alarm_list = alarm_cmd->add_subcommand("list", "List active alarms");
+    add_json(alarm_list);
+
+    auto* event_cmd = app.add_subcommand("event", "The event log (controller API client)");
+    event_cmd->require_subcommand(1);
+    add_api(event_cmd);
+    auto* event_list = event_cmd->add_subcommand("list", "List events");
+    add_json(event_list);
+    bool follow = false;
+    event_list->add_flag("--follow", follow, "Keep printing new events");
+
+    auto* config_cmd = app.add_subcommand("config", "Configuration tools");
+    config_cmd->require_subcommand(1);
+    auto* config_check = config_cmd->add_subcommand("check", "Validate a configuration file; exit 0 or 2");
+    std::string check_path = default_config_path;
+    std::string check_role;
+    config_check->add_option("--config", check_path, "Configuration file")->capture_default_str();
+    config_check->add_option("--role", check_role, "Check for this role only (default: every role)")
+        ->check(role_validator());
+
+    auto* demo_cmd = app.add_subcommand("demo", "Run a live demonstration on loopback, unprivileged");
+    demo_options demo;
+    demo_cmd->add_option("--hosts", demo.hosts, "Number of hosts")->capture_default_str()->check(CLI::PositiveNumber);
+
+    auto* version_cmd = app.add_subcommand("version", "Print the version and git revision");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)app.exit(e);
+        return exit_usage;
+    }
+
+    if (*version_cmd) {
+        fmt::print("mtce {} ({})\n", project_version, git_revision);
+        return exit_ok;
+    }
+    if (*agent_cmd) {
+        agent.self = *parse_role(agent_role);
+        agent.config_path = agent_config;
+        if (!log_level.empty()) {
+            agent.log_level = log_level;
+        }
+        return run_agent(agent);
+    }
+    if (*config_check) {
+        return check_config(check_path, check_role.empty() ? std::nullopt : std::optional{check_role});
+    }
+    if (*demo_cmd) {
+        demo.self_binary = self_path(argv[0]);
+        return run_demo(demo);
+    }
+    if (*host_cmd || *alarm_cmd || *event_cmd) {
+        return not_implemented("the controller API client (host, alarm and event commands need the fleet manager)");
+    }
+    return exit_usage;
+}
+
+}  // namespace mtce::cli

@@ -1,0 +1,153 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace mtce {
+
+/// The three roles one `mtce` executable can run as; a role is also a host's main function.
+enum class role { controller, worker, storage };
+
+[[nodiscard]] std::string_view to_string(role r);
+[[nodiscard]] std::optional<role> parse_role(std::string_view s);
+
+/// Heartbeat transport: multicast on real networks, unicast on loopback or networks without multicast.
+enum class heartbeat_mode { multicast, unicast };
+
+/// One provisioned network (`mgmt` or `cluster`). An empty address means "not provisioned on this host".
+struct network_config {
+    std::string address;
+    std::string interface;
+    std::string multicast_group = "239.1.1.2";
+    std::uint16_t agent_port = 0;        ///< host agent receives commands here
+    std::uint16_t controller_port = 0;   ///< controller receives mtcAlive, acks and results here
+    std::uint16_t pulse_port = 0;        ///< host agent receives pulse requests here
+    std::uint16_t pulse_reply_port = 0;  ///< controller receives pulse responses here
+};
+
+struct agent_config {
+    std::string hostname;                       ///< default: the kernel hostname
+    std::vector<role> subfunctions;             ///< e.g. {worker} on an all-in-one controller
+    std::vector<std::string> controllers{"127.0.0.1"};
+    std::filesystem::path boot_id_file;         ///< empty: the kernel's boot id
+    std::chrono::milliseconds drain_timeout{std::chrono::seconds{20}};
+    std::string log_level = "info";
+};
+
+struct auth_config {
+    std::filesystem::path key_file = "/etc/mtce/cluster.key";
+};
+
+struct heartbeat_config {
+    std::uint32_t period_ms = 100;
+    std::uint32_t minor_threshold = 4;
+    std::uint32_t degrade_threshold = 6;
+    std::uint32_t failure_threshold = 10;
+    std::uint32_t recovery_threshold = 10;
+    heartbeat_mode mode = heartbeat_mode::multicast;
+};
+
+struct host_config {
+    std::filesystem::path goenabled_dir = "/etc/mtce/goenabled.d";
+    std::filesystem::path services_dir = "/etc/mtce/services.d";
+    std::filesystem::path run_dir = "/run/mtce";
+    std::filesystem::path state_dir = "/var/lib/mtce/host";
+    std::chrono::milliseconds goenabled_timeout{std::chrono::seconds{600}};
+    std::chrono::milliseconds services_timeout{std::chrono::seconds{300}};
+    std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};
+    std::size_t output_limit = 64 * 1024;
+    std::filesystem::path subfunction_config_marker = "/run/mtce/.worker_config_complete";
+    std::chrono::milliseconds subfunction_config_timeout{std::chrono::seconds{1200}};
+    std::chrono::milliseconds mtcalive_period{std::chrono::seconds{5}};
+    std::string reboot_command = "systemctl reboot";
+    std::string reset_command = "systemctl reboot --force";
+    std::chrono::milliseconds failsafe_delay{std::chrono::seconds{120}};
+};
+
+struct controller_config {
+    std::filesystem::path state_dir = "/var/lib/mtce/controller";
+    std::string api_listen = "127.0.0.1:2112";
+    std::filesystem::path api_token_file;
+};
+
+struct dor_config {
+    std::uint32_t detect_s = 1200;
+};
+
+struct mnfa_config {
+    std::uint32_t threshold = 2;
+};
+
+/// The whole configuration, parsed once and validated; immutable once built.
+struct config {
+    role self = role::worker;
+    agent_config agent;
+    auth_config auth;
+    network_config mgmt{"", "", "239.1.1.2", 2118, 2101, 2106, 2103};
+    network_config cluster{"", "", "239.1.1.3", 2115, 2111, 2116, 2113};
+    heartbeat_config heartbeat;
+    host_config host;
+    controller_config controller;
+    dor_config dor;
+    mnfa_config mnfa;
+
+    /// The functions this host performs, main function (= role) first.
+    [[nodiscard]] std::vector<role> functions() const;
+    /// True for an all-in-one controller: a controller that also has the worker subfunction.
+    [[nodiscard]] bool has_worker_subfunction() const;
+};
+
+/// One problem found in a configuration, with where it was found.
+struct config_error {
+    std::string file;   ///< the file, or "<built-in worker defaults>" for a role fragment
+    std::uint32_t line = 0;  ///< 0 when there is no line (unreadable file, missing key file)
+    std::string key;    ///< dotted key, empty for a syntax error
+    std::string message;
+
+    /// "file:line: key: message", the form every tool and test expects.
+    [[nodiscard]] std::string to_string() const;
+};
+
+using config_errors = std::vector<config_error>;
+
+/// Every key the configuration accepts, in dotted form ("heartbeat.period_ms"); used by the man page test.
+[[nodiscard]] std::vector<std::string> config_keys();
+
+/// Parses the role's built-in defaults, then `path` (if not empty) over them, and validates the result.
+/// No I/O beyond reading the file and stat()ing the key file. All problems are reported, not just the first.
+[[nodiscard]] tl::expected<config, config_errors> load_config(const std::filesystem::path& path, role self);
+
+/// Same, with the file's text given directly; `name` is used in error messages.
+[[nodiscard]] tl::expected<config, config_errors> parse_config(std::string_view text, std::string_view name,
+                                                               role self);
+
+/// Holds the configuration in force; a reload swaps it only when the new one is valid.
+/// Not thread-safe: owned by the event loop's thread.
+class config_store {
+public:
+    config_store(std::filesystem::path path, role self, config initial);
+
+    [[nodiscard]] std::shared_ptr<const config> current() const { return current_; }
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+    /// Re-reads the file. On success the new config is in force; on error the old one stays.
+    tl::expected<void, config_errors> reload();
+
+private:
+    std::filesystem::path path_;
+    role self_;
+    std::shared_ptr<const config> current_;
+};
+
+/// The default configuration file location.
+inline constexpr const char* default_config_path = "/etc/mtce/mtce.toml";
+
+}  // namespace mtce

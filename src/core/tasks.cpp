@@ -1,0 +1,88 @@
+#include "core/tasks.hpp"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace mtce {
+
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+}
+
+task_set::task_set(asio::any_io_executor ex)
+    : ex_{ex}, stop_{ex, asio::steady_timer::time_point::max()}, idle_{ex, asio::steady_timer::time_point::max()} {}
+
+void task_set::spawn(std::string name, asio::awaitable<void> body) {
+    auto& signal = signals_.emplace_back();
+    auto it = std::prev(signals_.end());
+    ++running_;
+    asio::co_spawn(ex_, std::move(body),
+                   asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
+                       if (e) {
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::system_error& se) {
+                               if (!(stopping_ && se.code() == asio::error::operation_aborted)) {
+                                   failed_ = true;
+                                   spdlog::error("task '{}' failed: {}", name, se.what());
+                               }
+                           } catch (const std::exception& ex) {
+                               failed_ = true;
+                               spdlog::error("task '{}' failed: {}", name, ex.what());
+                           }
+                       }
+                       signals_.erase(it);
+                       if (--running_ == 0) {
+                           idle_.cancel();
+                       }
+                   }));
+}
+
+void task_set::request_stop() {
+    stopping_ = true;
+    stop_.cancel();
+}
+
+void task_set::abort() {
+    for (auto& s : signals_) {
+        s.emit(asio::cancellation_type::terminal);
+    }
+}
+
+asio::awaitable<void> task_set::until_stop() {
+    while (!stopping_) {
+        co_await stop_.async_wait(use_tuple);
+    }
+}
+
+asio::awaitable<bool> task_set::drained_within(std::chrono::steady_clock::duration limit) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    asio::steady_timer timer{ex_, deadline};
+    while (running_ != 0 && std::chrono::steady_clock::now() < deadline) {
+        auto first = co_await (idle_.async_wait(use_tuple) || timer.async_wait(use_tuple));
+        if (first.index() == 1) {
+            break;
+        }
+    }
+    co_return running_ == 0;
+}
+
+event::event(asio::any_io_executor ex) : timer_{ex, asio::steady_timer::time_point::max()} {}
+
+void event::set() {
+    set_ = true;
+    timer_.cancel();
+}
+
+asio::awaitable<void> event::wait() {
+    while (!set_) {
+        co_await timer_.async_wait(use_tuple);
+    }
+}
+
+}  // namespace mtce

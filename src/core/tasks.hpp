@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/steady_timer.hpp>
+
+namespace mtce {
+
+/// Supervises the long-lived tasks of a process (Beast's task_group, seastar's gate).
+///
+/// Stopping is cooperative first: request_stop() sets a flag and wakes every until_stop(); tasks finish
+/// their current job and return. abort() then emits a terminal cancellation into every task still running.
+/// A task that ends with an exception is logged and recorded; failed() tells main to exit non-zero.
+/// Not thread-safe: use from the event loop's thread.
+class task_set {
+public:
+    explicit task_set(asio::any_io_executor ex);
+
+    /// Starts `body` as a supervised task named `name`. Never use asio::detached for long-lived work.
+    void spawn(std::string name, asio::awaitable<void> body);
+
+    void request_stop();
+    void abort();
+    [[nodiscard]] bool stopping() const { return stopping_; }
+    [[nodiscard]] bool failed() const { return failed_; }
+    [[nodiscard]] std::size_t running() const { return running_; }
+
+    /// Completes when request_stop() is called (at once if it already was).
+    asio::awaitable<void> until_stop();
+    /// Completes when no task is left, or after `limit`; returns whether all tasks ended.
+    asio::awaitable<bool> drained_within(std::chrono::steady_clock::duration limit);
+
+private:
+    asio::any_io_executor ex_;
+    asio::steady_timer stop_;
+    asio::steady_timer idle_;
+    std::list<asio::cancellation_signal> signals_;
+    std::size_t running_ = 0;
+    bool stopping_ = false;
+    bool failed_ = false;
+};
+
+/// A one-shot event several coroutines can wait for (a steady_timer that never expires, cancelled to fire).
+class event {
+public:
+    explicit event(asio::any_io_executor ex);
+    void set();
+    [[nodiscard]] bool is_set() const { return set_; }
+    /// Completes once set() was called; returns at once if it already was.
+    asio::awaitable<void> wait();
+
+private:
+    asio::steady_timer timer_;
+    bool set_ = false;
+};
+
+}  // namespace mtce

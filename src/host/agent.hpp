@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include "core/config.hpp"
+#include "core/tasks.hpp"
+#include "host/flags.hpp"
+#include "host/lock_state.hpp"
+#include "host/sequences.hpp"
+
+namespace mtce::host {
+
+/// The host agent of every role: self-tests, host services and the lock, for this host's functions.
+///
+/// The boot sequence reads top to bottom (see boot()). goenabled() and services() may also be requested at
+/// any time; a request for a run that is already in progress joins it instead of running it twice.
+/// Not thread-safe: lives on the event loop's thread.
+class host_agent {
+public:
+    host_agent(asio::any_io_executor ex, config_store& config, task_set& tasks);
+
+    /// Prepares the run and state directories, forgets flags from an earlier boot, restores the lock.
+    /// Errors here are fatal for the agent (the caller exits); the message says which path and why.
+    [[nodiscard]] std::optional<std::string> prepare();
+
+    /// Main self-tests, main host services, then (all-in-one) the worker subfunction's.
+    /// Steps already done this boot are not repeated (an agent restart does not re-run passed tests).
+    /// Once a stop is requested no new step starts.
+    asio::awaitable<void> boot();
+
+    asio::awaitable<run_report> goenabled(context ctx);
+    asio::awaitable<run_report> services(role function, service_action action);
+
+    [[nodiscard]] bool locked() const { return lock_.locked(); }
+    std::error_code set_locked(bool locked);
+
+    [[nodiscard]] const flag_files& flags() const { return flags_; }
+
+private:
+    struct in_flight;
+    using run_key = std::tuple<int, int, int>;  // kind, context or function, action
+
+    asio::awaitable<run_report> join_or_run(run_key key, std::function<asio::awaitable<run_report>()> start);
+    asio::awaitable<bool> start_services_unless_locked(role function);
+    asio::awaitable<bool> subfunction_goenabled();
+
+    asio::any_io_executor ex_;
+    config_store& config_;
+    task_set& tasks_;
+    flag_files flags_;
+    lock_state lock_;
+    std::map<run_key, std::shared_ptr<in_flight>> running_;
+};
+
+}  // namespace mtce::host

@@ -1,0 +1,79 @@
+#include "host/scripts.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <system_error>
+
+namespace mtce::host {
+
+namespace {
+
+bool is_backup_name(std::string_view name) {
+    static constexpr std::array<std::string_view, 6> suffixes{"~", ".dpkg-old", ".dpkg-new",
+                                                              ".dpkg-dist", ".rpmsave", ".rpmnew"};
+    return std::any_of(suffixes.begin(), suffixes.end(), [&](std::string_view s) { return name.ends_with(s); });
+}
+
+}  // namespace
+
+tl::expected<script_scan, std::string> scan_scripts(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it{dir, ec};
+    if (ec) {
+        return tl::unexpected{"cannot read directory '" + dir.string() + "': " + ec.message()};
+    }
+    std::vector<std::filesystem::path> entries;
+    for (; it != std::filesystem::directory_iterator{}; it.increment(ec)) {
+        if (ec) {
+            return tl::unexpected{"cannot read directory '" + dir.string() + "': " + ec.message()};
+        }
+        entries.push_back(it->path());
+    }
+    std::sort(entries.begin(), entries.end());
+
+    script_scan scan;
+    for (const auto& path : entries) {
+        const auto name = path.filename().string();
+        if (name.starts_with(".")) {
+            continue;  // hidden files are never scripts; not worth a warning
+        }
+        if (is_backup_name(name)) {
+            scan.skipped.emplace_back(path, "backup or package-manager leftover");
+            continue;
+        }
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) {
+            scan.skipped.emplace_back(path, "cannot stat: " + std::system_category().message(errno));
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            scan.skipped.emplace_back(path, "is a directory");
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            scan.skipped.emplace_back(path, "not a regular file");
+            continue;
+        }
+        if (::access(path.c_str(), X_OK) != 0) {
+            scan.skipped.emplace_back(path, "not executable");
+            continue;
+        }
+        scan.runnable.push_back(path);
+    }
+    return scan;
+}
+
+verdict judge(const std::vector<script_run>& runs) {
+    for (const auto& run : runs) {
+        if (!run.result.ok()) {
+            return {false, run.script.filename().string() + ": " + run.result.describe()};
+        }
+    }
+    return {};
+}
+
+}  // namespace mtce::host
