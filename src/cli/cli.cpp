@@ -26,6 +26,8 @@ CLI::Validator role_validator() {
     return CLI::IsMember({"controller", "worker", "storage"});
 }
 
+/// Without --role the file is checked for every role: it is valid if some role can run with it (an
+/// all-in-one controller's file, with subfunctions, is not a worker's), and each role's verdict is shown.
 int check_config(const std::filesystem::path& path, const std::optional<std::string>& role_name) {
     std::vector<role> roles;
     if (role_name) {
@@ -33,18 +35,27 @@ int check_config(const std::filesystem::path& path, const std::optional<std::str
     } else {
         roles = {role::controller, role::worker, role::storage};
     }
-    int status = exit_ok;
+    std::vector<std::pair<role, config_errors>> refused;
+    bool valid_for_one = false;
     for (auto r : roles) {
         auto cfg = load_config(path, r);
-        if (!cfg) {
-            for (const auto& e : cfg.error()) {
-                fmt::print(stderr, "{}\n", e.to_string());
-            }
-            return exit_usage;
+        if (cfg) {
+            valid_for_one = true;
+            fmt::print("{}: valid for the {} role\n", path.string(), to_string(r));
+        } else {
+            refused.emplace_back(r, std::move(cfg.error()));
         }
-        fmt::print("{}: valid for the {} role\n", path.string(), to_string(r));
     }
-    return status;
+    if (valid_for_one) {
+        for (const auto& [r, errors] : refused) {
+            fmt::print("{}: not for the {} role: {}\n", path.string(), to_string(r), errors.front().to_string());
+        }
+        return exit_ok;
+    }
+    for (const auto& e : refused.front().second) {
+        fmt::print(stderr, "{}\n", e.to_string());
+    }
+    return exit_usage;
 }
 
 std::filesystem::path self_path(const char* argv0) {

@@ -505,7 +505,14 @@ void validate(config& c, const std::map<std::string, origin>& origins, config_er
     }
     const auto& hb = c.heartbeat;
     if (!(hb.minor_threshold < hb.degrade_threshold && hb.degrade_threshold < hb.failure_threshold)) {
-        fail("heartbeat.failure_threshold",
+        // Name the threshold the operator set, so the message points at the line to change.
+        std::string key = "heartbeat.failure_threshold";
+        for (const auto* k : {"heartbeat.minor_threshold", "heartbeat.degrade_threshold", "heartbeat.failure_threshold"}) {
+            if (origins.count(k) != 0) {
+                key = k;
+            }
+        }
+        fail(key,
              fmt::format("thresholds must rise: minor ({}) < degrade ({}) < failure ({})", hb.minor_threshold,
                          hb.degrade_threshold, hb.failure_threshold));
     }

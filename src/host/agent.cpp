@@ -98,7 +98,7 @@ asio::awaitable<void> host_agent::boot() {
     if (tasks_.stopping()) {
         co_return;
     }
-    const bool main_services = co_await start_services_unless_locked(cfg->self);
+    const bool main_services = co_await start_services_if_unlocked(cfg->self);
     if (!main_services || !cfg->has_worker_subfunction() || tasks_.stopping()) {
         co_return;
     }
@@ -107,7 +107,7 @@ asio::awaitable<void> host_agent::boot() {
     if (!subfunction_tests || tasks_.stopping()) {
         co_return;
     }
-    co_await start_services_unless_locked(role::worker);
+    co_await start_services_if_unlocked(role::worker);
 }
 
 asio::awaitable<bool> host_agent::subfunction_goenabled() {
@@ -137,10 +137,10 @@ asio::awaitable<bool> host_agent::subfunction_goenabled() {
     co_return report.outcome.passed;
 }
 
-asio::awaitable<bool> host_agent::start_services_unless_locked(role function) {
+asio::awaitable<bool> host_agent::start_services_if_unlocked(role function) {
     if (lock_.locked()) {
         spdlog::info("host services ({}): not started, the host is locked", to_string(function));
-        co_return false;
+        co_return true;
     }
     if (flags_.services_started_this_boot(function)) {
         spdlog::info("host services ({}): already started this boot", to_string(function));

@@ -48,7 +48,8 @@ private:
     using run_key = std::tuple<int, int, int>;  // kind, context or function, action
 
     asio::awaitable<run_report> join_or_run(run_key key, std::function<asio::awaitable<run_report>()> start);
-    asio::awaitable<bool> start_services_unless_locked(role function);
+    /// Starts the function's host services unless the host is locked; false only if they failed.
+    asio::awaitable<bool> start_services_if_unlocked(role function);
     asio::awaitable<bool> subfunction_goenabled();
 
     asio::any_io_executor ex_;

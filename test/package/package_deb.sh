@@ -7,11 +7,13 @@ set -euo pipefail
 here=$(dirname -- "$0")
 # shellcheck source=common.sh
 source "$here/common.sh"
-require_env MTCE_BUILD_DIR MTCE_SOURCE_DIR MTCE_VERSION MTCE_CPACK MTCE_UNITDIR MTCE_INSTALL_BINDIR
+require_env MTCE_BUILD_DIR MTCE_SOURCE_DIR MTCE_VERSION MTCE_CPACK MTCE_UNITDIR MTCE_INSTALL_BINDIR MTCE_BINARY
 # shellcheck source=expected_files.sh
 source "$here/expected_files.sh"
 command -v dpkg-deb >/dev/null || fail "dpkg-deb is not installed (package dpkg)"
 
+# CPack with Ninja packages what is built and builds nothing itself: build first (cmake --build --preset ...).
+[[ -x $MTCE_BINARY ]] || fail "$MTCE_BINARY is not built; build the project before packaging"
 out_dir=$MTCE_BUILD_DIR/package-test/deb
 rm -rf -- "$out_dir"
 mkdir -p -- "$out_dir"

@@ -3,7 +3,8 @@
 # purges it (also when a check fails). Runs only as root and only when asked to (CI set, or
 # MTCE_PACKAGE_INSTALL=1), since it changes the machine; otherwise it is skipped (77). Refuses to run where
 # mtce is already installed or /etc/mtce exists, rather than overwrite and purge someone's installation.
-# Checks: `mtce version` prints the project version; a cluster key was created (64 hex digits, root, 0600);
+# Checks: `mtce version` prints the project version; `mtce config check` accepts the installed
+# /etc/mtce/mtce.toml; a cluster key was created (64 hex digits, root, 0600);
 # /run/mtce 0755 and /var/lib/mtce 0700 exist; the man pages render; `systemd-analyze verify` is clean for
 # mtce@worker.service; a reinstall keeps the key; remove keeps key and state; purge removes everything.
 set -euo pipefail
@@ -52,6 +53,10 @@ grep -q 'created a new cluster key' "$tmp/install.log" || fail "postinst did not
 version=$("$MTCE_INSTALL_BINDIR/mtce" version) || fail "$MTCE_INSTALL_BINDIR/mtce version failed"
 [[ $version == "mtce $MTCE_VERSION"* ]] || fail "mtce version printed '$version', expected 'mtce $MTCE_VERSION ...'"
 note "mtce version: $version"
+
+check=$("$MTCE_INSTALL_BINDIR/mtce" config check --config /etc/mtce/mtce.toml 2>&1) ||
+  fail "the installed binary rejects the installed /etc/mtce/mtce.toml: $check"
+note "mtce config check: $check"
 
 key=/etc/mtce/cluster.key
 [[ -f $key ]] || fail "postinst did not create $key"

@@ -47,7 +47,7 @@ applies() {
 }
 
 relaxed=(GOENABLED_FS_MAX_USED_PCT=100 GOENABLED_MEM_MIN_AVAILABLE_PCT=0 GOENABLED_SWAP_MAX_USED_PCT=100
-         GOENABLED_STATE_MIN_FREE_MB=1)
+         GOENABLED_STATE_MIN_FREE_MB=1 GOENABLED_CONTROLLER_STATE_DIR="$state_dir")
 runs=("controller controller main controller,worker"
       "controller worker subfunction controller,worker"
       "worker worker main worker"
@@ -88,7 +88,8 @@ expect_failure common/goenabled.d/filesystems "is not a directory" GOENABLED_FS_
 expect_failure common/goenabled.d/memory "memory available" GOENABLED_MEM_MIN_AVAILABLE_PCT=101
 expect_failure common/goenabled.d/memory "failed DIMM" GOENABLED_MEM_MIN_TOTAL_MB=999999999
 expect_failure common/goenabled.d/clock "before" GOENABLED_CLOCK_MIN_EPOCH=99999999999
-expect_failure controller/goenabled.d/controller-state "MiB free" GOENABLED_STATE_MIN_FREE_MB=999999999
+expect_failure controller/goenabled.d/controller-state "MiB free" GOENABLED_STATE_MIN_FREE_MB=999999999 \
+  GOENABLED_CONTROLLER_STATE_DIR="$state_dir"
 chmod 0755 "$state_dir"
 expect_failure controller/goenabled.d/controller-state "accessible by group or others" "${relaxed[@]}"
 chmod 0700 "$state_dir"

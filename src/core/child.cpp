@@ -1,0 +1,683 @@
+#include "core/child.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <asio/cancellation_state.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+// Not in every libc's headers yet; <sys/pidfd.h> is avoided on purpose (glibc 2.36 breaks C++ linking).
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+namespace mtce {
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+/// After SIGKILL a process dies at once unless it is stuck in the kernel (uninterruptible sleep).
+constexpr auto kill_bound = 30s;
+/// Stragglers get this long (at most kill_grace) to finish by themselves after the leader exits: a background
+/// job often needs a moment to flush and exit along with its parent. Only runs that leave something behind
+/// pay for it; an empty group is noticed at once.
+constexpr auto straggler_linger = 1s;
+/// How long SIGKILLed stragglers get to disappear before we stop watching them.
+constexpr auto straggler_kill_bound = 5s;
+/// How often the group is checked for stragglers: there is no descriptor that reports an empty group.
+constexpr auto group_poll = 25ms;
+/// Once the whole group is gone, only an escaped process (setsid) can still hold the pipes; the data already
+/// in them takes microseconds to drain, so this only bounds how long such an escapee can delay us.
+constexpr auto output_linger = 1s;
+constexpr std::size_t read_chunk = 64 * 1024;
+
+/// `from + d`, with `d` capped so that a huge configured duration cannot overflow the clock's nanoseconds.
+clock_type::time_point after(clock_type::time_point from, std::chrono::milliseconds d)
+{
+    constexpr std::chrono::milliseconds cap = std::chrono::hours(24 * 365 * 10);
+    return from + std::min(d, cap);
+}
+
+/// Owns one file descriptor.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) : fd_(fd) {}
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() { reset(); }
+
+    [[nodiscard]] int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1)
+    {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+std::string errno_text(int error) { return std::error_code(error, std::generic_category()).message(); }
+
+/// Creates a close-on-exec pipe for one output stream; returns 0 or an errno value. Neither end is 0, 1 or 2:
+/// if the daemon runs with a standard descriptor closed, a pipe end there would be overwritten by the child's
+/// own dup2/open file actions. Only the parent's read end is non-blocking: the child must be able to block on
+/// a full pipe rather than fail with EAGAIN.
+int make_pipe(unique_fd& read_end, unique_fd& write_end)
+{
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        return errno;
+    }
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+    for (unique_fd* end : {&read_end, &write_end}) {
+        if (end->get() <= STDERR_FILENO) {
+            int moved = ::fcntl(end->get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+            if (moved < 0) {
+                return errno;
+            }
+            end->reset(moved);
+        }
+    }
+    int flags = ::fcntl(read_end.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(read_end.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+        return errno;
+    }
+    return 0;
+}
+
+class spawn_file_actions {
+public:
+    spawn_file_actions() { ::posix_spawn_file_actions_init(&actions_); }
+    spawn_file_actions(const spawn_file_actions&) = delete;
+    spawn_file_actions& operator=(const spawn_file_actions&) = delete;
+    ~spawn_file_actions() { ::posix_spawn_file_actions_destroy(&actions_); }
+    posix_spawn_file_actions_t* get() { return &actions_; }
+
+private:
+    posix_spawn_file_actions_t actions_;
+};
+
+class spawn_attributes {
+public:
+    spawn_attributes() { ::posix_spawnattr_init(&attr_); }
+    spawn_attributes(const spawn_attributes&) = delete;
+    spawn_attributes& operator=(const spawn_attributes&) = delete;
+    ~spawn_attributes() { ::posix_spawnattr_destroy(&attr_); }
+    posix_spawnattr_t* get() { return &attr_; }
+
+private:
+    posix_spawnattr_t attr_;
+};
+
+/// A started child: its pid (also its process group id) and the parent's descriptors.
+struct spawned_child {
+    pid_t pid = -1;
+    unique_fd pidfd;
+    unique_fd out;
+    unique_fd err;
+};
+
+/// Kills the group and reaps the leader if nothing else did: covers exceptions, cancellation and a coroutine
+/// frame destroyed while suspended. SIGKILL cannot be ignored, so the blocking waitpid returns at once.
+class process_guard {
+public:
+    explicit process_guard(pid_t pid) : pid_(pid) {}
+    process_guard(const process_guard&) = delete;
+    process_guard& operator=(const process_guard&) = delete;
+    ~process_guard()
+    {
+        if (!group_done_) {
+            ::killpg(pid_, SIGKILL);
+        }
+        if (!leader_reaped_) {
+            while (::waitpid(pid_, nullptr, 0) == -1 && errno == EINTR) {
+            }
+        }
+    }
+    /// The leader was reaped (or handed to someone who will).
+    void leader_reaped() { leader_reaped_ = true; }
+    /// The group is empty, or we stopped watching it: its id may be reused, so never signal it again.
+    void group_done() { group_done_ = true; }
+
+private:
+    pid_t pid_;
+    bool leader_reaped_ = false;
+    bool group_done_ = false;
+};
+
+std::string start_error(const child_spec& spec, const std::string& reason)
+{
+    return "could not start '" + spec.program.string() + "': " + reason;
+}
+
+/// posix_spawn reports a missing working directory as ENOENT, like a missing program; tell them apart.
+std::string explain_spawn_failure(const child_spec& spec, int error)
+{
+    struct stat st {};
+    int cwd_error = 0;
+    if (::stat(spec.cwd.c_str(), &st) != 0) {
+        cwd_error = errno;
+    } else if (!S_ISDIR(st.st_mode)) {
+        cwd_error = ENOTDIR;
+    } else if (::access(spec.cwd.c_str(), X_OK) != 0) {
+        cwd_error = errno;
+    }
+    if (cwd_error != 0) {
+        return start_error(spec, "working directory '" + spec.cwd.string() + "': " + errno_text(cwd_error));
+    }
+    return start_error(spec, errno_text(error));
+}
+
+/// Starts the child; returns an empty string or why it could not be started.
+std::string spawn(const child_spec& spec, spawned_child& child)
+{
+    if (!spec.program.is_absolute()) {
+        // Never resolved against PATH or the child's working directory.
+        return start_error(spec, "the program path is not absolute");
+    }
+
+    unique_fd out_write;
+    unique_fd err_write;
+    if (int e = make_pipe(child.out, out_write); e != 0) {
+        return start_error(spec, "pipe: " + errno_text(e));
+    }
+    if (int e = make_pipe(child.err, err_write); e != 0) {
+        return start_error(spec, "pipe: " + errno_text(e));
+    }
+
+    // Every pipe end is O_CLOEXEC: dup2 clears the flag on the child's 1 and 2; all else closes on exec.
+    spawn_file_actions actions;
+    int rc = ::posix_spawn_file_actions_addchdir_np(actions.get(), spec.cwd.c_str());
+    if (rc == 0) {
+        rc = ::posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    }
+    if (rc == 0) {
+        rc = ::posix_spawn_file_actions_adddup2(actions.get(), out_write.get(), STDOUT_FILENO);
+    }
+    if (rc == 0) {
+        rc = ::posix_spawn_file_actions_adddup2(actions.get(), err_write.get(), STDERR_FILENO);
+    }
+
+    // Own process group (so the whole tree can be signalled), default dispositions and an empty mask: the
+    // daemon ignores SIGPIPE and may block signals, and ignored/blocked signals survive exec. (sigfillset
+    // leaves out glibc's two internal real-time signals, 32 and 33; glibc's spawn leaves those ignored.)
+    spawn_attributes attr;
+    sigset_t all_signals;
+    sigset_t no_signals;
+    ::sigfillset(&all_signals);
+    ::sigemptyset(&no_signals);
+    if (rc == 0) {
+        rc = ::posix_spawnattr_setflags(
+            attr.get(), POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    }
+    if (rc == 0) {
+        rc = ::posix_spawnattr_setpgroup(attr.get(), 0);
+    }
+    if (rc == 0) {
+        rc = ::posix_spawnattr_setsigdefault(attr.get(), &all_signals);
+    }
+    if (rc == 0) {
+        rc = ::posix_spawnattr_setsigmask(attr.get(), &no_signals);
+    }
+    if (rc != 0) {
+        return start_error(spec, "posix_spawn setup: " + errno_text(rc));
+    }
+
+    std::string program = spec.program.string();
+    std::vector<std::string> env;
+    env.reserve(spec.env.size());
+    for (const auto& [name, value] : spec.env) {
+        env.push_back(name + "=" + value);
+    }
+    std::vector<char*> argv;
+    argv.reserve(spec.args.size() + 2);
+    argv.push_back(program.data());
+    for (const std::string& arg : spec.args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));  // posix_spawn does not write to them
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
+    for (std::string& entry : env) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+
+    // glibc spawns with CLONE_VFORK, so a failed chdir or exec comes back here as the return value (and glibc
+    // has reaped the failed child already).
+    pid_t pid = -1;
+    rc = ::posix_spawn(&pid, program.c_str(), actions.get(), attr.get(), argv.data(), envp.data());
+    if (rc != 0) {
+        return explain_spawn_failure(spec, rc);
+    }
+    child.pid = pid;
+    out_write.reset();
+    err_write.reset();
+
+    // Nobody else reaps our children, so the pid cannot have been reused yet.
+    long pidfd = ::syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) {
+        // Without a pidfd it cannot be watched without blocking the loop (e.g. EMFILE): undo the start.
+        int e = errno;
+        ::killpg(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+        child.pid = -1;
+        return start_error(spec, "pidfd_open: " + errno_text(e) + " (the child was killed)");
+    }
+    child.pidfd.reset(static_cast<int>(pidfd));
+    return {};
+}
+
+/// A process that survives SIGKILL for kill_bound is stuck in the kernel. Reap it from a thread once it
+/// finally dies, so that neither the event loop blocks nor a zombie is left behind.
+void reap_in_background(pid_t pid)
+{
+    std::thread([pid] {
+        while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+    }).detach();
+}
+
+/// Whether group `pgid` has a member that is not a zombie. killpg(pgid, 0) also counts zombies, and a dead
+/// orphan stays a zombie in its group until its new parent reaps it, which a container's PID 1 may never do.
+/// Only called while killpg still sees members, i.e. rarely. Without /proc, assume the worst.
+bool group_has_live_member(pid_t pgid)
+{
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) {
+        return true;
+    }
+    bool live = false;
+    while (const dirent* entry = ::readdir(proc)) {
+        std::string_view name = entry->d_name;
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos) {
+            continue;
+        }
+        std::string path = "/proc/" + std::string(name) + "/stat";
+        unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0) {
+            continue;  // exited meanwhile
+        }
+        char buffer[512];
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+        if (n <= 0) {
+            continue;
+        }
+        // "pid (comm) state ppid pgrp ...": comm may contain anything, so parse after its last ')'.
+        std::string_view stat(buffer, static_cast<std::size_t>(n));
+        std::size_t paren = stat.rfind(')');
+        if (paren == std::string_view::npos) {
+            continue;
+        }
+        char state = 0;
+        int ppid = 0;
+        int pgrp = 0;
+        buffer[n] = '\0';
+        if (std::sscanf(buffer + paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid
+            && state != 'Z' && state != 'X') {
+            live = true;
+            break;
+        }
+    }
+    ::closedir(proc);
+    return live;
+}
+
+/// Throws operation_aborted if the calling coroutine was cancelled. Needed after every as_tuple wait: those
+/// report cancellation as an error code, and a cancellation that arrived while a completion was already
+/// queued only shows in the cancellation state.
+asio::awaitable<void> throw_if_cancelled()
+{
+    asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) {
+        throw asio::system_error(asio::error::operation_aborted);
+    }
+}
+
+std::string format_duration(std::chrono::milliseconds d)
+{
+    if (d < 1s) {
+        return std::to_string(d.count()) + "ms";
+    }
+    long tenths = std::lround(static_cast<double>(d.count()) / 100.0);
+    if (tenths % 10 == 0 || d >= 10s) {
+        return std::to_string((tenths + 5) / 10) + "s";
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%ld.%lds", tenths / 10, tenths % 10);
+    return text;
+}
+
+std::string describe_signal(int sig)
+{
+    std::string text = "signal " + std::to_string(sig);
+    if (const char* abbrev = ::sigabbrev_np(sig)) {
+        text += " (SIG" + std::string(abbrev) + ")";
+    }
+    return text;
+}
+
+/// Watches one started child: its exit, the deadline, its process group and its output.
+class supervisor {
+public:
+    supervisor(const asio::any_io_executor& ex, const child_spec& spec, child_result& result,
+               spawned_child& child, process_guard& guard, clock_type::time_point started_at)
+        : spec_(spec),
+          result_(result),
+          guard_(guard),
+          pid_(child.pid),
+          started_at_(started_at),
+          pidfd_(ex),
+          out_(ex),
+          err_(ex),
+          readers_done_(ex)
+    {
+        // The fd is released only once its descriptor owns it, so a failing assign cannot leak it.
+        auto adopt = [](asio::posix::stream_descriptor& descriptor, unique_fd& fd) {
+            descriptor.assign(fd.get());
+            fd.release();
+        };
+        adopt(pidfd_, child.pidfd);
+        adopt(out_, child.out);
+        adopt(err_, child.err);
+    }
+
+    asio::awaitable<void> run()
+    {
+        co_await (drain(out_, result_.out, result_.out_dropped)
+                  && drain(err_, result_.err, result_.err_dropped)
+                  && supervise());
+    }
+
+private:
+    asio::awaitable<void> supervise()
+    {
+        bool exited = co_await leader_exited_by(after(started_at_, spec_.deadline));
+        if (!exited) {
+            result_.timed_out = true;
+            signal_group(SIGTERM);
+            exited = co_await leader_exited_by(after(clock_type::now(), spec_.kill_grace));
+            if (!exited) {
+                signal_group(SIGKILL);
+                exited = co_await leader_exited_by(clock_type::now() + kill_bound);
+            }
+        }
+        if (exited) {
+            reap_leader();
+            co_await clear_group();
+        } else {
+            // The whole group already had SIGKILL; watching it longer cannot help.
+            result_.elapsed = elapsed();
+            reap_in_background(pid_);
+            guard_.leader_reaped();
+            guard_.group_done();
+        }
+        co_await finish_output();
+    }
+
+    /// Whether the leader exited before `until`.
+    asio::awaitable<bool> leader_exited_by(clock_type::time_point until)
+    {
+        asio::steady_timer timer(pidfd_.get_executor(), until);
+        // as_tuple on both sides: in Asio 1.22 `||` waits for the first *successful* operation.
+        auto first = co_await (pidfd_.async_wait(asio::posix::descriptor_base::wait_read, use_tuple)
+                               || timer.async_wait(use_tuple));
+        co_await throw_if_cancelled();
+        if (first.index() == 0) {
+            auto [ec] = std::get<0>(first);
+            if (ec) {
+                throw asio::system_error(ec, "waiting for the child to exit");
+            }
+            co_return true;
+        }
+        co_return false;
+    }
+
+    void reap_leader()
+    {
+        int status = 0;
+        pid_t reaped;
+        do {
+            reaped = ::waitpid(pid_, &status, WNOHANG);
+        } while (reaped == -1 && errno == EINTR);
+        if (reaped == 0) {
+            // A readable pidfd means the leader is a zombie already, so this cannot block; never leave one.
+            do {
+                reaped = ::waitpid(pid_, &status, 0);
+            } while (reaped == -1 && errno == EINTR);
+        }
+        guard_.leader_reaped();
+        result_.elapsed = elapsed();
+        // reaped == -1 (ECHILD) only if the process ignores SIGCHLD; the status is then lost.
+        if (reaped == pid_) {
+            if (WIFEXITED(status)) {
+                result_.exit_code = WEXITSTATUS(status);
+            } else if (WIFSIGNALED(status)) {
+                result_.signal = WTERMSIG(status);
+            }
+        }
+    }
+
+    /// Kills whatever the leader left in its group: a short linger, SIGTERM, kill_grace, SIGKILL. After a
+    /// timeout the SIGTERM was sent already and the grace counts from then.
+    asio::awaitable<void> clear_group()
+    {
+        if (!group_alive()) {
+            guard_.group_done();
+            co_return;
+        }
+        // Every co_await here is a statement of its own: g++ 12 miscompiles a co_await inside an if condition
+        // (the callee's frame starts with a garbage resume index).
+        if (!term_sent_) {
+            auto linger = std::min<std::chrono::milliseconds>(straggler_linger, spec_.kill_grace);
+            bool gone = co_await group_gone_by(after(clock_type::now(), linger));
+            if (gone) {
+                co_return;
+            }
+            signal_group(SIGTERM);
+        }
+        bool gone = co_await group_gone_by(after(*term_sent_, spec_.kill_grace));
+        if (gone) {
+            co_return;
+        }
+        signal_group(SIGKILL);
+        co_await group_gone_by(clock_type::now() + straggler_kill_bound);
+        guard_.group_done();
+    }
+
+    /// Whether the group is empty by `until`; marks it done if so.
+    asio::awaitable<bool> group_gone_by(clock_type::time_point until)
+    {
+        asio::steady_timer timer(pidfd_.get_executor());
+        for (;;) {
+            if (!group_alive()) {
+                guard_.group_done();
+                co_return true;
+            }
+            auto now = clock_type::now();
+            if (now >= until) {
+                co_return false;
+            }
+            timer.expires_at(std::min<clock_type::time_point>(until, now + group_poll));
+            co_await timer.async_wait(use_tuple);
+            co_await throw_if_cancelled();
+        }
+    }
+
+    bool group_alive()
+    {
+        // Members orphaned by the leader are re-parented to us only if we are PID 1 or a subreaper; reap
+        // them, or their zombies would keep the group "alive". Otherwise there is nothing to reap (ECHILD).
+        while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
+        }
+        // EPERM: a member exists that we may not signal (it changed its credentials); it is still there.
+        if (::killpg(pid_, 0) != 0 && errno != EPERM) {
+            return false;
+        }
+        return group_has_live_member(pid_);
+    }
+
+    void signal_group(int sig)
+    {
+        ::killpg(pid_, sig);
+        if (sig == SIGTERM && !term_sent_) {
+            term_sent_ = clock_type::now();
+        }
+    }
+
+    /// Gives the readers a short while to see EOF, then closes the pipes, which ends them.
+    asio::awaitable<void> finish_output()
+    {
+        if (readers_running_ > 0) {
+            readers_done_.expires_after(output_linger);
+            co_await readers_done_.async_wait(use_tuple);  // cancelled by the last reader
+            co_await throw_if_cancelled();
+        }
+        asio::error_code ignored;
+        out_.close(ignored);
+        err_.close(ignored);
+    }
+
+    /// Reads one stream to its end, keeping the first output_limit bytes and counting the rest.
+    asio::awaitable<void> drain(asio::posix::stream_descriptor& pipe, std::string& kept, std::size_t& dropped)
+    {
+        std::vector<char> buffer(read_chunk);
+        for (;;) {
+            auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_tuple);
+            std::size_t keep = std::min(n, spec_.output_limit - std::min(spec_.output_limit, kept.size()));
+            kept.append(buffer.data(), keep);
+            dropped += n - keep;
+            // An error is EOF, or the pipe closed by finish_output(); either way this stream is done. A
+            // cancellation may have arrived while this read's completion was queued: stop then too, or the
+            // next read could wait forever on a child that is about to be killed. (No co_await in the
+            // condition: g++ 12 miscompiles that.)
+            asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+            if (ec || state.cancelled() != asio::cancellation_type::none) {
+                break;
+            }
+        }
+        if (--readers_running_ == 0) {
+            readers_done_.cancel();
+        }
+    }
+
+    std::chrono::milliseconds elapsed() const
+    {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started_at_);
+    }
+
+    const child_spec& spec_;
+    child_result& result_;
+    process_guard& guard_;
+    pid_t pid_;
+    clock_type::time_point started_at_;
+    std::optional<clock_type::time_point> term_sent_;
+    asio::posix::stream_descriptor pidfd_;
+    asio::posix::stream_descriptor out_;
+    asio::posix::stream_descriptor err_;
+    asio::steady_timer readers_done_;
+    int readers_running_ = 2;
+};
+
+}  // namespace
+
+std::string child_result::describe() const
+{
+    if (!started) {
+        // start_error already reads "could not start '<program>': <reason>".
+        return start_error.empty() ? std::string("could not start") : start_error;
+    }
+    std::string how;
+    if (signal) {
+        how = "killed by " + describe_signal(*signal);
+    } else if (exit_code) {
+        how = *exit_code == 0 ? "ok" : "exit code " + std::to_string(*exit_code);
+    } else {
+        how = "exit status unknown";
+    }
+    if (timed_out) {
+        // The deadline itself is not part of the result; elapsed is when the killed child was collected.
+        std::string text = "timed out after " + format_duration(elapsed);
+        if (signal) {
+            return text + ", " + how;
+        }
+        if (exit_code) {
+            return text + ", then exited with code " + std::to_string(*exit_code);
+        }
+        return text + ", still alive after SIGKILL";
+    }
+    return how;
+}
+
+asio::awaitable<child_result> run_child(child_spec spec)
+{
+    child_result result;
+    auto started_at = clock_type::now();
+    spawned_child child;
+    if (std::string error = spawn(spec, child); !error.empty()) {
+        result.start_error = std::move(error);
+        co_return result;
+    }
+    result.started = true;
+    process_guard guard(child.pid);  // from here on, every way out kills and reaps
+    asio::any_io_executor ex = co_await asio::this_coro::executor;
+    supervisor watch(ex, spec, result, child, guard, started_at);
+    co_await watch.run();
+    co_return result;
+}
+
+std::vector<std::pair<std::string, std::string>>
+script_environment(std::vector<std::pair<std::string, std::string>> extra)
+{
+    std::vector<std::pair<std::string, std::string>> env{
+        {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+        {"LANG", "C.UTF-8"},
+    };
+    env.reserve(env.size() + extra.size());
+    for (auto& entry : extra) {
+        env.push_back(std::move(entry));
+    }
+    return env;
+}
+
+}  // namespace mtce

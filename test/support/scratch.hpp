@@ -1,0 +1,60 @@
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+namespace mtce::test {
+
+/// A temporary directory, removed with everything in it when the test ends.
+class scratch {
+public:
+    scratch() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "mtce-test.XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            throw std::runtime_error{"mkdtemp failed"};
+        }
+        dir_ = tmpl;
+    }
+    ~scratch() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    scratch(const scratch&) = delete;
+    scratch& operator=(const scratch&) = delete;
+
+    [[nodiscard]] const std::filesystem::path& path() const { return dir_; }
+
+    /// Writes `text` to `name` (parents created) with `mode`; returns the full path.
+    std::filesystem::path write(const std::string& name, const std::string& text, mode_t mode = 0644) const {
+        const auto p = dir_ / name;
+        std::filesystem::create_directories(p.parent_path());
+        {
+            std::ofstream out{p, std::ios::trunc};
+            out << text;
+        }
+        ::chmod(p.c_str(), mode);
+        return p;
+    }
+
+    /// Writes an executable /bin/sh script with `body`.
+    std::filesystem::path script(const std::string& name, const std::string& body) const {
+        return write(name, "#!/bin/sh\n" + body + "\n", 0755);
+    }
+
+    [[nodiscard]] std::string read(const std::string& name) const {
+        std::ifstream in{dir_ / name};
+        return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    }
+
+    [[nodiscard]] bool exists(const std::string& name) const { return std::filesystem::exists(dir_ / name); }
+
+private:
+    std::filesystem::path dir_;
+};
+
+}  // namespace mtce::test
