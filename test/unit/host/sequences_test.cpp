@@ -346,3 +346,16 @@ BOOST_AUTO_TEST_CASE(a_request_while_a_run_is_in_progress_joins_it_instead_of_ru
     BOOST_TEST(both.second);
     BOOST_TEST(h.log().size() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(a_locked_all_in_one_controller_still_tests_its_subfunction_but_starts_nothing) {
+    host_fixture h(role::controller, "subfunctions = [\"worker\"]");
+    h.dir.write("run/.worker_config_complete", "");
+    h.logging_script("goenabled.d/10-test", "goenabled $MTCE_FUNCTION $MTCE_CONTEXT");
+    h.logging_script("services.d/controller/10-svc", "services controller");
+    h.logging_script("services.d/worker/10-svc", "services worker");
+    auto agent = h.agent();
+    BOOST_TEST(!agent->set_locked(true));
+    h.run(agent->boot());
+    const std::vector<std::string> expected{"goenabled controller main", "goenabled worker subfunction"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+}
