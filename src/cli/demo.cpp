@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -92,11 +93,16 @@ kill_grace = "1s"
         write_script(root / "goenabled.d/20-memory",
                      "echo 'memory: 3 uncorrectable ECC errors on DIMM B2' >&2\nexit 1\n");
         write_script(root / "goenabled.d/30-disk", "# A disk that stopped answering: the check hangs.\nsleep 600\n");
+        // A reboot: a new boot identity, and /run (a tmpfs) comes back empty.
         (void)write_file_atomic(root / "boot_id", "demo-boot-2\n");
+        for (const auto& entry : fs::directory_iterator{run_dir}) {
+            fs::remove_all(entry.path());
+        }
     }
 };
 
 pid_t start_agent(const fs::path& binary, const fs::path& config) {
+    std::fflush(stdout);  // what was printed so far comes before the agent's log
     std::vector<std::string> args{binary.string(), "agent",      "--role",        "worker", "--config",
                                   config.string(), "--foreground", "--log-level", "info"};
     std::vector<char*> argv;

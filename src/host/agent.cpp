@@ -196,8 +196,9 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
         spdlog::info("{}: running '{}'", what, (cfg->host.services_dir / std::string{to_string(function)}).string());
         auto report = co_await run_services(*cfg, function, action, [&](const script_run& run) { log_script(what, run); });
         log_report(what, report);
-        const auto ec = action == service_action::start ? flags_.record_services_started(function, report)
-                                                        : flags_.record_services_stopped(function, report);
+        const auto ctx = function == cfg->self ? context::main : context::subfunction;
+        const auto ec = action == service_action::start ? flags_.record_services_started(function, ctx, report)
+                                                        : flags_.record_services_stopped(function, ctx, report);
         if (ec) {
             spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
                           ec.message());

@@ -90,20 +90,20 @@ std::error_code flag_files::record_goenabled(context c, role function, const run
     return write_report(goenabled_passed(c), goenabled_failed(c), "goenabled", function, to_string(c), report);
 }
 
-std::error_code flag_files::record_services_started(role function, const run_report& report) {
+std::error_code flag_files::record_services_started(role function, context c, const run_report& report) {
     return write_report(services_started(function), services_failed(function), "services-start", function,
-                        "", report);
+                        to_string(c), report);
 }
 
-std::error_code flag_files::record_services_stopped(role function, const run_report& report) {
+std::error_code flag_files::record_services_stopped(role function, context c, const run_report& report) {
     if (report.outcome.passed) {
         if (auto ec = remove_file(services_failed(function))) {
             return ec;
         }
         return remove_file(services_started(function));
     }
-    return write_report(services_started(function), services_failed(function), "services-stop", function, "",
-                        report);
+    return write_report(services_started(function), services_failed(function), "services-stop", function,
+                        to_string(c), report);
 }
 
 bool flag_files::begin_boot() {

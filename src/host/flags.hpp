@@ -16,8 +16,8 @@ enum class context { main, subfunction };
 [[nodiscard]] std::string_view to_string(context c);
 
 /// The flag files in `host.run_dir` that say how this boot's self-tests and host services went.
-/// They are plain key=value text for other tools: `result`, `reason`, `function`, `context`, `boot_id`,
-/// `time`, `elapsed_ms`, then one `script=` line per script. Written atomically; the pass and fail file of
+/// They are plain key=value text for other tools: `result`, `reason`, `kind`, `function`, `context`,
+/// `boot_id`, `time`, `elapsed_ms`, then one `script=` line per script and one `skipped=` line per skipped file. Written atomically; the pass and fail file of
 /// one run never exist together.
 ///
 ///   goenabled / goenabled_failed                 main function self-tests
@@ -37,9 +37,9 @@ public:
     [[nodiscard]] bool services_started_this_boot(role function) const;
 
     std::error_code record_goenabled(context c, role function, const run_report& report);
-    std::error_code record_services_started(role function, const run_report& report);
+    std::error_code record_services_started(role function, context c, const run_report& report);
     /// After `stop`: the started flag goes; a failed stop is recorded in services_<function>_failed.
-    std::error_code record_services_stopped(role function, const run_report& report);
+    std::error_code record_services_stopped(role function, context c, const run_report& report);
 
     /// If the flags belong to another boot, removes them and records this boot. Returns whether it did.
     bool begin_boot();
