@@ -108,7 +108,7 @@ struct config {
 /// One problem found in a configuration, with where it was found.
 struct config_error {
     std::string file;   ///< the file, or "<built-in worker defaults>" for a role fragment
-    std::uint32_t line = 0;  ///< 0 when there is no line (unreadable file, missing key file)
+    std::uint32_t line = 0;  ///< 0 when there is no line (unreadable file, a rule between defaults)
     std::string key;    ///< dotted key, empty for a syntax error
     std::string message;
 

@@ -7,6 +7,7 @@
 #include "scratch.hpp"
 
 using namespace std::chrono_literals;
+using mtce::test::contains;
 using mtce::test::process;
 
 namespace {
@@ -61,9 +62,6 @@ kill_grace = "300ms"
     }
 };
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 }  // namespace
 

@@ -6,13 +6,9 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+using mtce::test::contains;
 using mtce::test::run_command;
 
-namespace {
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(version_prints_the_project_version_and_git_revision) {
     mtce::test::scratch s;

@@ -57,4 +57,9 @@ private:
     std::filesystem::path dir_;
 };
 
+/// Whether `needle` occurs in `haystack`; for checks on logs, flag files and command output.
+inline bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
 }  // namespace mtce::test

@@ -15,6 +15,7 @@
 #include "scratch.hpp"
 
 using namespace std::chrono_literals;
+using mtce::test::contains;
 using mtce::role;
 using mtce::host::context;
 using mtce::host::service_action;
@@ -107,9 +108,6 @@ subfunction_config_timeout = "20s"
     }
 };
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 }  // namespace
 
