@@ -39,8 +39,8 @@ std::optional<std::string> check_key(const config& cfg) {
         return fmt::format("auth.key_file: cannot read '{}': {}", path.string(), std::strerror(errno));
     }
     if (key->size() < min_key_bytes) {
-        return fmt::format("auth.key_file: '{}' holds {} bytes; a cluster key needs at least {}", path.string(),
-                           key->size(), min_key_bytes);
+        return fmt::format("auth.key_file: '{}' holds {} bytes; a cluster key needs at least {}",
+                           path.string(), key->size(), min_key_bytes);
     }
     return std::nullopt;
 }

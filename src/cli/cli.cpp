@@ -48,7 +48,8 @@ int check_config(const std::filesystem::path& path, const std::optional<std::str
     }
     if (valid_for_one) {
         for (const auto& [r, errors] : refused) {
-            fmt::print("{}: not for the {} role: {}\n", path.string(), to_string(r), errors.front().to_string());
+            fmt::print("{}: not for the {} role: {}\n", path.string(), to_string(r),
+                       errors.front().to_string());
         }
         return exit_ok;
     }
@@ -67,9 +68,10 @@ std::filesystem::path self_path(const char* argv0) {
 }  // namespace
 
 int run(int argc, char** argv) {
-    CLI::App app{"mtce — bare-metal host maintenance: heartbeat, self-tests, host services, lock/unlock, recovery.\n"
-                 "One executable for the controller, worker and storage roles. See mtce(8).",
-                 "mtce"};
+    CLI::App app{
+        "mtce — bare-metal host maintenance: heartbeat, self-tests, host services, lock/unlock, recovery.\n"
+        "One executable for the controller, worker and storage roles. See mtce(8).",
+        "mtce"};
     app.require_subcommand(1);
     app.fallthrough();
 
@@ -83,8 +85,9 @@ int run(int argc, char** argv) {
         ->required()
         ->check(role_validator());
     agent_cmd->add_option("--config", agent_config, "Configuration file")->capture_default_str();
-    agent_cmd->add_option("--log-level", log_level,
-                          "Log level: trace, debug, info, warn, error, critical, off (overrides agent.log_level)")
+    agent_cmd
+        ->add_option("--log-level", log_level,
+                     "Log level: trace, debug, info, warn, error, critical, off (overrides agent.log_level)")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     agent_cmd->add_flag("--foreground", agent.foreground, "Log to stderr instead of the journal");
 
@@ -109,7 +112,8 @@ int run(int argc, char** argv) {
     add_json(host_show);
 
     auto* host_add = host_cmd->add_subcommand("add", "Add a host to the inventory");
-    std::string personality, subfunctions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username, bmc_password_file;
+    std::string personality, subfunctions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username,
+        bmc_password_file;
     host_add->add_option("NAME", name, "Host name")->required();
     host_add->add_option("--personality", personality, "controller, worker or storage")
         ->required()
@@ -128,8 +132,8 @@ int run(int argc, char** argv) {
 
     bool force = false;
     std::map<std::string, CLI::App*> actions;
-    for (const char* action : {"lock", "unlock", "reboot", "reset", "power-on", "power-off", "power-cycle",
-                               "reinstall"}) {
+    for (const char* action :
+         {"lock", "unlock", "reboot", "reset", "power-on", "power-off", "power-cycle", "reinstall"}) {
         auto* cmd = host_cmd->add_subcommand(action, fmt::format("{} a host", action));
         cmd->add_option("NAME", name, "Host name")->required();
         cmd->add_flag("--force", force, "Force the action (e.g. force-lock reboots the host)");
@@ -170,7 +174,9 @@ int run(int argc, char** argv) {
 
     auto* demo_cmd = app.add_subcommand("demo", "Run a live demonstration on loopback, unprivileged");
     demo_options demo;
-    demo_cmd->add_option("--hosts", demo.hosts, "Number of hosts")->capture_default_str()->check(CLI::PositiveNumber);
+    demo_cmd->add_option("--hosts", demo.hosts, "Number of hosts")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
 
     auto* version_cmd = app.add_subcommand("version", "Print the version and git revision");
 
@@ -205,7 +211,8 @@ int run(int argc, char** argv) {
         return run_demo(demo);
     }
     if (*host_cmd || *alarm_cmd || *event_cmd) {
-        return not_implemented("the controller API client (host, alarm and event commands need the fleet manager)");
+        return not_implemented(
+            "the controller API client (host, alarm and event commands need the fleet manager)");
     }
     return exit_usage;
 }

@@ -12,7 +12,7 @@ namespace mtce::cli {
 enum exit_status : int {
     exit_ok = 0,
     exit_failed = 1,
-    exit_usage = 2,        ///< usage or configuration error
+    exit_usage = 2,  ///< usage or configuration error
     exit_no_such_host = 3,
     exit_refused = 4,      ///< refused by the state machine
     exit_unreachable = 5,  ///< controller unreachable

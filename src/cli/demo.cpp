@@ -32,7 +32,9 @@ namespace fs = std::filesystem;
 
 std::atomic<bool> interrupted{false};
 
-void on_interrupt(int) { interrupted = true; }
+void on_interrupt(int) {
+    interrupted = true;
+}
 
 void write_script(const fs::path& path, std::string_view body) {
     const auto text = fmt::format("#!/bin/sh\n{}", body);
@@ -46,7 +48,8 @@ struct demo_host {
     fs::path config;
     fs::path run_dir;
 
-    explicit demo_host(fs::path dir) : root{std::move(dir)}, config{root / "mtce.toml"}, run_dir{root / "run"} {
+    explicit demo_host(fs::path dir)
+        : root{std::move(dir)}, config{root / "mtce.toml"}, run_dir{root / "run"} {
         for (const auto* sub : {"goenabled.d", "services.d/worker", "run", "state"}) {
             fs::create_directories(root / sub);
         }
@@ -92,7 +95,8 @@ kill_grace = "1s"
     void broken_scripts() {
         write_script(root / "goenabled.d/20-memory",
                      "echo 'memory: 3 uncorrectable ECC errors on DIMM B2' >&2\nexit 1\n");
-        write_script(root / "goenabled.d/30-disk", "# A disk that stopped answering: the check hangs.\nsleep 600\n");
+        write_script(root / "goenabled.d/30-disk",
+                     "# A disk that stopped answering: the check hangs.\nsleep 600\n");
         // A reboot: a new boot identity, and /run (a tmpfs) comes back empty.
         (void)write_file_atomic(root / "boot_id", "demo-boot-2\n");
         for (const auto& entry : fs::directory_iterator{run_dir}) {
@@ -103,7 +107,7 @@ kill_grace = "1s"
 
 pid_t start_agent(const fs::path& binary, const fs::path& config) {
     std::fflush(stdout);  // what was printed so far comes before the agent's log
-    std::vector<std::string> args{binary.string(), "agent",      "--role",        "worker", "--config",
+    std::vector<std::string> args{binary.string(), "agent",        "--role",      "worker", "--config",
                                   config.string(), "--foreground", "--log-level", "info"};
     std::vector<char*> argv;
     for (auto& a : args) {
@@ -158,14 +162,17 @@ void show_flag(const fs::path& path) {
     fmt::print("  └─\n\n");
 }
 
-void heading(std::string_view text) { fmt::print("\n\033[1m=== {}\033[0m\n\n", text); }
+void heading(std::string_view text) {
+    fmt::print("\n\033[1m=== {}\033[0m\n\n", text);
+}
 
 }  // namespace
 
 int run_demo(const demo_options& options) {
     if (options.hosts != 1) {
-        fmt::print(stderr, "mtce: not implemented yet: a demo of {} hosts (it needs the controller's fleet "
-                           "manager); run 'mtce demo' for one host\n",
+        fmt::print(stderr,
+                   "mtce: not implemented yet: a demo of {} hosts (it needs the controller's fleet "
+                   "manager); run 'mtce demo' for one host\n",
                    options.hosts);
         return exit_failed;
     }
@@ -186,20 +193,23 @@ int run_demo(const demo_options& options) {
         demo_host host{root};
         host.healthy_scripts();
         heading("Act 1: worker-0 boots");
-        fmt::print("A worker host agent starts in {} (no root needed).\n"
-                   "Its three self-tests (goenabled.d/) take 1-2 s each and run in parallel;\n"
-                   "when all pass, its host services (services.d/worker/) start one by one, in name order.\n\n",
-                   root.string());
+        fmt::print(
+            "A worker host agent starts in {} (no root needed).\n"
+            "Its three self-tests (goenabled.d/) take 1-2 s each and run in parallel;\n"
+            "when all pass, its host services (services.d/worker/) start one by one, in name order.\n\n",
+            root.string());
         const auto t0 = std::chrono::steady_clock::now();
         agent = start_agent(options.self_binary, host.config);
         auto flag = wait_for_any({host.run_dir / "services_worker", host.run_dir / "services_worker_failed",
                                   host.run_dir / "goenabled_failed"},
                                  30s);
-        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
         stop_agent(agent);
         agent = 0;
         if (flag.empty()) {
-            throw std::runtime_error{interrupted ? "interrupted" : "the agent did not finish its boot sequence"};
+            throw std::runtime_error{interrupted ? "interrupted"
+                                                 : "the agent did not finish its boot sequence"};
         }
         fmt::print("\nBoot sequence done in {:.1f} s (self-tests in parallel: ~2 s, not 4 s). Flag files:\n",
                    static_cast<double>(took.count()) / 1000.0);
@@ -207,9 +217,10 @@ int run_demo(const demo_options& options) {
         show_flag(flag);
 
         heading("Act 2: worker-0 reboots with a bad DIMM and a hung disk");
-        fmt::print("After the reboot (a new boot identity) 20-memory fails and 30-disk hangs.\n"
-                   "The hung test is killed at its 4 s deadline with its whole process group;\n"
-                   "the host fails its self-tests, the flag names the script, and no host service starts.\n\n");
+        fmt::print(
+            "After the reboot (a new boot identity) 20-memory fails and 30-disk hangs.\n"
+            "The hung test is killed at its 4 s deadline with its whole process group;\n"
+            "the host fails its self-tests, the flag names the script, and no host service starts.\n\n");
         host.broken_scripts();
         agent = start_agent(options.self_binary, host.config);
         flag = wait_for_any({host.run_dir / "goenabled_failed", host.run_dir / "services_worker"}, 30s);
@@ -219,7 +230,8 @@ int run_demo(const demo_options& options) {
             throw std::runtime_error{interrupted ? "interrupted" : "the agent did not finish its self-tests"};
         }
         show_flag(flag);
-        fmt::print("Host services started this boot: {}\n", fs::exists(host.run_dir / "services_worker") ? "yes" : "no");
+        fmt::print("Host services started this boot: {}\n",
+                   fs::exists(host.run_dir / "services_worker") ? "yes" : "no");
         heading("Done");
         fmt::print("The multi-host demo (controller, heartbeat, lock/unlock) builds on this.\n");
     } catch (const std::exception& e) {

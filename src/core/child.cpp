@@ -65,8 +65,7 @@ constexpr auto output_linger = 1s;
 constexpr std::size_t read_chunk = 64 * 1024;
 
 /// `from + d`, with `d` capped so that a huge configured duration cannot overflow the clock's nanoseconds.
-clock_type::time_point after(clock_type::time_point from, std::chrono::milliseconds d)
-{
+clock_type::time_point after(clock_type::time_point from, std::chrono::milliseconds d) {
     constexpr std::chrono::milliseconds cap = std::chrono::hours(24 * 365 * 10);
     return from + std::min(d, cap);
 }
@@ -82,8 +81,7 @@ public:
 
     [[nodiscard]] int get() const { return fd_; }
     int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1)
-    {
+    void reset(int fd = -1) {
         if (fd_ >= 0) {
             ::close(fd_);
         }
@@ -94,14 +92,15 @@ private:
     int fd_ = -1;
 };
 
-std::string errno_text(int error) { return std::error_code(error, std::generic_category()).message(); }
+std::string errno_text(int error) {
+    return std::error_code(error, std::generic_category()).message();
+}
 
 /// Creates a close-on-exec pipe for one output stream; returns 0 or an errno value. Neither end is 0, 1 or 2:
 /// if the daemon runs with a standard descriptor closed, a pipe end there would be overwritten by the child's
 /// own dup2/open file actions. Only the parent's read end is non-blocking: the child must be able to block on
 /// a full pipe rather than fail with EAGAIN.
-int make_pipe(unique_fd& read_end, unique_fd& write_end)
-{
+int make_pipe(unique_fd& read_end, unique_fd& write_end) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         return errno;
@@ -163,8 +162,7 @@ public:
     explicit process_guard(pid_t pid) : pid_(pid) {}
     process_guard(const process_guard&) = delete;
     process_guard& operator=(const process_guard&) = delete;
-    ~process_guard()
-    {
+    ~process_guard() {
         if (!group_done_) {
             ::killpg(pid_, SIGKILL);
         }
@@ -184,14 +182,12 @@ private:
     bool group_done_ = false;
 };
 
-std::string start_error(const child_spec& spec, const std::string& reason)
-{
+std::string start_error(const child_spec& spec, const std::string& reason) {
     return "could not start '" + spec.program.string() + "': " + reason;
 }
 
 /// posix_spawn reports a missing working directory as ENOENT, like a missing program; tell them apart.
-std::string explain_spawn_failure(const child_spec& spec, int error)
-{
+std::string explain_spawn_failure(const child_spec& spec, int error) {
     struct stat st {};
     int cwd_error = 0;
     if (::stat(spec.cwd.c_str(), &st) != 0) {
@@ -208,8 +204,7 @@ std::string explain_spawn_failure(const child_spec& spec, int error)
 }
 
 /// Starts the child; returns an empty string or why it could not be started.
-std::string spawn(const child_spec& spec, spawned_child& child)
-{
+std::string spawn(const child_spec& spec, spawned_child& child) {
     if (!spec.program.is_absolute()) {
         // Never resolved against PATH or the child's working directory.
         return start_error(spec, "the program path is not absolute");
@@ -310,8 +305,7 @@ std::string spawn(const child_spec& spec, spawned_child& child)
 
 /// A process that survives SIGKILL for kill_bound is stuck in the kernel. Reap it from a thread once it
 /// finally dies, so that neither the event loop blocks nor a zombie is left behind.
-void reap_in_background(pid_t pid)
-{
+void reap_in_background(pid_t pid) {
     std::thread([pid] {
         while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
         }
@@ -321,8 +315,7 @@ void reap_in_background(pid_t pid)
 /// Whether group `pgid` has a member that is not a zombie. killpg(pgid, 0) also counts zombies, and a dead
 /// orphan stays a zombie in its group until its new parent reaps it, which a container's PID 1 may never do.
 /// Only called while killpg still sees members, i.e. rarely. Without /proc, assume the worst.
-bool group_has_live_member(pid_t pgid)
-{
+bool group_has_live_member(pid_t pgid) {
     DIR* proc = ::opendir("/proc");
     if (proc == nullptr) {
         return true;
@@ -353,8 +346,8 @@ bool group_has_live_member(pid_t pgid)
         int ppid = 0;
         int pgrp = 0;
         buffer[n] = '\0';
-        if (std::sscanf(buffer + paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid
-            && state != 'Z' && state != 'X') {
+        if (std::sscanf(buffer + paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X') {
             live = true;
             break;
         }
@@ -366,16 +359,14 @@ bool group_has_live_member(pid_t pgid)
 /// Throws operation_aborted if the calling coroutine was cancelled. Needed after every as_tuple wait: those
 /// report cancellation as an error code, and a cancellation that arrived while a completion was already
 /// queued only shows in the cancellation state.
-asio::awaitable<void> throw_if_cancelled()
-{
+asio::awaitable<void> throw_if_cancelled() {
     asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none) {
         throw asio::system_error(asio::error::operation_aborted);
     }
 }
 
-std::string format_duration(std::chrono::milliseconds d)
-{
+std::string format_duration(std::chrono::milliseconds d) {
     if (d < 1s) {
         return std::to_string(d.count()) + "ms";
     }
@@ -388,8 +379,7 @@ std::string format_duration(std::chrono::milliseconds d)
     return text;
 }
 
-std::string describe_signal(int sig)
-{
+std::string describe_signal(int sig) {
     std::string text = "signal " + std::to_string(sig);
     if (const char* abbrev = ::sigabbrev_np(sig)) {
         text += " (SIG" + std::string(abbrev) + ")";
@@ -410,8 +400,7 @@ public:
           pidfd_(ex),
           out_(ex),
           err_(ex),
-          readers_done_(ex)
-    {
+          readers_done_(ex) {
         // The fd is released only once its descriptor owns it, so a failing assign cannot leak it.
         auto adopt = [](asio::posix::stream_descriptor& descriptor, unique_fd& fd) {
             descriptor.assign(fd.get());
@@ -422,16 +411,13 @@ public:
         adopt(err_, child.err);
     }
 
-    asio::awaitable<void> run()
-    {
-        co_await (drain(out_, result_.out, result_.out_dropped)
-                  && drain(err_, result_.err, result_.err_dropped)
-                  && supervise());
+    asio::awaitable<void> run() {
+        co_await (drain(out_, result_.out, result_.out_dropped) &&
+                  drain(err_, result_.err, result_.err_dropped) && supervise());
     }
 
 private:
-    asio::awaitable<void> supervise()
-    {
+    asio::awaitable<void> supervise() {
         bool exited = co_await leader_exited_by(after(started_at_, spec_.deadline));
         if (!exited) {
             result_.timed_out = true;
@@ -456,12 +442,11 @@ private:
     }
 
     /// Whether the leader exited before `until`.
-    asio::awaitable<bool> leader_exited_by(clock_type::time_point until)
-    {
+    asio::awaitable<bool> leader_exited_by(clock_type::time_point until) {
         asio::steady_timer timer(pidfd_.get_executor(), until);
         // as_tuple on both sides: in Asio 1.22 `||` waits for the first *successful* operation.
-        auto first = co_await (pidfd_.async_wait(asio::posix::descriptor_base::wait_read, use_tuple)
-                               || timer.async_wait(use_tuple));
+        auto first = co_await (pidfd_.async_wait(asio::posix::descriptor_base::wait_read, use_tuple) ||
+                               timer.async_wait(use_tuple));
         co_await throw_if_cancelled();
         if (first.index() == 0) {
             auto [ec] = std::get<0>(first);
@@ -473,8 +458,7 @@ private:
         co_return false;
     }
 
-    void reap_leader()
-    {
+    void reap_leader() {
         int status = 0;
         pid_t reaped;
         do {
@@ -500,8 +484,7 @@ private:
 
     /// Kills whatever the leader left in its group: a short linger, SIGTERM, kill_grace, SIGKILL. After a
     /// timeout the SIGTERM was sent already and the grace counts from then.
-    asio::awaitable<void> clear_group()
-    {
+    asio::awaitable<void> clear_group() {
         if (!group_alive()) {
             guard_.group_done();
             co_return;
@@ -526,8 +509,7 @@ private:
     }
 
     /// Whether the group is empty by `until`; marks it done if so.
-    asio::awaitable<bool> group_gone_by(clock_type::time_point until)
-    {
+    asio::awaitable<bool> group_gone_by(clock_type::time_point until) {
         asio::steady_timer timer(pidfd_.get_executor());
         for (;;) {
             if (!group_alive()) {
@@ -544,8 +526,7 @@ private:
         }
     }
 
-    bool group_alive()
-    {
+    bool group_alive() {
         // Members orphaned by the leader are re-parented to us only if we are PID 1 or a subreaper; reap
         // them, or their zombies would keep the group "alive". Otherwise there is nothing to reap (ECHILD).
         while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
@@ -557,8 +538,7 @@ private:
         return group_has_live_member(pid_);
     }
 
-    void signal_group(int sig)
-    {
+    void signal_group(int sig) {
         ::killpg(pid_, sig);
         if (sig == SIGTERM && !term_sent_) {
             term_sent_ = clock_type::now();
@@ -566,8 +546,7 @@ private:
     }
 
     /// Gives the readers a short while to see EOF, then closes the pipes, which ends them.
-    asio::awaitable<void> finish_output()
-    {
+    asio::awaitable<void> finish_output() {
         if (readers_running_ > 0) {
             readers_done_.expires_after(output_linger);
             co_await readers_done_.async_wait(use_tuple);  // cancelled by the last reader
@@ -579,8 +558,8 @@ private:
     }
 
     /// Reads one stream to its end, keeping the first output_limit bytes and counting the rest.
-    asio::awaitable<void> drain(asio::posix::stream_descriptor& pipe, std::string& kept, std::size_t& dropped)
-    {
+    asio::awaitable<void> drain(asio::posix::stream_descriptor& pipe, std::string& kept,
+                                std::size_t& dropped) {
         std::vector<char> buffer(read_chunk);
         for (;;) {
             auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_tuple);
@@ -601,8 +580,7 @@ private:
         }
     }
 
-    std::chrono::milliseconds elapsed() const
-    {
+    std::chrono::milliseconds elapsed() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started_at_);
     }
 
@@ -621,8 +599,7 @@ private:
 
 }  // namespace
 
-std::string child_result::describe() const
-{
+std::string child_result::describe() const {
     if (!started) {
         // start_error already reads "could not start '<program>': <reason>".
         return start_error.empty() ? std::string("could not start") : start_error;
@@ -649,8 +626,7 @@ std::string child_result::describe() const
     return how;
 }
 
-asio::awaitable<child_result> run_child(child_spec spec)
-{
+asio::awaitable<child_result> run_child(child_spec spec) {
     child_result result;
     auto started_at = clock_type::now();
     spawned_child child;
@@ -666,9 +642,8 @@ asio::awaitable<child_result> run_child(child_spec spec)
     co_return result;
 }
 
-std::vector<std::pair<std::string, std::string>>
-script_environment(std::vector<std::pair<std::string, std::string>> extra)
-{
+std::vector<std::pair<std::string, std::string>> script_environment(
+    std::vector<std::pair<std::string, std::string>> extra) {
     std::vector<std::pair<std::string, std::string>> env{
         {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
         {"LANG", "C.UTF-8"},

@@ -14,25 +14,25 @@ namespace mtce {
 
 /// What to run and under which limits.
 struct child_spec {
-    std::filesystem::path program;                               ///< absolute path; not looked up in PATH
-    std::vector<std::string> args;                               ///< argv[1..]; argv[0] is `program`
-    std::vector<std::pair<std::string, std::string>> env;        ///< the child's whole environment
+    std::filesystem::path program;                         ///< absolute path; not looked up in PATH
+    std::vector<std::string> args;                         ///< argv[1..]; argv[0] is `program`
+    std::vector<std::pair<std::string, std::string>> env;  ///< the child's whole environment
     std::filesystem::path cwd = "/";
-    std::chrono::milliseconds deadline{std::chrono::seconds{60}};  ///< then SIGTERM to the whole group
-    std::chrono::milliseconds kill_grace{std::chrono::seconds{5}}; ///< then SIGKILL to the whole group
-    std::size_t output_limit = 64 * 1024;                        ///< bytes kept per stream; the rest is counted
+    std::chrono::milliseconds deadline{std::chrono::seconds{60}};   ///< then SIGTERM to the whole group
+    std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};  ///< then SIGKILL to the whole group
+    std::size_t output_limit = 64 * 1024;  ///< bytes kept per stream; the rest is counted
 };
 
 /// How a child ended. Exactly one of `exit_code` / `signal` is set once the child was started and reaped.
 struct child_result {
     bool started = false;
-    std::string start_error;          ///< why it could not be started (exec failure, missing program, ...)
+    std::string start_error;  ///< why it could not be started (exec failure, missing program, ...)
     std::optional<int> exit_code;
     std::optional<int> signal;
-    bool timed_out = false;           ///< the deadline passed and the group was killed
-    std::string out;                  ///< first `output_limit` bytes of stdout
-    std::string err;                  ///< first `output_limit` bytes of stderr
-    std::size_t out_dropped = 0;      ///< stdout bytes read past the limit and discarded
+    bool timed_out = false;       ///< the deadline passed and the group was killed
+    std::string out;              ///< first `output_limit` bytes of stdout
+    std::string err;              ///< first `output_limit` bytes of stderr
+    std::size_t out_dropped = 0;  ///< stdout bytes read past the limit and discarded
     std::size_t err_dropped = 0;
     std::chrono::milliseconds elapsed{0};
 
@@ -54,7 +54,7 @@ struct child_result {
 asio::awaitable<child_result> run_child(child_spec spec);
 
 /// The environment a script gets: a fixed PATH and LANG plus `extra`.
-[[nodiscard]] std::vector<std::pair<std::string, std::string>>
-script_environment(std::vector<std::pair<std::string, std::string>> extra);
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> script_environment(
+    std::vector<std::pair<std::string, std::string>> extra);
 
 }  // namespace mtce

@@ -57,8 +57,8 @@ std::vector<role> config::functions() const {
 }
 
 bool config::has_worker_subfunction() const {
-    return self == role::controller &&
-           std::find(agent.subfunctions.begin(), agent.subfunctions.end(), role::worker) != agent.subfunctions.end();
+    return self == role::controller && std::find(agent.subfunctions.begin(), agent.subfunctions.end(),
+                                                 role::worker) != agent.subfunctions.end();
 }
 
 std::string config_error::to_string() const {
@@ -160,7 +160,8 @@ setter duration_value(Get get, std::chrono::milliseconds min, std::chrono::milli
         if (n.is_integer()) {
             const auto s = *n.value<std::int64_t>();
             if (s < 0 || s > max.count() / 1000 + 1) {
-                return fmt::format("{}s is out of range [{}, {}]", s, format_duration(min), format_duration(max));
+                return fmt::format("{}s is out of range [{}, {}]", s, format_duration(min),
+                                   format_duration(max));
             }
             d = std::chrono::seconds{s};
         } else if (n.is_string()) {
@@ -210,9 +211,10 @@ setter address_value(Get get, bool allow_empty) {
     };
 }
 
-/// RFC 1123 host name: labels of 1..63 letters, digits and '-', not starting or ending with '-'.
+/// RFC 1123 host name: labels of letters, digits and '-', not starting or ending with '-'; at most 63
+/// characters in all, the size of the sender field of the wire protocol (mtce-protocol(7)).
 bool is_hostname(std::string_view s) {
-    if (s.empty() || s.size() > 253) {
+    if (s.empty() || s.size() > 63) {
         return false;
     }
     std::size_t label = 0;
@@ -224,8 +226,8 @@ bool is_hostname(std::string_view s) {
             }
             label = 0;
         } else {
-            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                            (ch == '-' && label != 0);
+            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                            (ch >= '0' && ch <= '9') || (ch == '-' && label != 0);
             if (!ok || ++label > 63) {
                 return false;
             }
@@ -240,9 +242,10 @@ void add_network_keys(std::map<std::string, setter>& keys, const std::string& na
     auto net = [member](config& c) -> network_config& { return c.*member; };
     keys["network." + name + ".address"] =
         address_value([net](config& c) -> std::string& { return net(c).address; }, /*allow_empty=*/true);
-    keys["network." + name + ".interface"] = string_value([net](config& c) -> std::string& { return net(c).interface; });
-    keys["network." + name + ".multicast_group"] =
-        [net](const toml::node& n, config& c) -> std::optional<std::string> {
+    keys["network." + name + ".interface"] =
+        string_value([net](config& c) -> std::string& { return net(c).interface; });
+    keys["network." + name + ".multicast_group"] = [net](const toml::node& n,
+                                                         config& c) -> std::optional<std::string> {
         if (!n.is_string()) {
             return type_error(n, "a multicast address string");
         }
@@ -274,7 +277,7 @@ const std::map<std::string, setter>& schema() {
             }
             std::string v = *n.value<std::string>();
             if (!v.empty() && !is_hostname(v)) {
-                return fmt::format("'{}' is not a valid host name (RFC 1123)", v);
+                return fmt::format("'{}' is not a valid host name (RFC 1123, at most 63 characters)", v);
             }
             c.agent.hostname = v;
             return std::nullopt;
@@ -321,7 +324,8 @@ const std::map<std::string, setter>& schema() {
         k["agent.drain_timeout"] = duration_value(
             [](config& c) -> std::chrono::milliseconds& { return c.agent.drain_timeout; }, 100ms, 10min);
         k["agent.log_level"] = [](const toml::node& n, config& c) -> std::optional<std::string> {
-            static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+            static const std::vector<std::string> levels{"trace", "debug",    "info", "warn",
+                                                         "error", "critical", "off"};
             if (!n.is_string()) {
                 return type_error(n, "a log level string");
             }
@@ -332,7 +336,8 @@ const std::map<std::string, setter>& schema() {
             c.agent.log_level = v;
             return std::nullopt;
         };
-        k["auth.key_file"] = path_value([](config& c) -> std::filesystem::path& { return c.auth.key_file; }, false);
+        k["auth.key_file"] =
+            path_value([](config& c) -> std::filesystem::path& { return c.auth.key_file; }, false);
 
         add_network_keys(k, "mgmt", &config::mgmt);
         add_network_keys(k, "cluster", &config::cluster);
@@ -384,8 +389,10 @@ const std::map<std::string, setter>& schema() {
         host_duration("failsafe_delay", &host_config::failsafe_delay, 1s, 300s);
         k["host.output_limit"] = integer_value<std::size_t>(
             [](config& c) -> std::size_t& { return c.host.output_limit; }, 1024, 64 * 1024 * 1024);
-        k["host.reboot_command"] = string_value([](config& c) -> std::string& { return c.host.reboot_command; });
-        k["host.reset_command"] = string_value([](config& c) -> std::string& { return c.host.reset_command; });
+        k["host.reboot_command"] =
+            string_value([](config& c) -> std::string& { return c.host.reboot_command; });
+        k["host.reset_command"] =
+            string_value([](config& c) -> std::string& { return c.host.reset_command; });
 
         k["controller.state_dir"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.state_dir; }, false);
@@ -400,9 +407,10 @@ const std::map<std::string, setter>& schema() {
                 host = host.substr(1, host.size() - 2);
             }
             const std::string port = colon == std::string::npos ? "" : v.substr(colon + 1);
-            const bool port_ok = !port.empty() && port.size() <= 5 &&
-                                 std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
-                                 std::stoi(port) >= 1 && std::stoi(port) <= 65535;
+            const bool port_ok =
+                !port.empty() && port.size() <= 5 &&
+                std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+                std::stoi(port) >= 1 && std::stoi(port) <= 65535;
             if (!is_ip_address(host) || !port_ok) {
                 return fmt::format("'{}' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", v);
             }
@@ -411,10 +419,10 @@ const std::map<std::string, setter>& schema() {
         };
         k["controller.api_token_file"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; }, true);
-        k["dor.detect_s"] =
-            integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
-        k["mnfa.threshold"] =
-            integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.mnfa.threshold; }, 1, 100000);
+        k["dor.detect_s"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
+        k["mnfa.threshold"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.mnfa.threshold; }, 1, 100000);
         return k;
     }();
     return keys;
@@ -454,8 +462,8 @@ void apply_table(const toml::table& table, const std::string& prefix, const std:
     }
 }
 
-bool apply_text(std::string_view text, const std::string& name, config& c, std::map<std::string, origin>& origins,
-                config_errors& errors) {
+bool apply_text(std::string_view text, const std::string& name, config& c,
+                std::map<std::string, origin>& origins, config_errors& errors) {
     try {
         toml::table table = toml::parse(text, std::string_view{name});
         apply_table(table, "", name, c, origins, errors);
@@ -507,14 +515,14 @@ void validate(config& c, const std::map<std::string, origin>& origins, config_er
     if (!(hb.minor_threshold < hb.degrade_threshold && hb.degrade_threshold < hb.failure_threshold)) {
         // Name the threshold the operator set, so the message points at the line to change.
         std::string key = "heartbeat.failure_threshold";
-        for (const auto* k : {"heartbeat.minor_threshold", "heartbeat.degrade_threshold", "heartbeat.failure_threshold"}) {
+        for (const auto* k :
+             {"heartbeat.minor_threshold", "heartbeat.degrade_threshold", "heartbeat.failure_threshold"}) {
             if (origins.count(k) != 0) {
                 key = k;
             }
         }
-        fail(key,
-             fmt::format("thresholds must rise: minor ({}) < degrade ({}) < failure ({})", hb.minor_threshold,
-                         hb.degrade_threshold, hb.failure_threshold));
+        fail(key, fmt::format("thresholds must rise: minor ({}) < degrade ({}) < failure ({})",
+                              hb.minor_threshold, hb.degrade_threshold, hb.failure_threshold));
     }
 
     // The cluster key authenticates every command: a key others can read lets them forge commands.
@@ -523,14 +531,15 @@ void validate(config& c, const std::map<std::string, origin>& origins, config_er
         if (!S_ISREG(st.st_mode)) {
             fail("auth.key_file", fmt::format("'{}' is not a regular file", c.auth.key_file.string()));
         } else if ((st.st_mode & 077) != 0) {
-            fail("auth.key_file", fmt::format("'{}' is readable by others (mode {:04o}); run: chmod 600 '{}'",
-                                              c.auth.key_file.string(), st.st_mode & 07777,
-                                              c.auth.key_file.string()));
+            fail("auth.key_file",
+                 fmt::format("'{}' is readable by others (mode {:04o}); run: chmod 600 '{}'",
+                             c.auth.key_file.string(), st.st_mode & 07777, c.auth.key_file.string()));
         }
     }
 }
 
-tl::expected<config, config_errors> build(std::string_view text, const std::string& name, bool has_file, role self) {
+tl::expected<config, config_errors> build(std::string_view text, const std::string& name, bool has_file,
+                                          role self) {
     config c;
     c.self = self;
     std::map<std::string, origin> origins;
@@ -575,7 +584,8 @@ tl::expected<config, config_errors> load_config(const std::filesystem::path& pat
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) {
-        return tl::unexpected{config_errors{{path.string(), 0, "", "cannot read the configuration: I/O error"}}};
+        return tl::unexpected{
+            config_errors{{path.string(), 0, "", "cannot read the configuration: I/O error"}}};
     }
     return build(text.str(), path.string(), true, self);
 }

@@ -34,10 +34,10 @@ struct network_config {
 };
 
 struct agent_config {
-    std::string hostname;                       ///< default: the kernel hostname
-    std::vector<role> subfunctions;             ///< e.g. {worker} on an all-in-one controller
+    std::string hostname;            ///< default: the kernel hostname
+    std::vector<role> subfunctions;  ///< e.g. {worker} on an all-in-one controller
     std::vector<std::string> controllers{"127.0.0.1"};
-    std::filesystem::path boot_id_file;         ///< empty: the kernel's boot id
+    std::filesystem::path boot_id_file;  ///< empty: the kernel's boot id
     std::chrono::milliseconds drain_timeout{std::chrono::seconds{20}};
     std::string log_level = "info";
 };
@@ -107,9 +107,9 @@ struct config {
 
 /// One problem found in a configuration, with where it was found.
 struct config_error {
-    std::string file;   ///< the file, or "<built-in worker defaults>" for a role fragment
+    std::string file;        ///< the file, or "<built-in worker defaults>" for a role fragment
     std::uint32_t line = 0;  ///< 0 when there is no line (unreadable file, a rule between defaults)
-    std::string key;    ///< dotted key, empty for a syntax error
+    std::string key;         ///< dotted key, empty for a syntax error
     std::string message;
 
     /// "file:line: key: message", the form every tool and test expects.

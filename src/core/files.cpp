@@ -11,7 +11,9 @@ namespace mtce {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+    return {errno, std::system_category()};
+}
 
 std::error_code write_all(int fd, std::string_view content) {
     while (!content.empty()) {

@@ -30,7 +30,8 @@ void init_logging(bool foreground, std::string_view level) {
             "mtce", std::make_shared<spdlog::sinks::systemd_sink_mt>("mtce", /*enable_formatting=*/false));
     }
     spdlog::set_default_logger(logger);
-    spdlog::set_error_handler([](const std::string& msg) { std::fprintf(stderr, "mtce: log sink failed: %s\n", msg.c_str()); });
+    spdlog::set_error_handler(
+        [](const std::string& msg) { std::fprintf(stderr, "mtce: log sink failed: %s\n", msg.c_str()); });
     spdlog::flush_on(spdlog::level::info);
     (void)set_log_level(level);
 }

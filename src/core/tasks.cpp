@@ -14,32 +14,35 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
 task_set::task_set(asio::any_io_executor ex)
-    : ex_{ex}, stop_{ex, asio::steady_timer::time_point::max()}, idle_{ex, asio::steady_timer::time_point::max()} {}
+    : ex_{ex},
+      stop_{ex, asio::steady_timer::time_point::max()},
+      idle_{ex, asio::steady_timer::time_point::max()} {}
 
 void task_set::spawn(std::string name, asio::awaitable<void> body) {
     auto& signal = signals_.emplace_back();
     auto it = std::prev(signals_.end());
     ++running_;
-    asio::co_spawn(ex_, std::move(body),
-                   asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
-                       if (e) {
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::system_error& se) {
-                               if (!(stopping_ && se.code() == asio::error::operation_aborted)) {
-                                   failed_ = true;
-                                   spdlog::error("task '{}' failed: {}", name, se.what());
-                               }
-                           } catch (const std::exception& ex) {
-                               failed_ = true;
-                               spdlog::error("task '{}' failed: {}", name, ex.what());
-                           }
-                       }
-                       signals_.erase(it);
-                       if (--running_ == 0) {
-                           idle_.cancel();
-                       }
-                   }));
+    asio::co_spawn(
+        ex_, std::move(body),
+        asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::system_error& se) {
+                    if (!(stopping_ && se.code() == asio::error::operation_aborted)) {
+                        failed_ = true;
+                        spdlog::error("task '{}' failed: {}", name, se.what());
+                    }
+                } catch (const std::exception& ex) {
+                    failed_ = true;
+                    spdlog::error("task '{}' failed: {}", name, ex.what());
+                }
+            }
+            signals_.erase(it);
+            if (--running_ == 0) {
+                idle_.cancel();
+            }
+        }));
 }
 
 void task_set::request_stop() {

@@ -173,19 +173,21 @@ asio::awaitable<run_report> host_agent::join_or_run(run_key key,
 }
 
 asio::awaitable<run_report> host_agent::goenabled(context ctx) {
-    return join_or_run({goenabled_kind, static_cast<int>(ctx), 0}, [this, ctx]() -> asio::awaitable<run_report> {
-        const auto cfg = config_.current();
-        const role function = ctx == context::main ? cfg->self : role::worker;
-        const std::string what = ctx == context::main ? "goenabled" : "goenabled (worker subfunction)";
-        spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-        auto report = co_await run_goenabled(*cfg, ctx, [&](const script_run& run) { log_script(what, run); });
-        log_report(what, report);
-        if (auto ec = flags_.record_goenabled(ctx, function, report)) {
-            spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
-                          ec.message());
-        }
-        co_return report;
-    });
+    return join_or_run(
+        {goenabled_kind, static_cast<int>(ctx), 0}, [this, ctx]() -> asio::awaitable<run_report> {
+            const auto cfg = config_.current();
+            const role function = ctx == context::main ? cfg->self : role::worker;
+            const std::string what = ctx == context::main ? "goenabled" : "goenabled (worker subfunction)";
+            spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
+            auto report =
+                co_await run_goenabled(*cfg, ctx, [&](const script_run& run) { log_script(what, run); });
+            log_report(what, report);
+            if (auto ec = flags_.record_goenabled(ctx, function, report)) {
+                spdlog::error("{}: cannot write the result flag in '{}': {}", what,
+                              cfg->host.run_dir.string(), ec.message());
+            }
+            co_return report;
+        });
 }
 
 asio::awaitable<run_report> host_agent::services(role function, service_action action) {
@@ -193,12 +195,15 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
     return join_or_run(key, [this, function, action]() -> asio::awaitable<run_report> {
         const auto cfg = config_.current();
         const std::string what = fmt::format("host services ({} {})", to_string(function), to_string(action));
-        spdlog::info("{}: running '{}'", what, (cfg->host.services_dir / std::string{to_string(function)}).string());
-        auto report = co_await run_services(*cfg, function, action, [&](const script_run& run) { log_script(what, run); });
+        spdlog::info("{}: running '{}'", what,
+                     (cfg->host.services_dir / std::string{to_string(function)}).string());
+        auto report = co_await run_services(*cfg, function, action,
+                                            [&](const script_run& run) { log_script(what, run); });
         log_report(what, report);
         const auto ctx = function == cfg->self ? context::main : context::subfunction;
-        const auto ec = action == service_action::start ? flags_.record_services_started(function, ctx, report)
-                                                        : flags_.record_services_stopped(function, ctx, report);
+        const auto ec = action == service_action::start
+                            ? flags_.record_services_started(function, ctx, report)
+                            : flags_.record_services_stopped(function, ctx, report);
         if (ec) {
             spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
                           ec.message());

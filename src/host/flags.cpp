@@ -8,7 +8,9 @@
 
 namespace mtce::host {
 
-std::string_view to_string(context c) { return c == context::main ? "main" : "subfunction"; }
+std::string_view to_string(context c) {
+    return c == context::main ? "main" : "subfunction";
+}
 
 namespace {
 
@@ -68,10 +70,11 @@ bool flag_files::services_started_this_boot(role function) const {
 std::error_code flag_files::write_report(const std::filesystem::path& pass, const std::filesystem::path& fail,
                                          std::string_view kind, role function, std::string_view ctx,
                                          const run_report& report) {
-    std::string text = fmt::format("result={}\nreason={}\nkind={}\nfunction={}\ncontext={}\nboot_id={}\ntime={}\n"
-                                   "elapsed_ms={}\n",
-                                   report.outcome.passed ? "passed" : "failed", report.outcome.reason, kind,
-                                   to_string(function), ctx, boot_id_, utc_now(), report.elapsed.count());
+    std::string text = fmt::format(
+        "result={}\nreason={}\nkind={}\nfunction={}\ncontext={}\nboot_id={}\ntime={}\n"
+        "elapsed_ms={}\n",
+        report.outcome.passed ? "passed" : "failed", report.outcome.reason, kind, to_string(function), ctx,
+        boot_id_, utc_now(), report.elapsed.count());
     for (const auto& run : report.runs) {
         text += fmt::format("script={} {}\n", run.script.string(), run.result.describe());
     }
@@ -87,7 +90,8 @@ std::error_code flag_files::write_report(const std::filesystem::path& pass, cons
 }
 
 std::error_code flag_files::record_goenabled(context c, role function, const run_report& report) {
-    return write_report(goenabled_passed(c), goenabled_failed(c), "goenabled", function, to_string(c), report);
+    return write_report(goenabled_passed(c), goenabled_failed(c), "goenabled", function, to_string(c),
+                        report);
 }
 
 std::error_code flag_files::record_services_started(role function, context c, const run_report& report) {

@@ -17,8 +17,8 @@ enum class context { main, subfunction };
 
 /// The flag files in `host.run_dir` that say how this boot's self-tests and host services went.
 /// They are plain key=value text for other tools: `result`, `reason`, `kind`, `function`, `context`,
-/// `boot_id`, `time`, `elapsed_ms`, then one `script=` line per script and one `skipped=` line per skipped file. Written atomically; the pass and fail file of
-/// one run never exist together.
+/// `boot_id`, `time`, `elapsed_ms`, then one `script=` line per script and one `skipped=` line per skipped
+/// file. Written atomically; the pass and fail file of one run never exist together.
 ///
 ///   goenabled / goenabled_failed                 main function self-tests
 ///   goenabled_subf / goenabled_subf_failed       worker subfunction self-tests

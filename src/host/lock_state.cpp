@@ -10,7 +10,8 @@ lock_state::lock_state(std::filesystem::path state_dir, std::filesystem::path ru
     : persisted_{std::move(state_dir) / "admin_state"}, mirror_{std::move(run_dir) / "locked"} {}
 
 std::error_code lock_state::set(bool locked) {
-    if (auto ec = write_file_atomic(persisted_, locked ? "locked\n" : "unlocked\n", std::filesystem::perms{0600})) {
+    if (auto ec =
+            write_file_atomic(persisted_, locked ? "locked\n" : "unlocked\n", std::filesystem::perms{0600})) {
         return ec;
     }
     locked_ = locked;

@@ -13,9 +13,10 @@ namespace mtce::host {
 namespace {
 
 bool is_backup_name(std::string_view name) {
-    static constexpr std::array<std::string_view, 6> suffixes{"~", ".dpkg-old", ".dpkg-new",
-                                                              ".dpkg-dist", ".rpmsave", ".rpmnew"};
-    return std::any_of(suffixes.begin(), suffixes.end(), [&](std::string_view s) { return name.ends_with(s); });
+    static constexpr std::array<std::string_view, 6> suffixes{"~",          ".dpkg-old", ".dpkg-new",
+                                                              ".dpkg-dist", ".rpmsave",  ".rpmnew"};
+    return std::any_of(suffixes.begin(), suffixes.end(),
+                       [&](std::string_view s) { return name.ends_with(s); });
 }
 
 }  // namespace

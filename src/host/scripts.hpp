@@ -19,7 +19,8 @@ struct script_scan {
 
 /// Lists the regular executable files of `dir` in name order (byte order, like run-parts in the C locale).
 /// Hidden files, backup files ("~", ".dpkg-old", ".dpkg-new", ".dpkg-dist", ".rpmsave", ".rpmnew"),
-/// directories and non-executable files are skipped with a reason. A missing or unreadable directory is an error.
+/// directories and non-executable files are skipped with a reason. A missing or unreadable directory is an
+/// error.
 [[nodiscard]] tl::expected<script_scan, std::string> scan_scripts(const std::filesystem::path& dir);
 
 /// One script's run.

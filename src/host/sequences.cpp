@@ -24,7 +24,8 @@ std::chrono::milliseconds since(clock::time_point start) {
 
 /// Runs every child at once and returns their results in input order. If the caller is cancelled, the
 /// cancellation is passed to every child (which kills its group), they are awaited, and the call rethrows.
-asio::awaitable<std::vector<child_result>> run_all(std::vector<child_spec> specs, const script_observer& observer) {
+asio::awaitable<std::vector<child_result>> run_all(std::vector<child_spec> specs,
+                                                   const script_observer& observer) {
     auto ex = co_await asio::this_coro::executor;
     struct shared_state {
         explicit shared_state(asio::any_io_executor e, std::size_t n)
@@ -91,9 +92,12 @@ child_spec script_spec(const config& cfg, const std::filesystem::path& script, s
 
 }  // namespace
 
-std::string_view to_string(service_action a) { return a == service_action::start ? "start" : "stop"; }
+std::string_view to_string(service_action a) {
+    return a == service_action::start ? "start" : "stop";
+}
 
-std::vector<std::pair<std::string, std::string>> script_env(const config& cfg, role function, std::string_view ctx) {
+std::vector<std::pair<std::string, std::string>> script_env(const config& cfg, role function,
+                                                            std::string_view ctx) {
     std::string functions;
     for (auto f : cfg.functions()) {
         functions += (functions.empty() ? "" : ",") + std::string{to_string(f)};
@@ -121,7 +125,8 @@ asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script
     const role function = ctx == context::main ? cfg.self : role::worker;
     std::vector<child_spec> specs;
     for (const auto& script : scan->runnable) {
-        specs.push_back(script_spec(cfg, script, "start", cfg.host.goenabled_timeout, function, to_string(ctx)));
+        specs.push_back(
+            script_spec(cfg, script, "start", cfg.host.goenabled_timeout, function, to_string(ctx)));
     }
     auto results = co_await run_all(std::move(specs), observer);
     for (std::size_t i = 0; i < results.size(); ++i) {

@@ -32,6 +32,6 @@ asio::awaitable<run_report> run_services(const config& cfg, role function, servi
 /// The environment every script gets (see mtce.toml(5)): MTCE_ROLE, MTCE_FUNCTION, MTCE_CONTEXT,
 /// MTCE_FUNCTIONS, MTCE_HOSTNAME, MTCE_RUN_DIR, MTCE_STATE_DIR on top of a fixed PATH and LANG.
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> script_env(const config& cfg, role function,
-                                                                         std::string_view ctx);
+                                                                          std::string_view ctx);
 
 }  // namespace mtce::host

@@ -44,7 +44,8 @@ kill_grace = "300ms"
     std::unique_ptr<process> start(const std::vector<std::string>& env = {}) const {
         return std::make_unique<process>(
             std::vector<std::string>{MTCE_BINARY, "agent", "--role", "worker", "--config",
-                                     (dir.path() / "mtce.toml").string(), "--foreground", "--log-level", "debug"},
+                                     (dir.path() / "mtce.toml").string(), "--foreground", "--log-level",
+                                     "debug"},
             dir.path() / "agent.out", dir.path() / "agent.err", env);
     }
 
@@ -62,13 +63,13 @@ kill_grace = "300ms"
     }
 };
 
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_agent_runs_goenabled_then_host_services_and_writes_the_flags) {
     agent_host h;
     h.dir.script("goenabled.d/10-check", "sleep 0.2");
-    h.dir.script("services.d/worker/10-svc", fmt::format("echo \"$1\" >> '{}/svc.log'", h.dir.path().string()));
+    h.dir.script("services.d/worker/10-svc",
+                 fmt::format("echo \"$1\" >> '{}/svc.log'", h.dir.path().string()));
     auto agent = h.start();
     BOOST_TEST(h.wait_for_file("run/services_worker", 30s));
     BOOST_TEST(h.dir.exists("run/goenabled"));
@@ -117,8 +118,9 @@ BOOST_AUTO_TEST_CASE(sighup_with_a_bad_configuration_keeps_the_old_one_and_the_a
 
 BOOST_AUTO_TEST_CASE(sigterm_drains_within_the_bound_then_kills_a_hung_script_group) {
     agent_host h;
-    h.dir.script("goenabled.d/10-hang",
-                 fmt::format("trap '' TERM\nsleep 300 &\necho $! > '{0}/grandchild'\nwait", h.dir.path().string()));
+    h.dir.script(
+        "goenabled.d/10-hang",
+        fmt::format("trap '' TERM\nsleep 300 &\necho $! > '{0}/grandchild'\nwait", h.dir.path().string()));
     auto agent = h.start();
     BOOST_REQUIRE(h.wait_for_file("grandchild", 30s));
     std::this_thread::sleep_for(100ms);

@@ -9,7 +9,6 @@
 using mtce::test::contains;
 using mtce::test::run_command;
 
-
 BOOST_AUTO_TEST_CASE(version_prints_the_project_version_and_git_revision) {
     mtce::test::scratch s;
     auto r = run_command({MTCE_BINARY, "version"}, s.path());
@@ -37,12 +36,11 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
 
 BOOST_AUTO_TEST_CASE(client_commands_say_they_are_not_implemented_yet_and_exit_1) {
     mtce::test::scratch s;
-    for (const auto& argv : std::vector<std::vector<std::string>>{
-             {MTCE_BINARY, "host", "list", "--json"},
-             {MTCE_BINARY, "host", "unlock", "worker-0"},
-             {MTCE_BINARY, "alarm", "list"},
-             {MTCE_BINARY, "event", "list", "--follow"},
-             {MTCE_BINARY, "demo", "--hosts", "3"}}) {
+    for (const auto& argv : std::vector<std::vector<std::string>>{{MTCE_BINARY, "host", "list", "--json"},
+                                                                  {MTCE_BINARY, "host", "unlock", "worker-0"},
+                                                                  {MTCE_BINARY, "alarm", "list"},
+                                                                  {MTCE_BINARY, "event", "list", "--follow"},
+                                                                  {MTCE_BINARY, "demo", "--hosts", "3"}}) {
         auto r = run_command(argv, s.path());
         BOOST_TEST(r.exit_code == 1, argv[1]);
         BOOST_TEST(r.out.empty(), argv[1]);
@@ -52,8 +50,9 @@ BOOST_AUTO_TEST_CASE(client_commands_say_they_are_not_implemented_yet_and_exit_1
 
 BOOST_AUTO_TEST_CASE(config_check_accepts_the_shipped_file_for_every_role) {
     mtce::test::scratch s;
-    auto r = run_command({MTCE_BINARY, "config", "check", "--config", std::string{MTCE_SOURCE_DIR} + "/etc/mtce/mtce.toml"},
-                         s.path());
+    auto r = run_command(
+        {MTCE_BINARY, "config", "check", "--config", std::string{MTCE_SOURCE_DIR} + "/etc/mtce/mtce.toml"},
+        s.path());
     BOOST_TEST(r.exit_code == 0);
     BOOST_TEST(contains(r.out, "valid for the controller role"));
     BOOST_TEST(contains(r.out, "valid for the storage role"));
@@ -62,10 +61,12 @@ BOOST_AUTO_TEST_CASE(config_check_accepts_the_shipped_file_for_every_role) {
 BOOST_AUTO_TEST_CASE(config_check_refuses_a_bad_file_with_exit_2_and_file_line_key) {
     mtce::test::scratch s;
     const auto bad = s.write("bad.toml", "[agent]\nhostname = \"ok\"\n\n[host]\nrun_dir = 7\n");
-    auto r = run_command({MTCE_BINARY, "config", "check", "--config", bad.string(), "--role", "worker"}, s.path());
+    auto r =
+        run_command({MTCE_BINARY, "config", "check", "--config", bad.string(), "--role", "worker"}, s.path());
     BOOST_TEST(r.exit_code == 2);
     BOOST_TEST(r.err == bad.string() + ":5: host.run_dir: expected a path string, found an integer\n");
-    auto missing = run_command({MTCE_BINARY, "config", "check", "--config", (s.path() / "none.toml").string()}, s.path());
+    auto missing = run_command(
+        {MTCE_BINARY, "config", "check", "--config", (s.path() / "none.toml").string()}, s.path());
     BOOST_TEST(missing.exit_code == 2);
     BOOST_TEST(contains(missing.err, "cannot read the configuration"));
 }
@@ -76,8 +77,10 @@ BOOST_AUTO_TEST_CASE(config_check_without_a_role_accepts_an_all_in_one_controlle
     auto r = run_command({MTCE_BINARY, "config", "check", "--config", aio.string()}, s.path());
     BOOST_TEST(r.exit_code == 0);
     BOOST_TEST(contains(r.out, "valid for the controller role"));
-    BOOST_TEST(contains(r.out, "not for the worker role: " + aio.string() +
-                                   ":2: agent.subfunctions: only a controller can have the worker subfunction"));
-    auto worker = run_command({MTCE_BINARY, "config", "check", "--config", aio.string(), "--role", "worker"}, s.path());
+    BOOST_TEST(
+        contains(r.out, "not for the worker role: " + aio.string() +
+                            ":2: agent.subfunctions: only a controller can have the worker subfunction"));
+    auto worker =
+        run_command({MTCE_BINARY, "config", "check", "--config", aio.string(), "--role", "worker"}, s.path());
     BOOST_TEST(worker.exit_code == 2);
 }

@@ -1,5 +1,6 @@
-// The man pages agree with the program: every flag `mtce ... --help` prints is documented in man/mtce.8, every
-// configuration key is documented in man/mtce.toml.5, and neither page documents a key that does not exist.
+// The man pages agree with the program: every flag `mtce ... --help` prints is documented in man/mtce.8,
+// every configuration key is documented in man/mtce.toml.5, and neither page documents a key that does not
+// exist.
 #define BOOST_TEST_MODULE docs_test
 #include <boost/test/unit_test.hpp>
 
@@ -74,8 +75,8 @@ struct run_result {
 
 /// Runs `mtce <args...>` with stdout and stderr on one pipe; reads at most `limit` bytes (the rest is drained
 /// and dropped) and kills the child after `deadline`.
-run_result run_mtce(const std::vector<std::string>& args, std::chrono::seconds deadline = std::chrono::seconds{60},
-                    std::size_t limit = 1 << 20) {
+run_result run_mtce(const std::vector<std::string>& args,
+                    std::chrono::seconds deadline = std::chrono::seconds{60}, std::size_t limit = 1 << 20) {
     run_result result;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -109,7 +110,8 @@ run_result run_mtce(const std::vector<std::string>& args, std::chrono::seconds d
     char buf[4096];
     for (;;) {
         const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now())
+                .count();
         if (left <= 0) {
             result.timed_out = true;
             break;
@@ -131,7 +133,8 @@ run_result run_mtce(const std::vector<std::string>& args, std::chrono::seconds d
             break;
         }
         if (result.output.size() < limit) {
-            result.output.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), limit - result.output.size()));
+            result.output.append(
+                buf, std::min<std::size_t>(static_cast<std::size_t>(n), limit - result.output.size()));
         }
     }
     ::close(fds[0]);
@@ -158,9 +161,15 @@ std::string help_of(const path_words& path) {
     return r.output;
 }
 
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_flag_char(char c) { return is_lower(c) || (c >= '0' && c <= '9') || c == '-'; }
-bool is_key_char(char c) { return is_lower(c) || (c >= '0' && c <= '9') || c == '_'; }
+bool is_lower(char c) {
+    return c >= 'a' && c <= 'z';
+}
+bool is_flag_char(char c) {
+    return is_lower(c) || (c >= '0' && c <= '9') || c == '-';
+}
+bool is_key_char(char c) {
+    return is_lower(c) || (c >= '0' && c <= '9') || c == '_';
+}
 
 /// The long flags in a help text, e.g. "--log-level": "--" and a letter, then letters, digits and '-'.
 /// (No std::regex: g++ 12 warns inside <regex> at -O1 with the sanitizers, and warnings are errors.)
@@ -189,7 +198,8 @@ std::string trimmed(std::string_view s) {
     return std::string{s};
 }
 
-/// The subcommand names listed in a CLI11 help text ("Subcommands:" section, one "  name  description" a line).
+/// The subcommand names listed in a CLI11 help text ("Subcommands:" section, one "  name  description" a
+/// line).
 std::vector<std::string> subcommands_in(const std::string& help) {
     std::vector<std::string> out;
     std::istringstream in{help};
@@ -197,7 +207,8 @@ std::vector<std::string> subcommands_in(const std::string& help) {
     bool in_section = false;
     while (std::getline(in, line)) {
         std::string lower = line;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         if (lower.rfind("subcommands:", 0) == 0) {
             in_section = true;
             continue;
@@ -258,7 +269,8 @@ std::string unescaped(const std::string& text) {
     return out;
 }
 
-/// Whether `word` occurs in `text` not as part of a longer flag or name ("--api" is not found in "--api-key").
+/// Whether `word` occurs in `text` not as part of a longer flag or name ("--api" is not found in
+/// "--api-key").
 bool contains_word(const std::string& text, const std::string& word) {
     for (auto pos = text.find(word); pos != std::string::npos; pos = text.find(word, pos + 1)) {
         const bool left_ok = pos == 0 || !is_flag_char(text[pos - 1]) || word.front() == '-';
@@ -271,7 +283,9 @@ bool contains_word(const std::string& text, const std::string& word) {
     return false;
 }
 
-std::string man_page(const char* name) { return read_text(fs::path{MTCE_SOURCE_DIR} / "man" / name); }
+std::string man_page(const char* name) {
+    return read_text(fs::path{MTCE_SOURCE_DIR} / "man" / name);
+}
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;
@@ -348,7 +362,8 @@ BOOST_AUTO_TEST_CASE(every_subcommand_is_documented) {
     std::vector<std::string> missing;
     for (const auto& path : all_paths()) {
         // "mtce agent", "host power-on", "config check": the command with its parent, as the page names it.
-        const std::string phrase = (path.size() == 1 ? std::string{"mtce"} : path[path.size() - 2]) + " " + path.back();
+        const std::string phrase =
+            (path.size() == 1 ? std::string{"mtce"} : path[path.size() - 2]) + " " + path.back();
         if (!contains_word(man, phrase)) {
             missing.push_back(joined(path) + " (looked for \"" + phrase + "\")");
         }
@@ -374,7 +389,8 @@ BOOST_AUTO_TEST_CASE(every_configuration_key_has_an_entry) {
             missing.push_back(key);
         }
     }
-    BOOST_TEST(missing.empty(), "keys without a \".TP\" + \".B <key>\" entry in man/mtce.toml.5:" << list(missing));
+    BOOST_TEST(missing.empty(),
+               "keys without a \".TP\" + \".B <key>\" entry in man/mtce.toml.5:" << list(missing));
 }
 
 BOOST_AUTO_TEST_CASE(every_documented_key_exists) {
@@ -388,14 +404,16 @@ BOOST_AUTO_TEST_CASE(every_documented_key_exists) {
             continue;
         }
         const auto word = lines[i].substr(3);
-        const bool dotted = word.find('.') != std::string::npos && is_lower(word.front()) &&
-                            word.back() != '.' && word.find("..") == std::string::npos &&
-                            std::all_of(word.begin(), word.end(), [](char c) { return is_key_char(c) || c == '.'; });
+        const bool dotted =
+            word.find('.') != std::string::npos && is_lower(word.front()) && word.back() != '.' &&
+            word.find("..") == std::string::npos &&
+            std::all_of(word.begin(), word.end(), [](char c) { return is_key_char(c) || c == '.'; });
         if (dotted && !known.contains(word)) {
             stale.push_back(word + " (man/mtce.toml.5 line " + std::to_string(i + 1) + ")");
         }
     }
-    BOOST_TEST(stale.empty(), "man/mtce.toml.5 documents keys the configuration does not have:" << list(stale));
+    BOOST_TEST(stale.empty(),
+               "man/mtce.toml.5 documents keys the configuration does not have:" << list(stale));
 }
 
 BOOST_AUTO_TEST_CASE(keys_named_in_either_page_exist) {
@@ -416,14 +434,16 @@ BOOST_AUTO_TEST_CASE(keys_named_in_either_page_exist) {
         const auto text = unescaped(man_page(page));
         // A mention is "table.word[.word...]" not glued to a longer name ("mtce@controller.service").
         for (std::size_t i = 0; i < text.size();) {
-            if (!is_lower(text[i]) || (i > 0 && (is_key_char(text[i - 1]) || std::strchr("@./-", text[i - 1]) ||
-                                                  (text[i - 1] >= 'A' && text[i - 1] <= 'Z')))) {
+            if (!is_lower(text[i]) ||
+                (i > 0 && (is_key_char(text[i - 1]) || std::strchr("@./-", text[i - 1]) ||
+                           (text[i - 1] >= 'A' && text[i - 1] <= 'Z')))) {
                 ++i;
                 continue;
             }
             auto end = i;
-            while (end < text.size() && (is_key_char(text[end]) ||
-                                         (text[end] == '.' && end + 1 < text.size() && is_key_char(text[end + 1])))) {
+            while (end < text.size() &&
+                   (is_key_char(text[end]) ||
+                    (text[end] == '.' && end + 1 < text.size() && is_key_char(text[end + 1])))) {
                 ++end;
             }
             const auto name = text.substr(i, end - i);

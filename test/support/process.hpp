@@ -26,8 +26,8 @@ namespace mtce::test {
 /// A child process started with posix_spawn; stdout and stderr go to files so tests can read them.
 class process {
 public:
-    process(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& err,
-            const std::vector<std::string>& extra_env = {}) {
+    process(const std::vector<std::string>& argv, const std::filesystem::path& out,
+            const std::filesystem::path& err, const std::vector<std::string>& extra_env = {}) {
         std::vector<std::string> env;
         for (char** e = environ; *e != nullptr; ++e) {
             env.emplace_back(*e);
@@ -111,7 +111,8 @@ inline std::string read_file(const std::filesystem::path& p) {
     return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
-inline command_result run_command(const std::vector<std::string>& argv, const std::filesystem::path& scratch_dir,
+inline command_result run_command(const std::vector<std::string>& argv,
+                                  const std::filesystem::path& scratch_dir,
                                   std::chrono::milliseconds limit = std::chrono::seconds{60}) {
     const auto out = scratch_dir / "cmd.out";
     const auto err = scratch_dir / "cmd.err";
@@ -158,7 +159,8 @@ public:
                     return msg;
                 }
             }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) {
                 return std::nullopt;
             }

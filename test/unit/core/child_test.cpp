@@ -43,23 +43,20 @@ namespace {
 
 /// A fresh directory under /tmp, removed afterwards.
 struct temp_dir {
-    temp_dir()
-    {
+    temp_dir() {
         std::string pattern = (fs::temp_directory_path() / "mtce-child-test-XXXXXX").string();
         BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
         path = pattern;
     }
     temp_dir(const temp_dir&) = delete;
     temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir()
-    {
+    ~temp_dir() {
         std::error_code ignored;
         fs::remove_all(path, ignored);
     }
 
     /// Writes an executable /bin/sh script and returns its path.
-    fs::path script(const std::string& name, const std::string& body) const
-    {
+    fs::path script(const std::string& name, const std::string& body) const {
         fs::path file = path / name;
         std::ofstream(file) << "#!/bin/sh\n" << body;
         fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
@@ -69,8 +66,7 @@ struct temp_dir {
     fs::path path;
 };
 
-mtce::child_spec spec_for(fs::path program, std::vector<std::string> args = {})
-{
+mtce::child_spec spec_for(fs::path program, std::vector<std::string> args = {}) {
     mtce::child_spec spec;
     spec.program = std::move(program);
     spec.args = std::move(args);
@@ -80,16 +76,16 @@ mtce::child_spec spec_for(fs::path program, std::vector<std::string> args = {})
     return spec;
 }
 
-mtce::child_spec shell(const std::string& command) { return spec_for("/bin/sh", {"-c", command}); }
+mtce::child_spec shell(const std::string& command) {
+    return spec_for("/bin/sh", {"-c", command});
+}
 
-mtce::child_result run(mtce::child_spec spec)
-{
+mtce::child_result run(mtce::child_spec spec) {
     return mtce::test::run_awaitable(mtce::run_child(std::move(spec)));
 }
 
 /// State letter from /proc/<pid>/stat, or 0 if there is no such process.
-char process_state(pid_t pid, pid_t* ppid = nullptr)
-{
+char process_state(pid_t pid, pid_t* ppid = nullptr) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string stat;
     if (!std::getline(in, stat)) {
@@ -107,8 +103,7 @@ char process_state(pid_t pid, pid_t* ppid = nullptr)
 
 /// Dead: gone, or a zombie. Killed grandchildren are orphans, and whether their new parent (init) reaps them
 /// is not up to us: in some containers PID 1 never does.
-bool is_dead(pid_t pid)
-{
+bool is_dead(pid_t pid) {
     if (::kill(pid, 0) == -1 && errno == ESRCH) {
         return true;
     }
@@ -117,8 +112,7 @@ bool is_dead(pid_t pid)
 }
 
 /// Gives a killed process a bounded while to die (signal delivery is asynchronous).
-bool dies_within(pid_t pid, clock_type::duration bound)
-{
+bool dies_within(pid_t pid, clock_type::duration bound) {
     auto until = clock_type::now() + bound;
     while (!is_dead(pid)) {
         if (clock_type::now() > until) {
@@ -130,10 +124,11 @@ bool dies_within(pid_t pid, clock_type::duration bound)
 }
 
 /// Gone for good: not even a zombie. True for a leader that run_child reaped.
-bool is_reaped(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
+bool is_reaped(pid_t pid) {
+    return ::kill(pid, 0) == -1 && errno == ESRCH;
+}
 
-std::vector<pid_t> read_pids(const fs::path& file)
-{
+std::vector<pid_t> read_pids(const fs::path& file) {
     std::ifstream in(file);
     std::vector<pid_t> pids;
     for (pid_t pid = 0; in >> pid;) {
@@ -143,8 +138,7 @@ std::vector<pid_t> read_pids(const fs::path& file)
 }
 
 /// Our own children that are zombies.
-std::vector<pid_t> zombie_children()
-{
+std::vector<pid_t> zombie_children() {
     std::vector<pid_t> zombies;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename().string();
@@ -161,8 +155,7 @@ std::vector<pid_t> zombie_children()
 }
 
 /// Waits until `file` has content (the child is up and wrote its pids), then `delay` more.
-asio::awaitable<void> after_file_written(fs::path file, clock_type::duration delay)
-{
+asio::awaitable<void> after_file_written(fs::path file, clock_type::duration delay) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     auto until = clock_type::now() + 30s;
     std::error_code ec;
@@ -174,15 +167,13 @@ asio::awaitable<void> after_file_written(fs::path file, clock_type::duration del
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-double seconds_since(clock_type::time_point start)
-{
+double seconds_since(clock_type::time_point start) {
     return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_program_that_exits_zero_is_ok)
-{
+BOOST_AUTO_TEST_CASE(a_program_that_exits_zero_is_ok) {
     auto r = run(spec_for("/bin/true"));
     BOOST_TEST(r.started);
     BOOST_TEST(r.start_error.empty());
@@ -194,8 +185,7 @@ BOOST_AUTO_TEST_CASE(a_program_that_exits_zero_is_ok)
     BOOST_TEST(r.elapsed.count() < 30000);
 }
 
-BOOST_AUTO_TEST_CASE(a_nonzero_exit_code_is_reported)
-{
+BOOST_AUTO_TEST_CASE(a_nonzero_exit_code_is_reported) {
     auto r = run(shell("exit 3"));
     BOOST_TEST(r.started);
     BOOST_TEST(r.exit_code.value_or(-1) == 3);
@@ -204,8 +194,7 @@ BOOST_AUTO_TEST_CASE(a_nonzero_exit_code_is_reported)
     BOOST_TEST(r.describe() == "exit code 3");
 }
 
-BOOST_AUTO_TEST_CASE(a_child_killed_by_a_signal_reports_the_signal)
-{
+BOOST_AUTO_TEST_CASE(a_child_killed_by_a_signal_reports_the_signal) {
     auto r = run(shell("kill -KILL $$"));
     BOOST_TEST(r.started);
     BOOST_TEST(!r.exit_code.has_value());
@@ -215,8 +204,7 @@ BOOST_AUTO_TEST_CASE(a_child_killed_by_a_signal_reports_the_signal)
     BOOST_TEST(r.describe() == "killed by signal 9 (SIGKILL)");
 }
 
-BOOST_AUTO_TEST_CASE(stdout_and_stderr_are_captured_separately)
-{
+BOOST_AUTO_TEST_CASE(stdout_and_stderr_are_captured_separately) {
     auto r = run(shell("printf 'to out\\n'; printf 'to err\\n' >&2; printf 'more out'"));
     BOOST_TEST(r.ok());
     BOOST_TEST(r.out == "to out\nmore out");
@@ -225,8 +213,7 @@ BOOST_AUTO_TEST_CASE(stdout_and_stderr_are_captured_separately)
     BOOST_TEST(r.err_dropped == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(the_child_sees_only_the_given_environment)
-{
+BOOST_AUTO_TEST_CASE(the_child_sees_only_the_given_environment) {
     ::setenv("MTCE_CHILD_TEST_PARENT_ONLY", "leaked", 1);
     auto spec = spec_for("/usr/bin/env");
     spec.env = {{"FIRST", "1"}, {"SECOND", "two words"}};
@@ -236,8 +223,7 @@ BOOST_AUTO_TEST_CASE(the_child_sees_only_the_given_environment)
     BOOST_TEST(r.out == "FIRST=1\nSECOND=two words\n");
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_environment_gives_the_child_no_variables)
-{
+BOOST_AUTO_TEST_CASE(an_empty_environment_gives_the_child_no_variables) {
     auto spec = spec_for("/usr/bin/env");
     spec.env.clear();
     auto r = run(spec);
@@ -245,8 +231,7 @@ BOOST_AUTO_TEST_CASE(an_empty_environment_gives_the_child_no_variables)
     BOOST_TEST(r.out == "");
 }
 
-BOOST_AUTO_TEST_CASE(the_child_runs_in_the_given_working_directory)
-{
+BOOST_AUTO_TEST_CASE(the_child_runs_in_the_given_working_directory) {
     temp_dir dir;
     auto spec = spec_for("/bin/pwd");
     spec.cwd = dir.path;
@@ -255,15 +240,13 @@ BOOST_AUTO_TEST_CASE(the_child_runs_in_the_given_working_directory)
     BOOST_TEST(r.out == fs::canonical(dir.path).string() + "\n");
 }
 
-BOOST_AUTO_TEST_CASE(stdin_is_dev_null)
-{
+BOOST_AUTO_TEST_CASE(stdin_is_dev_null) {
     auto r = run(spec_for("/usr/bin/readlink", {"/proc/self/fd/0"}));
     BOOST_TEST(r.ok());
     BOOST_TEST(r.out == "/dev/null\n");
 }
 
-BOOST_AUTO_TEST_CASE(the_child_leads_its_own_process_group)
-{
+BOOST_AUTO_TEST_CASE(the_child_leads_its_own_process_group) {
     // Field 5 of /proc/<pid>/stat is the process group; dash's comm has no spaces.
     auto r = run(shell("echo $$; cut -d' ' -f5 /proc/$$/stat"));
     BOOST_TEST_REQUIRE(r.ok());
@@ -276,12 +259,11 @@ BOOST_AUTO_TEST_CASE(the_child_leads_its_own_process_group)
     BOOST_TEST(pgid != ::getpgrp());
 }
 
-BOOST_AUTO_TEST_CASE(the_child_gets_default_signal_dispositions_and_an_empty_mask)
-{
+BOOST_AUTO_TEST_CASE(the_child_gets_default_signal_dispositions_and_an_empty_mask) {
     // A daemon ignores SIGPIPE and friends and may block signals; ignored and blocked signals survive exec.
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
-    struct sigaction saved[4] {};
+    struct sigaction saved[4]{};
     const int ignored[4] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 4; ++i) {
         ::sigaction(ignored[i], &ignore, &saved[i]);
@@ -311,20 +293,18 @@ BOOST_AUTO_TEST_CASE(the_child_gets_default_signal_dispositions_and_an_empty_mas
     BOOST_TEST((ignored_mask & 0x7fffffffULL) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_missing_program_is_a_start_error)
-{
+BOOST_AUTO_TEST_CASE(a_missing_program_is_a_start_error) {
     auto r = run(spec_for("/nonexistent/mtce-no-such-program"));
     BOOST_TEST(!r.started);
-    BOOST_TEST(r.start_error
-               == "could not start '/nonexistent/mtce-no-such-program': No such file or directory");
+    BOOST_TEST(r.start_error ==
+               "could not start '/nonexistent/mtce-no-such-program': No such file or directory");
     BOOST_TEST(!r.exit_code.has_value());
     BOOST_TEST(!r.signal.has_value());
     BOOST_TEST(!r.ok());
     BOOST_TEST(r.describe() == r.start_error);
 }
 
-BOOST_AUTO_TEST_CASE(a_non_executable_file_is_a_start_error)
-{
+BOOST_AUTO_TEST_CASE(a_non_executable_file_is_a_start_error) {
     temp_dir dir;
     fs::path file = dir.path / "not-executable";
     std::ofstream(file) << "#!/bin/sh\nexit 0\n";
@@ -335,26 +315,23 @@ BOOST_AUTO_TEST_CASE(a_non_executable_file_is_a_start_error)
     BOOST_TEST(!r.ok());
 }
 
-BOOST_AUTO_TEST_CASE(a_missing_working_directory_is_a_start_error_naming_the_directory)
-{
+BOOST_AUTO_TEST_CASE(a_missing_working_directory_is_a_start_error_naming_the_directory) {
     auto spec = spec_for("/bin/true");
     spec.cwd = "/nonexistent/mtce-no-such-dir";
     auto r = run(spec);
     BOOST_TEST(!r.started);
-    BOOST_TEST(r.start_error
-               == "could not start '/bin/true': working directory '/nonexistent/mtce-no-such-dir': "
-                  "No such file or directory");
+    BOOST_TEST(r.start_error ==
+               "could not start '/bin/true': working directory '/nonexistent/mtce-no-such-dir': "
+               "No such file or directory");
 }
 
-BOOST_AUTO_TEST_CASE(a_relative_program_path_is_refused_rather_than_looked_up)
-{
+BOOST_AUTO_TEST_CASE(a_relative_program_path_is_refused_rather_than_looked_up) {
     auto r = run(spec_for("true"));
     BOOST_TEST(!r.started);
     BOOST_TEST(r.start_error.find("not absolute") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(a_child_past_its_deadline_is_terminated)
-{
+BOOST_AUTO_TEST_CASE(a_child_past_its_deadline_is_terminated) {
     temp_dir dir;
     auto spec = spec_for(dir.script("sleeper", "sleep 60\n"));
     spec.deadline = 300ms;
@@ -370,8 +347,7 @@ BOOST_AUTO_TEST_CASE(a_child_past_its_deadline_is_terminated)
     BOOST_TEST(r.describe().find("killed by signal 15 (SIGTERM)") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(a_child_that_ignores_sigterm_is_killed_after_the_grace)
-{
+BOOST_AUTO_TEST_CASE(a_child_that_ignores_sigterm_is_killed_after_the_grace) {
     temp_dir dir;
     auto spec = spec_for(dir.script("stubborn", "trap '' TERM\nsleep 60\n"));
     spec.deadline = 300ms;
@@ -384,14 +360,14 @@ BOOST_AUTO_TEST_CASE(a_child_that_ignores_sigterm_is_killed_after_the_grace)
     BOOST_TEST(r.elapsed.count() >= 800);
 }
 
-BOOST_AUTO_TEST_CASE(grandchildren_are_killed_when_the_deadline_passes)
-{
+BOOST_AUTO_TEST_CASE(grandchildren_are_killed_when_the_deadline_passes) {
     temp_dir dir;
     fs::path pid_file = dir.path / "grandchild.pid";
     // The grandchild ignores SIGTERM, so only the group-wide SIGKILL after the grace can end it.
-    auto spec = spec_for(dir.script("parent", "(trap '' TERM; exec sleep 300) &\n"
-                                              "echo $! > \"$1\"\n"
-                                              "sleep 60\n"),
+    auto spec = spec_for(dir.script("parent",
+                                    "(trap '' TERM; exec sleep 300) &\n"
+                                    "echo $! > \"$1\"\n"
+                                    "sleep 60\n"),
                          {pid_file.string()});
     spec.deadline = 1s;
     spec.kill_grace = 500ms;
@@ -404,13 +380,13 @@ BOOST_AUTO_TEST_CASE(grandchildren_are_killed_when_the_deadline_passes)
     BOOST_TEST(dies_within(pids[0], 5s));
 }
 
-BOOST_AUTO_TEST_CASE(a_straggler_left_by_a_leader_that_exited_is_killed_and_the_run_returns_promptly)
-{
+BOOST_AUTO_TEST_CASE(a_straggler_left_by_a_leader_that_exited_is_killed_and_the_run_returns_promptly) {
     temp_dir dir;
     fs::path pid_file = dir.path / "straggler.pid";
-    auto spec = spec_for(dir.script("leaver", "(trap '' TERM; exec sleep 300) &\n"
-                                              "echo $! > \"$1\"\n"
-                                              "exit 0\n"),
+    auto spec = spec_for(dir.script("leaver",
+                                    "(trap '' TERM; exec sleep 300) &\n"
+                                    "echo $! > \"$1\"\n"
+                                    "exit 0\n"),
                          {pid_file.string()});
     spec.kill_grace = 500ms;
     auto start = clock_type::now();
@@ -423,12 +399,11 @@ BOOST_AUTO_TEST_CASE(a_straggler_left_by_a_leader_that_exited_is_killed_and_the_
     BOOST_TEST(dies_within(pids[0], 5s));
 }
 
-BOOST_AUTO_TEST_CASE(a_straggler_that_honours_sigterm_is_not_kept_for_the_whole_grace)
-{
+BOOST_AUTO_TEST_CASE(a_straggler_that_honours_sigterm_is_not_kept_for_the_whole_grace) {
     temp_dir dir;
     fs::path pid_file = dir.path / "straggler.pid";
-    auto spec = spec_for(dir.script("leaver", "sleep 300 &\necho $! > \"$1\"\nexit 0\n"),
-                         {pid_file.string()});
+    auto spec =
+        spec_for(dir.script("leaver", "sleep 300 &\necho $! > \"$1\"\nexit 0\n"), {pid_file.string()});
     spec.kill_grace = 60s;  // the linger before SIGTERM is capped at 1 s; SIGTERM ends this one at once
     auto start = clock_type::now();
     auto r = run(spec);
@@ -439,8 +414,7 @@ BOOST_AUTO_TEST_CASE(a_straggler_that_honours_sigterm_is_not_kept_for_the_whole_
     BOOST_TEST(dies_within(pids[0], 5s));
 }
 
-BOOST_AUTO_TEST_CASE(an_escaped_process_holding_the_pipes_does_not_hold_up_the_run)
-{
+BOOST_AUTO_TEST_CASE(an_escaped_process_holding_the_pipes_does_not_hold_up_the_run) {
     temp_dir dir;
     fs::path pid_file = dir.path / "escaped.pid";
     // setsid leaves the group, so nothing kills it; it keeps stdout and stderr open.
@@ -462,8 +436,7 @@ BOOST_AUTO_TEST_CASE(an_escaped_process_holding_the_pipes_does_not_hold_up_the_r
     BOOST_TEST(pids.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_child_writing_megabytes_is_drained_and_only_the_limit_is_kept)
-{
+BOOST_AUTO_TEST_CASE(a_child_writing_megabytes_is_drained_and_only_the_limit_is_kept) {
     constexpr std::size_t total = 10485760;
     auto spec = shell("head -c 10485760 /dev/zero; head -c 10485760 /dev/zero >&2");
     spec.output_limit = 4096;
@@ -478,8 +451,7 @@ BOOST_AUTO_TEST_CASE(a_child_writing_megabytes_is_drained_and_only_the_limit_is_
     BOOST_TEST(r.err_dropped == total - 4096);
 }
 
-BOOST_AUTO_TEST_CASE(no_zombie_is_left_behind)
-{
+BOOST_AUTO_TEST_CASE(no_zombie_is_left_behind) {
     temp_dir dir;
     run(spec_for("/bin/true"));
     run(shell("exit 3"));
@@ -495,8 +467,7 @@ BOOST_AUTO_TEST_CASE(no_zombie_is_left_behind)
     BOOST_TEST(zombies.empty(), "zombie children left: " << zombies.size());
 }
 
-BOOST_AUTO_TEST_CASE(no_descriptor_is_leaked_on_any_path)
-{
+BOOST_AUTO_TEST_CASE(no_descriptor_is_leaked_on_any_path) {
     auto open_fds = [] {
         return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{});
     };
@@ -508,26 +479,24 @@ BOOST_AUTO_TEST_CASE(no_descriptor_is_leaked_on_any_path)
     run(spec_for("/bin/true"));
     run(spec_for("/nonexistent/mtce-no-such-program"));
     run(sleeper);
-    auto cancelled = spec_for(dir.script("waiter", "echo $$ > \"$1\"\nsleep 60\n"),
-                              {(dir.path / "pid").string()});
+    auto cancelled =
+        spec_for(dir.script("waiter", "echo $$ > \"$1\"\nsleep 60\n"), {(dir.path / "pid").string()});
     mtce::test::run_awaitable([](mtce::child_spec s, fs::path file) -> asio::awaitable<void> {
         co_await (mtce::run_child(std::move(s)) || after_file_written(file, 100ms));
     }(cancelled, dir.path / "pid"));
     BOOST_TEST(open_fds() == before);
 }
 
-BOOST_AUTO_TEST_CASE(cancelling_a_run_kills_the_child_and_its_group_promptly)
-{
+BOOST_AUTO_TEST_CASE(cancelling_a_run_kills_the_child_and_its_group_promptly) {
     temp_dir dir;
     fs::path pid_file = dir.path / "pids";
-    auto spec = spec_for(dir.script("waiter", "sleep 60 &\necho $$ $! > \"$1\"\nwait\n"),
-                         {pid_file.string()});
+    auto spec =
+        spec_for(dir.script("waiter", "sleep 60 &\necho $$ $! > \"$1\"\nwait\n"), {pid_file.string()});
     auto start = clock_type::now();
-    auto winner = mtce::test::run_awaitable(
-        [](mtce::child_spec s, fs::path file) -> asio::awaitable<int> {
-            auto which = co_await (mtce::run_child(std::move(s)) || after_file_written(file, 200ms));
-            co_return static_cast<int>(which.index());
-        }(spec, pid_file));
+    auto winner = mtce::test::run_awaitable([](mtce::child_spec s, fs::path file) -> asio::awaitable<int> {
+        auto which = co_await (mtce::run_child(std::move(s)) || after_file_written(file, 200ms));
+        co_return static_cast<int>(which.index());
+    }(spec, pid_file));
     BOOST_TEST(seconds_since(start) < 10.0);
     BOOST_TEST(winner == 1);
     auto pids = read_pids(pid_file);
@@ -536,8 +505,7 @@ BOOST_AUTO_TEST_CASE(cancelling_a_run_kills_the_child_and_its_group_promptly)
     BOOST_TEST(dies_within(pids[1], 5s));
 }
 
-BOOST_AUTO_TEST_CASE(a_cancelled_run_rethrows_operation_aborted)
-{
+BOOST_AUTO_TEST_CASE(a_cancelled_run_rethrows_operation_aborted) {
     temp_dir dir;
     fs::path pid_file = dir.path / "pids";
     auto spec = spec_for(dir.script("waiter", "echo $$ > \"$1\"\nsleep 60\n"), {pid_file.string()});
@@ -577,8 +545,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_run_rethrows_operation_aborted)
     BOOST_TEST(zombie_children().empty());
 }
 
-BOOST_AUTO_TEST_CASE(destroying_the_event_loop_mid_run_still_kills_and_reaps_the_child)
-{
+BOOST_AUTO_TEST_CASE(destroying_the_event_loop_mid_run_still_kills_and_reaps_the_child) {
     // What happens at shutdown when main returns with runs still suspended: the coroutine frame is destroyed
     // without ever being resumed.
     temp_dir dir;
@@ -604,8 +571,7 @@ BOOST_AUTO_TEST_CASE(destroying_the_event_loop_mid_run_still_kills_and_reaps_the
     BOOST_TEST(zombie_children().empty());
 }
 
-BOOST_AUTO_TEST_CASE(the_event_loop_keeps_running_while_a_child_runs)
-{
+BOOST_AUTO_TEST_CASE(the_event_loop_keeps_running_while_a_child_runs) {
     int ticks = 0;
     auto ticker = [](int& count) -> asio::awaitable<void> {
         asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -623,8 +589,7 @@ BOOST_AUTO_TEST_CASE(the_event_loop_keeps_running_while_a_child_runs)
     BOOST_TEST(ticks >= 10);
 }
 
-BOOST_AUTO_TEST_CASE(describe_gives_a_short_reason)
-{
+BOOST_AUTO_TEST_CASE(describe_gives_a_short_reason) {
     mtce::child_result r;
     r.started = true;
     r.exit_code = 0;
@@ -650,8 +615,7 @@ BOOST_AUTO_TEST_CASE(describe_gives_a_short_reason)
     BOOST_TEST(failed.describe() == failed.start_error);
 }
 
-BOOST_AUTO_TEST_CASE(script_environment_puts_path_and_lang_before_the_extras)
-{
+BOOST_AUTO_TEST_CASE(script_environment_puts_path_and_lang_before_the_extras) {
     auto env = mtce::script_environment({{"MTCE_HOST", "worker-1"}});
     BOOST_TEST_REQUIRE(env.size() == 3u);
     BOOST_TEST(env[0].first == "PATH");

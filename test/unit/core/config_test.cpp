@@ -65,10 +65,11 @@ BOOST_AUTO_TEST_CASE(role_fragments_set_role_specific_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(values_in_the_file_override_defaults) {
-    auto cfg = mtce::parse_config("[heartbeat]\nperiod_ms = 250\nmode = \"unicast\"\n"
-                                  "[host]\nservices_timeout = \"90s\"\ngoenabled_timeout = 30\n"
-                                  "[agent]\nhostname = \"worker-7\"\n",
-                                  "t.toml", role::worker);
+    auto cfg = mtce::parse_config(
+        "[heartbeat]\nperiod_ms = 250\nmode = \"unicast\"\n"
+        "[host]\nservices_timeout = \"90s\"\ngoenabled_timeout = 30\n"
+        "[agent]\nhostname = \"worker-7\"\n",
+        "t.toml", role::worker);
     BOOST_REQUIRE(cfg.has_value());
     BOOST_TEST(cfg->heartbeat.period_ms == 250u);
     BOOST_TEST((cfg->heartbeat.mode == mtce::heartbeat_mode::unicast));
@@ -99,13 +100,15 @@ BOOST_AUTO_TEST_CASE(an_out_of_range_period_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_bad_duration_names_the_unit_problem) {
     auto r = mtce::parse_config("[host]\nservices_timeout = \"5 minutes\"\n", "site.toml", role::worker);
-    BOOST_TEST(only_error(r) == "site.toml:2: host.services_timeout: unknown unit ' minutes' (use ms, s, m or h)");
+    BOOST_TEST(only_error(r) ==
+               "site.toml:2: host.services_timeout: unknown unit ' minutes' (use ms, s, m or h)");
 }
 
 BOOST_AUTO_TEST_CASE(thresholds_must_rise_from_minor_to_failure) {
     auto r = mtce::parse_config("[heartbeat]\ndegrade_threshold = 12\n", "site.toml", role::worker);
-    BOOST_TEST(only_error(r) == "site.toml:2: heartbeat.degrade_threshold: thresholds must rise: "
-                                "minor (4) < degrade (12) < failure (10)");
+    BOOST_TEST(only_error(r) ==
+               "site.toml:2: heartbeat.degrade_threshold: thresholds must rise: "
+               "minor (4) < degrade (12) < failure (10)");
 }
 
 BOOST_AUTO_TEST_CASE(a_syntax_error_gives_the_line) {
@@ -120,19 +123,24 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_not_only_the_first) {
                                 role::worker);
     BOOST_REQUIRE(!r.has_value());
     BOOST_REQUIRE_EQUAL(r.error().size(), 2u);
-    BOOST_TEST(r.error()[0].to_string() == "s.toml:2: agent.hostname: '-bad-' is not a valid host name (RFC 1123)");
+    BOOST_TEST(
+        r.error()[0].to_string() ==
+        "s.toml:2: agent.hostname: '-bad-' is not a valid host name (RFC 1123, at most 63 characters)");
     BOOST_TEST(r.error()[1].to_string() == "s.toml:4: host.run_dir: 'relative' is not an absolute path");
 }
 
 BOOST_AUTO_TEST_CASE(addresses_and_listen_endpoints_are_validated) {
-    BOOST_TEST(only_error(mtce::parse_config("[network.mgmt]\naddress = \"10.0.0.300\"\n", "s", role::worker)) ==
-               "s:2: network.mgmt.address: '10.0.0.300' is not an IPv4 or IPv6 address");
+    BOOST_TEST(
+        only_error(mtce::parse_config("[network.mgmt]\naddress = \"10.0.0.300\"\n", "s", role::worker)) ==
+        "s:2: network.mgmt.address: '10.0.0.300' is not an IPv4 or IPv6 address");
     BOOST_TEST(only_error(mtce::parse_config("[network.cluster]\nmulticast_group = \"10.1.1.1\"\n", "s",
                                              role::worker)) ==
                "s:2: network.cluster.multicast_group: '10.1.1.1' is not a multicast address");
-    BOOST_TEST(only_error(mtce::parse_config("[controller]\napi_listen = \"localhost\"\n", "s", role::worker)) ==
-               "s:2: controller.api_listen: 'localhost' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)");
-    BOOST_TEST(mtce::parse_config("[controller]\napi_listen = \"[::1]:2112\"\n", "s", role::worker).has_value());
+    BOOST_TEST(
+        only_error(mtce::parse_config("[controller]\napi_listen = \"localhost\"\n", "s", role::worker)) ==
+        "s:2: controller.api_listen: 'localhost' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)");
+    BOOST_TEST(
+        mtce::parse_config("[controller]\napi_listen = \"[::1]:2112\"\n", "s", role::worker).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(only_a_controller_can_have_the_worker_subfunction) {
@@ -142,8 +150,9 @@ BOOST_AUTO_TEST_CASE(only_a_controller_can_have_the_worker_subfunction) {
     BOOST_TEST(aio->functions().size() == 2u);
     BOOST_TEST(only_error(mtce::parse_config("[agent]\nsubfunctions = [\"worker\"]\n", "s", role::worker)) ==
                "s:2: agent.subfunctions: only a controller can have the worker subfunction");
-    BOOST_TEST(only_error(mtce::parse_config("[agent]\nsubfunctions = [\"storage\"]\n", "s", role::controller)) ==
-               "s:2: agent.subfunctions: the only subfunction is \"worker\" (an all-in-one controller)");
+    BOOST_TEST(
+        only_error(mtce::parse_config("[agent]\nsubfunctions = [\"storage\"]\n", "s", role::controller)) ==
+        "s:2: agent.subfunctions: the only subfunction is \"worker\" (an all-in-one controller)");
 }
 
 BOOST_AUTO_TEST_CASE(a_key_file_readable_by_others_is_refused) {
@@ -151,8 +160,8 @@ BOOST_AUTO_TEST_CASE(a_key_file_readable_by_others_is_refused) {
     const auto key = s.write("cluster.key", "0123456789abcdef0123456789abcdef\n", 0644);
     const auto text = "[auth]\nkey_file = \"" + key.string() + "\"\n";
     BOOST_TEST(only_error(mtce::parse_config(text, "s.toml", role::worker)) ==
-               "s.toml:2: auth.key_file: '" + key.string() + "' is readable by others (mode 0644); run: chmod 600 '" +
-                   key.string() + "'");
+               "s.toml:2: auth.key_file: '" + key.string() +
+                   "' is readable by others (mode 0644); run: chmod 600 '" + key.string() + "'");
     ::chmod(key.c_str(), 0600);
     BOOST_TEST(mtce::parse_config(text, "s.toml", role::worker).has_value());
 }

@@ -38,10 +38,13 @@ BOOST_AUTO_TEST_CASE(a_cooperative_task_ends_when_a_stop_is_requested) {
     int jobs = 0;
     bool drained = false;
     tasks.spawn("cooperative", cooperative(tasks, jobs));
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        tasks.request_stop();
-        drained = co_await tasks.drained_within(5s);
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            tasks.request_stop();
+            drained = co_await tasks.drained_within(5s);
+        },
+        asio::detached);
     io.run();
     BOOST_TEST(drained);
     BOOST_TEST(jobs == 1);
@@ -55,12 +58,15 @@ BOOST_AUTO_TEST_CASE(a_stuck_task_outlives_the_drain_and_abort_cancels_it) {
     bool drained_first = true;
     bool drained_after_abort = false;
     tasks.spawn("stuck", stuck(cancelled));
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        tasks.request_stop();
-        drained_first = co_await tasks.drained_within(100ms);
-        tasks.abort();
-        drained_after_abort = co_await tasks.drained_within(5s);
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            tasks.request_stop();
+            drained_first = co_await tasks.drained_within(100ms);
+            tasks.abort();
+            drained_after_abort = co_await tasks.drained_within(5s);
+        },
+        asio::detached);
     const auto start = std::chrono::steady_clock::now();
     io.run();
     BOOST_TEST(!drained_first);
@@ -83,13 +89,31 @@ BOOST_AUTO_TEST_CASE(an_event_wakes_every_waiter_and_later_waits_return_at_once)
     mtce::event ev{io.get_executor()};
     int woken = 0;
     for (int i = 0; i < 3; ++i) {
-        asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await ev.wait(); ++woken; }, asio::detached);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await ev.wait();
+                ++woken;
+            },
+            asio::detached);
     }
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { ev.set(); co_return; }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            ev.set();
+            co_return;
+        },
+        asio::detached);
     io.run();
     BOOST_TEST(woken == 3);
     io.restart();
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await ev.wait(); ++woken; }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await ev.wait();
+            ++woken;
+        },
+        asio::detached);
     io.run();
     BOOST_TEST(woken == 4);
 }

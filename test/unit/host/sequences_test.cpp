@@ -15,10 +15,10 @@
 #include "scratch.hpp"
 
 using namespace std::chrono_literals;
-using mtce::test::contains;
 using mtce::role;
 using mtce::host::context;
 using mtce::host::service_action;
+using mtce::test::contains;
 
 namespace {
 
@@ -107,7 +107,6 @@ subfunction_config_timeout = "20s"
         return lines;
     }
 };
-
 
 }  // namespace
 
@@ -214,7 +213,8 @@ BOOST_AUTO_TEST_CASE(host_services_start_in_name_order_and_stop_in_reverse) {
     auto stopped = h.run(agent->services(role::worker, service_action::stop));
     BOOST_TEST(stopped.outcome.passed);
     BOOST_TEST(!h.dir.exists("run/services_worker"));
-    const std::vector<std::string> expected{"10 start", "20 start", "30 start", "30 stop", "20 stop", "10 stop"};
+    const std::vector<std::string> expected{"10 start", "20 start", "30 start",
+                                            "30 stop",  "20 stop",  "10 stop"};
     BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
 }
 

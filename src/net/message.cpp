@@ -1,0 +1,513 @@
+#include "net/message.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+namespace mtce::net {
+
+namespace {
+
+// Field offsets of the v1 header (mtce-protocol(7), "Layout").
+constexpr std::size_t off_magic = 0;
+constexpr std::size_t off_version = 4;
+constexpr std::size_t off_type = 5;
+constexpr std::size_t off_flags = 6;
+constexpr std::size_t off_sender = 8;
+constexpr std::size_t off_boot_id = off_sender + sender_field_size;  // 72
+constexpr std::size_t off_boot_time = off_boot_id + 16;              // 88
+constexpr std::size_t off_sequence = off_boot_time + 8;              // 96
+constexpr std::size_t off_payload_length = off_sequence + 8;         // 104
+static_assert(off_payload_length + 2 == header_size);
+
+constexpr std::array<std::byte, 4> magic{std::byte{'M'}, std::byte{'T'}, std::byte{'C'}, std::byte{'E'}};
+
+// Network byte order, written byte by byte so alignment and host order never matter.
+void put_u16(std::byte* p, std::uint16_t v) noexcept {
+    p[0] = static_cast<std::byte>(v >> 8);
+    p[1] = static_cast<std::byte>(v);
+}
+void put_u32(std::byte* p, std::uint32_t v) noexcept {
+    for (int i = 3; i >= 0; --i) {
+        p[i] = static_cast<std::byte>(v);
+        v >>= 8;
+    }
+}
+void put_u64(std::byte* p, std::uint64_t v) noexcept {
+    for (int i = 7; i >= 0; --i) {
+        p[i] = static_cast<std::byte>(v);
+        v >>= 8;
+    }
+}
+std::uint16_t get_u16(const std::byte* p) noexcept {
+    return static_cast<std::uint16_t>((std::to_integer<unsigned>(p[0]) << 8) |
+                                      std::to_integer<unsigned>(p[1]));
+}
+std::uint32_t get_u32(const std::byte* p) noexcept {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+        v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
+    }
+    return v;
+}
+std::uint64_t get_u64(const std::byte* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) {
+        v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+    }
+    return v;
+}
+
+bool is_known_type(std::uint8_t t) noexcept {
+    return t >= static_cast<std::uint8_t>(message_type::pulse_request) &&
+           t <= static_cast<std::uint8_t>(message_type::command_result);
+}
+
+// A NUL-padded name field: a valid name (or, if allowed, nothing) followed only by NULs. Returns the name.
+std::optional<std::string_view> read_name_field(const std::byte* p, bool allow_empty) noexcept {
+    const char* s = reinterpret_cast<const char*>(p);
+    const std::size_t n = ::strnlen(s, sender_field_size);
+    if (n > max_sender_length) {
+        return std::nullopt;
+    }
+    for (std::size_t i = n; i < sender_field_size; ++i) {
+        if (s[i] != '\0') {
+            return std::nullopt;
+        }
+    }
+    const std::string_view name{s, n};
+    if (name.empty() ? !allow_empty : !is_valid_sender(name)) {
+        return std::nullopt;
+    }
+    return name;
+}
+
+void write_name_field(std::byte* p, std::string_view name) noexcept {
+    std::memset(p, 0, sender_field_size);
+    std::memcpy(p, name.data(), name.size());
+}
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+std::optional<boot_id> parse_uuid(std::string_view s) noexcept {
+    if (s.size() != 36) {
+        return std::nullopt;
+    }
+    boot_id id{};
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return std::nullopt;
+            }
+            ++i;
+            continue;
+        }
+        const int hi = hex_value(s[i]);
+        const int lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return std::nullopt;
+        }
+        id[out++] = static_cast<std::byte>((hi << 4) | lo);
+        i += 2;
+    }
+    return id;
+}
+
+}  // namespace
+
+std::string_view to_string(message_type t) {
+    switch (t) {
+    case message_type::pulse_request:
+        return "pulse_request";
+    case message_type::pulse_response:
+        return "pulse_response";
+    case message_type::mtc_alive:
+        return "mtc_alive";
+    case message_type::command:
+        return "command";
+    case message_type::command_ack:
+        return "command_ack";
+    case message_type::command_result:
+        return "command_result";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(reject_reason r) {
+    switch (r) {
+    case reject_reason::short_datagram:
+        return "short";
+    case reject_reason::oversized:
+        return "oversized";
+    case reject_reason::malformed:
+        return "malformed";
+    case reject_reason::bad_magic:
+        return "bad_magic";
+    case reject_reason::unknown_version:
+        return "unknown_version";
+    case reject_reason::unknown_type:
+        return "unknown_type";
+    case reject_reason::bad_mac:
+        return "bad_mac";
+    case reject_reason::replay:
+        return "replay";
+    case reject_reason::stale_boot:
+        return "stale_boot";
+    case reject_reason::unknown_sender:
+        return "unknown_sender";
+    case reject_reason::table_full:
+        return "table_full";
+    }
+    return "unknown";
+}
+static_assert(static_cast<std::size_t>(reject_reason::table_full) + 1 == reject_reason_count);
+
+std::string_view to_string(encode_error e) {
+    switch (e) {
+    case encode_error::invalid_sender:
+        return "invalid sender name";
+    case encode_error::payload_too_large:
+        return "payload too large";
+    case encode_error::buffer_too_small:
+        return "buffer too small";
+    case encode_error::invalid_payload:
+        return "invalid payload";
+    }
+    return "unknown";
+}
+
+std::uint64_t reject_counters::total() const noexcept {
+    std::uint64_t sum = 0;
+    for (auto c : counts_) {
+        sum += c;
+    }
+    return sum;
+}
+
+boot_id parse_boot_id(std::string_view text) {
+    constexpr std::string_view space = " \t\r\n";
+    const auto first = text.find_first_not_of(space);
+    if (first != std::string_view::npos) {
+        text = text.substr(first, text.find_last_not_of(space) - first + 1);
+    } else {
+        text = {};
+    }
+    if (auto id = parse_uuid(text)) {
+        return *id;
+    }
+    std::array<unsigned char, 32> digest{};
+    unsigned int len = 0;
+    if (EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("SHA-256 failed");
+    }
+    boot_id id{};
+    std::memcpy(id.data(), digest.data(), id.size());
+    return id;
+}
+
+std::string to_string(const boot_id& id) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(36);
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            s += '-';
+        }
+        const auto b = std::to_integer<unsigned>(id[i]);
+        s += digits[b >> 4];
+        s += digits[b & 0xf];
+    }
+    return s;
+}
+
+bool is_valid_sender(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_sender_length) {
+        return false;
+    }
+    std::size_t label = 0;
+    char prev = '.';
+    for (char ch : name) {
+        if (ch == '.') {
+            if (label == 0 || prev == '-') {
+                return false;
+            }
+            label = 0;
+        } else {
+            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                            (ch >= '0' && ch <= '9') || (ch == '-' && label != 0);
+            if (!ok) {
+                return false;
+            }
+            ++label;
+        }
+        prev = ch;
+    }
+    return label != 0 && prev != '-';
+}
+
+// ---- codec ----
+
+void codec::mac_ctx_deleter::operator()(evp_mac_ctx_st* ctx) const noexcept {
+    EVP_MAC_CTX_free(ctx);
+}
+
+codec::codec(std::span<const std::byte> key) {
+    if (key.size() < min_key_size) {
+        throw std::invalid_argument("cluster key shorter than 16 bytes");
+    }
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr) {
+        throw std::runtime_error("OpenSSL has no HMAC");
+    }
+    ctx_.reset(EVP_MAC_CTX_new(mac));
+    EVP_MAC_free(mac);  // the context keeps its own reference
+    if (!ctx_) {
+        throw std::runtime_error("cannot create an HMAC context");
+    }
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) !=
+        1) {
+        throw std::runtime_error("cannot key HMAC-SHA256");
+    }
+}
+
+codec::~codec() = default;
+codec::codec(codec&&) noexcept = default;
+codec& codec::operator=(codec&&) noexcept = default;
+
+void codec::mac(std::span<const std::byte> data, std::span<std::byte, tag_size> tag) {
+    // Re-initialising with a NULL key restarts from the precomputed inner/outer pads: no key schedule and no
+    // algorithm fetch per message. That is why one context is reused (and the codec is not thread-safe).
+    std::size_t len = 0;
+    if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
+        EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(ctx_.get(), reinterpret_cast<unsigned char*>(tag.data()), &len, tag.size()) != 1 ||
+        len != tag_size) {
+        // Only on memory exhaustion or a broken OpenSSL. Carrying on with an unset tag could accept a forged
+        // one, so fail loudly instead.
+        throw std::runtime_error("HMAC-SHA256 failed");
+    }
+}
+
+tl::expected<std::size_t, encode_error> codec::encode(const message_header& header,
+                                                      std::span<const std::byte> payload,
+                                                      std::span<std::byte> out) {
+    if (!is_valid_sender(header.sender)) {
+        return tl::unexpected(encode_error::invalid_sender);
+    }
+    if (payload.size() > max_payload_size) {
+        return tl::unexpected(encode_error::payload_too_large);
+    }
+    const std::size_t size = header_size + payload.size() + tag_size;
+    if (out.size() < size) {
+        return tl::unexpected(encode_error::buffer_too_small);
+    }
+    std::byte* p = out.data();
+    std::memcpy(p + off_magic, magic.data(), magic.size());
+    p[off_version] = std::byte{protocol_version};
+    p[off_type] = static_cast<std::byte>(header.type);
+    put_u16(p + off_flags, 0);
+    write_name_field(p + off_sender, header.sender);
+    std::memcpy(p + off_boot_id, header.boot.data(), header.boot.size());
+    put_u64(p + off_boot_time, header.boot_time);
+    put_u64(p + off_sequence, header.sequence);
+    put_u16(p + off_payload_length, static_cast<std::uint16_t>(payload.size()));
+    if (!payload.empty()) {
+        std::memmove(p + header_size, payload.data(), payload.size());
+    }
+    mac(out.first(header_size + payload.size()),
+        std::span<std::byte, tag_size>(p + header_size + payload.size(), tag_size));
+    return size;
+}
+
+tl::expected<message_view, reject_reason> codec::decode(std::span<const std::byte> d) {
+    // Cheap structural checks first, so that garbage never costs an HMAC.
+    if (d.size() < header_size + tag_size) {
+        return tl::unexpected(reject_reason::short_datagram);
+    }
+    if (d.size() > max_datagram_size) {
+        return tl::unexpected(reject_reason::oversized);
+    }
+    const std::byte* p = d.data();
+    if (std::memcmp(p + off_magic, magic.data(), magic.size()) != 0) {
+        return tl::unexpected(reject_reason::bad_magic);
+    }
+    if (std::to_integer<std::uint8_t>(p[off_version]) != protocol_version) {
+        return tl::unexpected(reject_reason::unknown_version);
+    }
+    const auto type = std::to_integer<std::uint8_t>(p[off_type]);
+    if (!is_known_type(type)) {
+        return tl::unexpected(reject_reason::unknown_type);
+    }
+    const std::size_t payload_size = get_u16(p + off_payload_length);
+    if (d.size() < header_size + payload_size + tag_size) {
+        return tl::unexpected(reject_reason::short_datagram);
+    }
+    if (d.size() > header_size + payload_size + tag_size || get_u16(p + off_flags) != 0) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    const auto sender = read_name_field(p + off_sender, false);
+    if (!sender) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    message_view m;
+    m.type = static_cast<message_type>(type);
+    m.sender = *sender;
+    m.payload = d.subspan(header_size, payload_size);
+    if (m.type == message_type::pulse_request && !parse_pulse_request(m.payload)) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    if (m.type == message_type::pulse_response && !parse_pulse_response(m.payload)) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+
+    std::array<std::byte, tag_size> expected{};
+    mac(d.first(header_size + payload_size), expected);
+    if (CRYPTO_memcmp(expected.data(), p + header_size + payload_size, tag_size) != 0) {
+        return tl::unexpected(reject_reason::bad_mac);
+    }
+    std::memcpy(m.boot.data(), p + off_boot_id, m.boot.size());
+    m.boot_time = get_u64(p + off_boot_time);
+    m.sequence = get_u64(p + off_sequence);
+    return m;
+}
+
+tl::expected<message_view, reject_reason> codec::decode(std::span<const std::byte> datagram,
+                                                        reject_counters& counters) {
+    auto m = decode(datagram);
+    if (!m) {
+        counters.add(m.error());
+    }
+    return m;
+}
+
+// ---- replay_guard ----
+
+std::size_t replay_guard::key_hash::operator()(const key& k) const noexcept {
+    // FNV-1a over the name (up to its first NUL): cheap, and the table is bounded anyway.
+    std::uint64_t h = 1469598103934665603ULL;
+    for (char c : k) {
+        if (c == '\0') {
+            break;
+        }
+        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return static_cast<std::size_t>(h);
+}
+
+replay_guard::key replay_guard::make_key(std::string_view sender) noexcept {
+    key k{};
+    std::memcpy(k.data(), sender.data(), std::min(sender.size(), max_sender_length));
+    return k;
+}
+
+replay_guard::replay_guard(std::size_t max_senders) : max_senders_(max_senders) {}
+
+std::optional<reject_reason> replay_guard::check(const message_view& m) const {
+    const auto it = table_.find(make_key(m.sender));
+    if (it == table_.end()) {
+        if (table_.size() >= max_senders_) {
+            return reject_reason::table_full;
+        }
+        return std::nullopt;
+    }
+    const entry& e = it->second;
+    if (m.boot == e.boot) {
+        // The boot time is not compared here: the boot id alone names the boot.
+        if (m.sequence <= e.sequence) {
+            return reject_reason::replay;
+        }
+        return std::nullopt;
+    }
+    if (m.boot_time <= e.boot_time) {
+        return reject_reason::stale_boot;
+    }
+    return std::nullopt;
+}
+
+std::optional<reject_reason> replay_guard::check(const message_view& m, reject_counters& counters) const {
+    auto r = check(m);
+    if (r) {
+        counters.add(*r);
+    }
+    return r;
+}
+
+bool replay_guard::accept(const message_view& m) {
+    if (check(m)) {
+        return false;
+    }
+    table_.insert_or_assign(make_key(m.sender), entry{m.boot, m.boot_time, m.sequence});
+    return true;
+}
+
+void replay_guard::forget(std::string_view sender) {
+    table_.erase(make_key(sender));
+}
+
+// ---- pulse payloads ----
+
+tl::expected<std::size_t, encode_error> encode_payload(const pulse_request& p, std::span<std::byte> out) {
+    if (!p.target.empty() && !is_valid_sender(p.target)) {
+        return tl::unexpected(encode_error::invalid_payload);
+    }
+    if (out.size() < pulse_request_size) {
+        return tl::unexpected(encode_error::buffer_too_small);
+    }
+    put_u64(out.data(), p.period);
+    put_u32(out.data() + 8, p.host_index);
+    write_name_field(out.data() + 12, p.target);
+    return pulse_request_size;
+}
+
+tl::expected<std::size_t, encode_error> encode_payload(const pulse_response& p, std::span<std::byte> out) {
+    if (out.size() < pulse_response_size) {
+        return tl::unexpected(encode_error::buffer_too_small);
+    }
+    put_u64(out.data(), p.period);
+    put_u32(out.data() + 8, p.host_index);
+    put_u32(out.data() + 12, p.flags);
+    return pulse_response_size;
+}
+
+tl::expected<pulse_request, reject_reason> parse_pulse_request(std::span<const std::byte> payload) {
+    if (payload.size() != pulse_request_size) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    const auto target = read_name_field(payload.data() + 12, true);
+    if (!target) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    return pulse_request{get_u64(payload.data()), get_u32(payload.data() + 8), *target};
+}
+
+tl::expected<pulse_response, reject_reason> parse_pulse_response(std::span<const std::byte> payload) {
+    if (payload.size() != pulse_response_size) {
+        return tl::unexpected(reject_reason::malformed);
+    }
+    return pulse_response{get_u64(payload.data()), get_u32(payload.data() + 8), get_u32(payload.data() + 12)};
+}
+
+}  // namespace mtce::net
