@@ -77,7 +77,12 @@ asio::awaitable<void> supervise(asio::signal_set& signals, task_set& tasks, conf
     asio::cancellation_signal stop_watchdog;
     if (auto interval = sd::watchdog_interval()) {
         asio::co_spawn(ex, feed_watchdog(*interval),
-                       asio::bind_cancellation_slot(stop_watchdog.slot(), [](std::exception_ptr) {}));
+                       asio::bind_cancellation_slot(stop_watchdog.slot(), [](std::exception_ptr e) {
+                           // Without the feeder systemd restarts us at WatchdogSec: say why in the journal.
+                           if (e) {
+                               spdlog::error("watchdog feeder failed: {}", exception_message(e));
+                           }
+                       }));
     }
     sd::notify(fmt::format("READY=1\nSTATUS=Running as {}", to_string(store.current()->self)));
     spdlog::info("mtce {} running as {} on '{}'", project_version, to_string(store.current()->self),
@@ -155,11 +160,7 @@ int run_agent(const agent_options& options) {
     asio::co_spawn(io, supervise(signals, tasks, store, options), [&](std::exception_ptr e) {
         if (e) {
             supervisor_failed = true;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::critical("supervisor failed: {}", ex.what());
-            }
+            spdlog::critical("supervisor failed: {}", exception_message(e));
             tasks.request_stop();
             tasks.abort();
         }

@@ -13,6 +13,26 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
+std::string exception_message(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+bool is_cancellation(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::system_error& se) {
+        return se.code() == asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
 task_set::task_set(asio::any_io_executor ex)
     : ex_{ex},
       stop_{ex, asio::steady_timer::time_point::max()},
@@ -25,18 +45,9 @@ void task_set::spawn(std::string name, asio::awaitable<void> body) {
     asio::co_spawn(
         ex_, std::move(body),
         asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::system_error& se) {
-                    if (!(stopping_ && se.code() == asio::error::operation_aborted)) {
-                        failed_ = true;
-                        spdlog::error("task '{}' failed: {}", name, se.what());
-                    }
-                } catch (const std::exception& ex) {
-                    failed_ = true;
-                    spdlog::error("task '{}' failed: {}", name, ex.what());
-                }
+            if (e && !(stopping_ && is_cancellation(e))) {
+                failed_ = true;
+                spdlog::error("task '{}' failed: {}", name, exception_message(e));
             }
             signals_.erase(it);
             if (--running_ == 0) {

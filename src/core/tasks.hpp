@@ -14,6 +14,12 @@
 
 namespace mtce {
 
+/// The message of the exception in `e` ("unknown exception" for one not derived from std::exception).
+[[nodiscard]] std::string exception_message(std::exception_ptr e);
+
+/// Whether `e` holds the operation_aborted that a cancelled task ends with.
+[[nodiscard]] bool is_cancellation(std::exception_ptr e);
+
 /// Supervises the long-lived tasks of a process (Beast's task_group, seastar's gate).
 ///
 /// Stopping is cooperative first: request_stop() sets a flag and wakes every until_stop(); tasks finish

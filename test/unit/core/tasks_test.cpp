@@ -117,3 +117,12 @@ BOOST_AUTO_TEST_CASE(an_event_wakes_every_waiter_and_later_waits_return_at_once)
     io.run();
     BOOST_TEST(woken == 4);
 }
+
+BOOST_AUTO_TEST_CASE(an_exception_is_described_and_a_cancellation_is_recognised) {
+    auto aborted = std::make_exception_ptr(std::system_error{asio::error::operation_aborted, "wait"});
+    auto other = std::make_exception_ptr(std::runtime_error{"disk on fire"});
+    BOOST_TEST(mtce::is_cancellation(aborted));
+    BOOST_TEST(!mtce::is_cancellation(other));
+    BOOST_TEST(mtce::exception_message(other) == "disk on fire");
+    BOOST_TEST(mtce::exception_message(std::make_exception_ptr(42)) == "unknown exception");
+}
