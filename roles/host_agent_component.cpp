@@ -1,15 +1,66 @@
 #include "host_agent_component.hpp"
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "host/flags.hpp"
+
 namespace mtce::roles {
 
+namespace {
+
+/// Heartbeat answers and mtcAlive, on every provisioned network. Throws if a socket cannot be opened.
+void start_reporting(role_context& ctx, agent_parts& parts) {
+    const auto cfg = ctx.config.current();
+    std::vector<std::string> skipped;
+    auto controllers = host::controller_addresses(cfg->agent.controllers, skipped);
+    for (const auto& name : skipped) {
+        spdlog::warn("agent.controllers: '{}' is not an IP address; ignored for heartbeat and mtcAlive",
+                     name);
+    }
+    const auto key = std::as_bytes(std::span{ctx.cluster_key.data(), ctx.cluster_key.size()});
+    parts.wire = std::make_unique<host::wire_sender>(
+        key, cfg->agent.hostname,
+        host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file)));
+
+    std::uint32_t pulse_flags = net::pulse_flags::process_monitor_ok;  // no process monitor yet: healthy
+    if (!cfg->cluster.address.empty()) {
+        pulse_flags |= net::pulse_flags::cluster_network;
+    }
+    for (const auto& [name, network] : {std::pair{"mgmt", &cfg->mgmt}, std::pair{"cluster", &cfg->cluster}}) {
+        if (network->address.empty()) {
+            continue;
+        }
+        auto& responder = *parts.responders.emplace_back(
+            std::make_unique<host::pulse_responder>(name, controllers, pulse_flags, *parts.wire));
+        ctx.tasks.spawn(fmt::format("heartbeat ({})", name),
+                        responder.serve(*network, cfg->heartbeat.mode, ctx.tasks));
+    }
+    parts.alive = std::make_unique<host::mtc_alive_sender>(ctx.ex, ctx.config, *parts.agent, *parts.wire,
+                                                           std::move(controllers));
+    parts.agent->on_flags_changed([alive = parts.alive.get()] { alive->flags_may_have_changed(); });
+    ctx.tasks.spawn("mtcAlive", parts.alive->run(ctx.tasks));
+}
+
+}  // namespace
+
 tl::expected<std::unique_ptr<agent_role>, std::string> start_agent_role(role_context& ctx) {
-    auto agent = std::make_unique<host::host_agent>(ctx.ex, ctx.config, ctx.tasks);
-    if (auto error = agent->prepare()) {
+    agent_parts parts;
+    parts.agent = std::make_unique<host::host_agent>(ctx.ex, ctx.config, ctx.tasks);
+    if (auto error = parts.agent->prepare()) {
         return tl::unexpected{"host agent: " + *error};
     }
-    auto& boot_agent = *agent;
-    ctx.tasks.spawn("host boot sequence", boot_agent.boot());
-    return std::make_unique<agent_role>(std::move(agent));
+    const auto cfg = ctx.config.current();
+    if (!cfg->mgmt.address.empty() || !cfg->cluster.address.empty()) {
+        try {
+            start_reporting(ctx, parts);
+        } catch (const std::exception& e) {
+            return tl::unexpected{std::string{"heartbeat: "} + e.what()};
+        }
+    }
+    ctx.tasks.spawn("host boot sequence", parts.agent->boot());
+    return std::make_unique<agent_role>(std::move(parts));
 }
 
 }  // namespace mtce::roles

@@ -1,20 +1,34 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "host/agent.hpp"
+#include "host/mtc_alive.hpp"
+#include "host/pulse_responder.hpp"
+#include "host/wire.hpp"
 #include "role.hpp"
 
 namespace mtce::roles {
 
-/// A role made of the host agent alone: prepared, then its boot sequence spawned as a supervised task.
+/// The host agent's parts: the agent itself, and on a host with a provisioned network its heartbeat
+/// responders and mtcAlive sender.
+struct agent_parts {
+    std::unique_ptr<host::host_agent> agent;
+    std::unique_ptr<host::wire_sender> wire;
+    std::vector<std::unique_ptr<host::pulse_responder>> responders;
+    std::unique_ptr<host::mtc_alive_sender> alive;
+};
+
+/// A role made of the host agent alone: prepared, then its boot sequence, pulse responders and mtcAlive
+/// sender spawned as supervised tasks.
 class agent_role : public running_role {
 public:
-    explicit agent_role(std::unique_ptr<host::host_agent> agent) : agent_{std::move(agent)} {}
-    [[nodiscard]] host::host_agent& agent() { return *agent_; }
+    explicit agent_role(agent_parts parts) : parts_{std::move(parts)} {}
+    [[nodiscard]] host::host_agent& agent() { return *parts_.agent; }
 
 private:
-    std::unique_ptr<host::host_agent> agent_;
+    agent_parts parts_;
 };
 
 [[nodiscard]] tl::expected<std::unique_ptr<agent_role>, std::string> start_agent_role(role_context& ctx);

@@ -16,6 +16,7 @@ struct role_context {
     asio::any_io_executor ex;
     config_store& config;
     task_set& tasks;
+    std::string cluster_key;  ///< auth.key_file's bytes, read and checked once at start
 };
 
 /// The components of a running role; they live until the process exits.

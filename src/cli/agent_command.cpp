@@ -31,18 +31,21 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t min_key_bytes = 16;
 
-/// The cluster key must exist, be private and long enough; the config check already refused a shared one.
-std::optional<std::string> check_key(const config& cfg) {
+/// Reads the cluster key, which must exist, be private and long enough; the config check already refused a
+/// shared one. The key is the file's bytes as they are.
+tl::expected<std::string, std::string> read_key(const config& cfg) {
     const auto& path = cfg.auth.key_file;
     auto key = read_small_file(path, 4096);
     if (!key) {
-        return fmt::format("auth.key_file: cannot read '{}': {}", path.string(), std::strerror(errno));
+        return tl::unexpected{
+            fmt::format("auth.key_file: cannot read '{}': {}", path.string(), std::strerror(errno))};
     }
     if (key->size() < min_key_bytes) {
-        return fmt::format("auth.key_file: '{}' holds {} bytes; a cluster key needs at least {}",
-                           path.string(), key->size(), min_key_bytes);
+        return tl::unexpected{
+            fmt::format("auth.key_file: '{}' holds {} bytes; a cluster key needs at least {}", path.string(),
+                        key->size(), min_key_bytes)};
     }
-    return std::nullopt;
+    return std::move(*key);
 }
 
 /// Pets the systemd watchdog every WatchdogSec/2, but only while the loop keeps time: a tick that comes
@@ -137,8 +140,9 @@ int run_agent(const agent_options& options) {
         }
         return exit_usage;
     }
-    if (auto error = check_key(*loaded)) {
-        fmt::print(stderr, "mtce: {}: {}\n", options.config_path.string(), *error);
+    auto key = read_key(*loaded);
+    if (!key) {
+        fmt::print(stderr, "mtce: {}: {}\n", options.config_path.string(), key.error());
         return exit_usage;
     }
     init_logging(options.foreground, options.log_level.value_or(loaded->agent.log_level));
@@ -146,7 +150,7 @@ int run_agent(const agent_options& options) {
     asio::io_context io{1};
     task_set tasks{io.get_executor()};
     config_store store{options.config_path, options.self, std::move(*loaded)};
-    roles::role_context ctx{io.get_executor(), store, tasks};
+    roles::role_context ctx{io.get_executor(), store, tasks, std::move(*key)};
 
     // Handle the signals before the role can start anything, so an early SIGTERM is a clean stop too.
     asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};

@@ -131,6 +131,7 @@ asio::awaitable<bool> host_agent::subfunction_goenabled() {
             spdlog::error("cannot write '{}': {}", flags_.goenabled_failed(context::subfunction).string(),
                           ec.message());
         }
+        flags_changed();
         co_return false;
     }
     const auto report = co_await goenabled(context::subfunction);
@@ -186,6 +187,7 @@ asio::awaitable<run_report> host_agent::goenabled(context ctx) {
                 spdlog::error("{}: cannot write the result flag in '{}': {}", what,
                               cfg->host.run_dir.string(), ec.message());
             }
+            flags_changed();
             co_return report;
         });
 }
@@ -208,6 +210,7 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
             spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
                           ec.message());
         }
+        flags_changed();
         co_return report;
     });
 }
@@ -217,7 +220,14 @@ std::error_code host_agent::set_locked(bool locked) {
     if (!ec) {
         spdlog::info("host is now {}", locked ? "locked" : "unlocked");
     }
+    flags_changed();
     return ec;
+}
+
+void host_agent::flags_changed() const {
+    for (const auto& f : flag_observers_) {
+        f();
+    }
 }
 
 }  // namespace mtce::host

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -43,6 +45,9 @@ public:
 
     [[nodiscard]] const flag_files& flags() const { return flags_; }
 
+    /// Calls `f` after every flag write and lock change (so mtcAlive can report a change at once).
+    void on_flags_changed(std::function<void()> f) { flag_observers_.push_back(std::move(f)); }
+
 private:
     struct in_flight;
     using run_key = std::tuple<int, int, int>;  // kind, context or function, action
@@ -57,7 +62,10 @@ private:
     task_set& tasks_;
     flag_files flags_;
     lock_state lock_;
+    void flags_changed() const;
+
     std::map<run_key, std::shared_ptr<in_flight>> running_;
+    std::vector<std::function<void()>> flag_observers_;
 };
 
 }  // namespace mtce::host

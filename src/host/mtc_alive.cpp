@@ -1,0 +1,191 @@
+#include "host/mtc_alive.hpp"
+
+#include <filesystem>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "host/agent.hpp"
+#include "net/udp_endpoint.hpp"
+
+namespace mtce::host {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+    return out;
+}
+
+bool file_exists(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::exists(p, ec);
+}
+
+}  // namespace
+
+std::uint32_t compute_alive_flags(const alive_inputs& in) {
+    namespace f = net::alive_flags;
+    std::uint32_t flags = f::configured;
+    if (in.locked) {
+        flags |= f::locked;
+    }
+    if (in.goenabled) {
+        flags |= f::main_goenabled;
+    }
+    if (in.goenabled_failed) {
+        flags |= f::main_goenabled_failed;
+    }
+    if (in.services_failed) {
+        flags |= f::main_services_failed;
+    }
+    bool failed = in.goenabled_failed || in.services_failed;
+    if (in.has_worker_subfunction) {
+        if (in.subfunction_configured) {
+            flags |= f::subf_configured;
+        }
+        if (in.goenabled_subf) {
+            flags |= f::subf_goenabled;
+        }
+        if (in.goenabled_subf_failed) {
+            flags |= f::subf_goenabled_failed;
+        }
+        if (in.services_subf_failed) {
+            flags |= f::subf_services_failed;
+        }
+        failed = failed || in.goenabled_subf_failed || in.services_subf_failed;
+    }
+    if (failed) {
+        flags |= f::not_healthy;
+    } else if (in.goenabled) {
+        flags |= f::healthy;
+    }
+    return flags;
+}
+
+int health_of(std::uint32_t flags) {
+    if ((flags & net::alive_flags::not_healthy) != 0) {
+        return 2;
+    }
+    return (flags & net::alive_flags::healthy) != 0 ? 1 : 0;
+}
+
+std::string to_json(const alive_report& r) {
+    std::string functions;
+    for (const auto& f : r.functions) {
+        functions += (functions.empty() ? "" : ",") + json_string(f);
+    }
+    return fmt::format(
+        R"({{"hostname":{},"personality":{},"subfunctions":[{}],"mgmt_ip":{},"cluster_ip":{},"boot_id":{},)"
+        R"("uptime_s":{},"flags":{},"health":{}}})",
+        json_string(r.hostname), json_string(r.personality), functions, json_string(r.mgmt_ip),
+        json_string(r.cluster_ip), json_string(r.boot_id), r.uptime_s, r.flags, health_of(r.flags));
+}
+
+mtc_alive_sender::mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent,
+                                   wire_sender& wire, std::vector<asio::ip::address> controllers)
+    : config_{config}, agent_{agent}, wire_{wire}, controllers_{std::move(controllers)}, next_{ex} {
+    const auto cfg = config_.current();
+    for (const auto* network : {&cfg->mgmt, &cfg->cluster}) {
+        if (!network->address.empty()) {
+            auto socket = net::open_udp_sender(ex, *network);
+            socket.non_blocking(true);
+            sockets_.emplace_back(*network, std::move(socket));
+        }
+    }
+}
+
+std::uint32_t mtc_alive_sender::current_flags() const {
+    const auto cfg = config_.current();
+    const auto& flags = agent_.flags();
+    alive_inputs in;
+    in.goenabled = file_exists(flags.goenabled_passed(context::main));
+    in.goenabled_failed = file_exists(flags.goenabled_failed(context::main));
+    in.goenabled_subf = file_exists(flags.goenabled_passed(context::subfunction));
+    in.goenabled_subf_failed = file_exists(flags.goenabled_failed(context::subfunction));
+    in.services = file_exists(flags.services_started(cfg->self));
+    in.services_failed = file_exists(flags.services_failed(cfg->self));
+    in.services_subf = file_exists(flags.services_started(role::worker));
+    in.services_subf_failed = file_exists(flags.services_failed(role::worker));
+    in.locked = agent_.locked();
+    in.has_worker_subfunction = cfg->has_worker_subfunction();
+    in.subfunction_configured = in.has_worker_subfunction && file_exists(cfg->host.subfunction_config_marker);
+    return compute_alive_flags(in);
+}
+
+void mtc_alive_sender::flags_may_have_changed() {
+    if (sent_once_ && current_flags() == sent_flags_) {
+        return;
+    }
+    send_now_ = true;
+    next_.cancel();
+}
+
+void mtc_alive_sender::send() {
+    const auto cfg = config_.current();
+    alive_report report;
+    report.hostname = wire_.hostname();
+    report.personality = std::string{to_string(cfg->self)};
+    for (auto f : cfg->functions()) {
+        report.functions.emplace_back(to_string(f));
+    }
+    report.mgmt_ip = cfg->mgmt.address;
+    report.cluster_ip = cfg->cluster.address;
+    report.boot_id = wire_.boot().id_text;
+    report.uptime_s = boottime_ns() / 1'000'000'000U;
+    report.flags = current_flags();
+    const auto json = to_json(report);
+    const auto payload = std::as_bytes(std::span{json.data(), json.size()});
+    for (auto& [network, socket] : sockets_) {
+        const auto datagram = wire_.encode(net::message_type::mtc_alive, payload, out_);
+        for (const auto& controller : controllers_) {
+            std::error_code ec;
+            socket.send_to(asio::buffer(datagram.data(), datagram.size()),
+                           {controller, network.controller_port}, 0, ec);
+            if (ec) {
+                spdlog::debug("mtcAlive: cannot send to {}:{}: {}", controller.to_string(),
+                              network.controller_port, ec.message());
+            }
+        }
+    }
+    sent_flags_ = report.flags;
+    sent_once_ = true;
+}
+
+asio::awaitable<void> mtc_alive_sender::run(task_set& tasks) {
+    using namespace asio::experimental::awaitable_operators;
+    if (sockets_.empty() || controllers_.empty()) {
+        co_return;
+    }
+    spdlog::info("mtcAlive: reporting to {} controller(s) every {}ms", controllers_.size(),
+                 config_.current()->host.mtcalive_period.count());
+    while (!tasks.stopping()) {
+        send_now_ = false;
+        send();
+        if (!send_now_) {
+            next_.expires_after(config_.current()->host.mtcalive_period);
+            auto woke = co_await (next_.async_wait(use_tuple) || tasks.until_stop());
+            if (woke.index() == 1) {
+                co_return;
+            }
+        }
+    }
+}
+
+}  // namespace mtce::host

@@ -1,0 +1,132 @@
+#include "net/udp_endpoint.hpp"
+
+#include <netinet/in.h>
+
+#include <array>
+
+#include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/multicast.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace mtce::net {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr int max_drain_per_wakeup = 256;
+
+[[noreturn]] void fail(const std::error_code& ec, std::string_view step, const network_config& network,
+                       std::uint16_t port) {
+    throw std::system_error{ec, std::string{step} + " " + network.address + ":" + std::to_string(port)};
+}
+
+}  // namespace
+
+asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_config& network,
+                               std::uint16_t port, heartbeat_mode mode) {
+    std::error_code ec;
+    const auto local = asio::ip::make_address(network.address, ec);
+    if (ec) {
+        fail(ec, "invalid address", network, port);
+    }
+    asio::ip::udp::socket socket{ex};
+    socket.open(local.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+    if (ec) {
+        fail(ec, "cannot open a socket for", network, port);
+    }
+    socket.set_option(asio::socket_base::reuse_address{true}, ec);
+    if (ec) {
+        fail(ec, "cannot set SO_REUSEADDR on", network, port);
+    }
+    if (mode == heartbeat_mode::unicast) {
+        socket.bind({local, port}, ec);
+        if (ec) {
+            fail(ec, "cannot bind", network, port);
+        }
+        return socket;
+    }
+    const auto group = asio::ip::make_address(network.multicast_group, ec);
+    if (ec || !group.is_multicast() || !group.is_v4() || !local.is_v4()) {
+        fail(ec ? ec : std::make_error_code(std::errc::invalid_argument),
+             "multicast needs IPv4 addresses (group " + network.multicast_group + ") for", network, port);
+    }
+    socket.bind({asio::ip::address_v4::any(), port}, ec);
+    if (ec) {
+        fail(ec, "cannot bind", network, port);
+    }
+    // Only the groups this socket joined, not every group some other socket of the host joined.
+    const int off = 0;
+    if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off) != 0) {
+        fail({errno, std::system_category()}, "cannot set IP_MULTICAST_ALL on", network, port);
+    }
+    // IP_ADD_MEMBERSHIP with the local address: the group is joined on that address's interface.
+    socket.set_option(asio::ip::multicast::join_group{group.to_v4(), local.to_v4()}, ec);
+    if (ec) {
+        fail(ec, "cannot join " + network.multicast_group + " on", network, port);
+    }
+    socket.set_option(asio::ip::multicast::outbound_interface{local.to_v4()}, ec);
+    if (!ec) {
+        socket.set_option(asio::ip::multicast::hops{1}, ec);
+    }
+    if (!ec) {
+        socket.set_option(asio::ip::multicast::enable_loopback{false}, ec);
+    }
+    if (ec) {
+        fail(ec, "cannot set the multicast options of", network, port);
+    }
+    return socket;
+}
+
+asio::ip::udp::socket open_udp_sender(const asio::any_io_executor& ex, const network_config& network) {
+    std::error_code ec;
+    const auto local = asio::ip::make_address(network.address, ec);
+    if (ec) {
+        fail(ec, "invalid address", network, 0);
+    }
+    asio::ip::udp::socket socket{ex};
+    socket.open(local.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+    if (!ec) {
+        socket.bind({local, 0}, ec);
+    }
+    if (ec) {
+        fail(ec, "cannot bind a sending socket to", network, 0);
+    }
+    return socket;
+}
+
+asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink) {
+    std::array<std::byte, 2048> buf;
+    asio::ip::udp::endpoint peer;
+    for (;;) {
+        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), peer, use_tuple);
+        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+            co_return std::error_code{};
+        }
+        if (ec == asio::error::connection_refused) {
+            continue;
+        }
+        if (ec) {
+            co_return ec;
+        }
+        sink(peer, std::span<const std::byte>{buf.data(), n});
+        // Drain what else is queued before waiting again: one wake-up for a burst, bounded so that one busy
+        // socket cannot starve the rest of the loop.
+        const bool was_non_blocking = socket.non_blocking();
+        socket.non_blocking(true, ec);
+        for (int i = 0; i < max_drain_per_wakeup && !ec; ++i) {
+            const auto m = socket.receive_from(asio::buffer(buf), peer, 0, ec);
+            if (ec == asio::error::connection_refused) {
+                ec.clear();
+                continue;
+            }
+            if (!ec) {
+                sink(peer, std::span<const std::byte>{buf.data(), m});
+            }
+        }
+        std::error_code ignored;
+        socket.non_blocking(was_non_blocking, ignored);
+    }
+}
+
+}  // namespace mtce::net

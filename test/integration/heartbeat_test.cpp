@@ -1,0 +1,228 @@
+#define BOOST_TEST_MODULE heartbeat_test
+// The real `mtce agent` answering heartbeat pulses and sending mtcAlive; the test plays the controller on
+// loopback with plain sockets and the codec.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+
+#include "net/message.hpp"
+#include "process.hpp"
+#include "scratch.hpp"
+
+using namespace std::chrono_literals;
+using mtce::test::contains;
+namespace net = mtce::net;
+
+namespace {
+
+const std::string key_text = "0123456789abcdef0123456789abcdef\n";
+
+std::span<const std::byte> bytes(const std::string& s) {
+    return std::as_bytes(std::span{s.data(), s.size()});
+}
+
+/// A loopback UDP socket bound to one port.
+class udp {
+public:
+    explicit udp(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        const auto a = addr(port);
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+            throw std::runtime_error{fmt::format("cannot bind 127.0.0.1:{}", port)};
+        }
+    }
+    ~udp() { ::close(fd_); }
+    udp(const udp&) = delete;
+    udp& operator=(const udp&) = delete;
+
+    void send(std::span<const std::byte> data, std::uint16_t port) const {
+        const auto a = addr(port);
+        (void)::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    }
+
+    /// The next datagram within `limit`, or nothing.
+    std::optional<std::vector<std::byte>> receive(std::chrono::milliseconds limit) const {
+        pollfd pfd{fd_, POLLIN, 0};
+        if (::poll(&pfd, 1, static_cast<int>(limit.count())) <= 0) {
+            return std::nullopt;
+        }
+        std::vector<std::byte> buf(2048);
+        const auto n = ::recv(fd_, buf.data(), buf.size(), 0);
+        if (n < 0) {
+            return std::nullopt;
+        }
+        buf.resize(static_cast<std::size_t>(n));
+        return buf;
+    }
+
+private:
+    static sockaddr_in addr(std::uint16_t port) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return a;
+    }
+    int fd_ = -1;
+};
+
+struct ports {
+    std::uint16_t agent;
+    std::uint16_t controller;
+    std::uint16_t pulse;
+    std::uint16_t pulse_reply;
+};
+
+ports pick_ports() {
+    const auto base = static_cast<std::uint16_t>(20000 + (::getpid() % 4000) * 10);
+    return {base, static_cast<std::uint16_t>(base + 1), static_cast<std::uint16_t>(base + 2),
+            static_cast<std::uint16_t>(base + 3)};
+}
+
+/// The controller's side: encodes pulse requests under a key.
+struct controller {
+    net::codec codec;
+    std::uint64_t sequence = 1;
+
+    explicit controller(const std::string& key) : codec{bytes(key)} {}
+
+    std::vector<std::byte> pulse(std::uint64_t period, std::uint32_t index) {
+        std::array<std::byte, net::pulse_request_size> payload{};
+        const auto size = net::encode_payload(net::pulse_request{period, index, ""}, payload);
+        BOOST_REQUIRE(size.has_value());
+        std::vector<std::byte> out(net::max_datagram_size);
+        const net::message_header header{net::message_type::pulse_request, "controller-0",
+                                         net::parse_boot_id("controller-boot"), 1000, sequence++};
+        const auto n = codec.encode(header, std::span{payload}.first(*size), out);
+        BOOST_REQUIRE(n.has_value());
+        out.resize(*n);
+        return out;
+    }
+};
+
+/// The flags of an mtcAlive JSON payload ("flags":N), or nothing.
+std::optional<std::uint32_t> json_flags(const std::string& json) {
+    const auto at = json.find("\"flags\":");
+    if (at == std::string::npos) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(std::stoul(json.substr(at + 8)));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_pulses) {
+    mtce::test::scratch dir;
+    const auto p = pick_ports();
+    dir.write("key", key_text, 0600);
+    dir.write("boot_id", "boot-1\n");
+    std::filesystem::create_directories(dir.path() / "goenabled.d");
+    std::filesystem::create_directories(dir.path() / "services.d/worker");
+    dir.write("mtce.toml", fmt::format(R"([agent]
+hostname = "worker-0"
+boot_id_file = "{0}/boot_id"
+drain_timeout = "1s"
+controllers = ["127.0.0.1"]
+[auth]
+key_file = "{0}/key"
+[heartbeat]
+mode = "unicast"
+[network.mgmt]
+address = "127.0.0.1"
+agent_port = {1}
+controller_port = {2}
+pulse_port = {3}
+pulse_reply_port = {4}
+[host]
+goenabled_dir = "{0}/goenabled.d"
+services_dir = "{0}/services.d"
+run_dir = "{0}/run"
+state_dir = "{0}/state"
+kill_grace = "300ms"
+mtcalive_period = "1s"
+)",
+                                       dir.path().string(), p.agent, p.controller, p.pulse, p.pulse_reply));
+    udp alive_socket{p.controller};
+    udp pulse_socket{p.pulse_reply};
+    controller ctl{key_text};
+
+    mtce::test::process agent{{MTCE_BINARY, "agent", "--role", "worker", "--config",
+                               (dir.path() / "mtce.toml").string(), "--foreground", "--log-level", "debug"},
+                              dir.path() / "agent.out",
+                              dir.path() / "agent.err"};
+
+    // (a) mtcAlive arrives, authenticated, and reports the passed self-tests once they are done.
+    constexpr std::uint32_t expected_flags =
+        net::alive_flags::configured | net::alive_flags::healthy | net::alive_flags::main_goenabled;
+    std::optional<std::uint32_t> last_flags;
+    std::string last_json;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (last_flags != expected_flags && std::chrono::steady_clock::now() < deadline) {
+        auto datagram = alive_socket.receive(1000ms);
+        if (!datagram) {
+            continue;
+        }
+        auto m = ctl.codec.decode(*datagram);
+        BOOST_REQUIRE(m.has_value());
+        BOOST_TEST((m->type == net::message_type::mtc_alive));
+        BOOST_TEST(m->sender == "worker-0");
+        BOOST_TEST((m->boot == net::parse_boot_id("boot-1")));
+        last_json.assign(reinterpret_cast<const char*>(m->payload.data()), m->payload.size());
+        last_flags = json_flags(last_json);
+    }
+    BOOST_TEST_INFO("agent log: " << dir.read("agent.err"));
+    BOOST_REQUIRE((last_flags == expected_flags));
+    BOOST_TEST(contains(last_json, R"("hostname":"worker-0")"));
+    BOOST_TEST(contains(last_json, R"("personality":"worker","subfunctions":["worker"])"));
+    BOOST_TEST(contains(last_json, R"("mgmt_ip":"127.0.0.1")"));
+    BOOST_TEST(contains(last_json, R"("boot_id":"boot-1")"));
+    BOOST_TEST(contains(last_json, R"("health":1)"));
+
+    // (b) A signed pulse request is answered, echoing the period and the index.
+    const auto request = ctl.pulse(7, 3);
+    pulse_socket.send(request, p.pulse);
+    auto reply = pulse_socket.receive(2000ms);
+    BOOST_REQUIRE(reply.has_value());
+    auto m = ctl.codec.decode(*reply);
+    BOOST_REQUIRE(m.has_value());
+    BOOST_TEST((m->type == net::message_type::pulse_response));
+    BOOST_TEST(m->sender == "worker-0");
+    const auto response = net::parse_pulse_response(m->payload);
+    BOOST_REQUIRE(response.has_value());
+    BOOST_TEST(response->period == 7U);
+    BOOST_TEST(response->host_index == 3U);
+    BOOST_TEST(response->flags == net::pulse_flags::process_monitor_ok);
+
+    // (c) A request under another key, and the same valid datagram again, get no answer.
+    controller impostor{"another key, long enough for hmac\n"};
+    pulse_socket.send(impostor.pulse(8, 3), p.pulse);
+    BOOST_TEST(!pulse_socket.receive(500ms).has_value());
+    pulse_socket.send(request, p.pulse);
+    BOOST_TEST(!pulse_socket.receive(500ms).has_value());
+
+    // A fresh request is still answered, with the index it was taught.
+    pulse_socket.send(ctl.pulse(9, 0), p.pulse);
+    auto later = pulse_socket.receive(2000ms);
+    BOOST_REQUIRE(later.has_value());
+    auto lm = ctl.codec.decode(*later);
+    BOOST_REQUIRE(lm.has_value());
+    BOOST_TEST(lm->sequence > m->sequence);
+    const auto later_response = net::parse_pulse_response(lm->payload);
+    BOOST_REQUIRE(later_response.has_value());
+    BOOST_TEST(later_response->period == 9U);
+
+    agent.signal(SIGTERM);
+    BOOST_TEST(agent.exit_code(30s).value_or(-99) == 0);
+    const auto log = dir.read("agent.err");
+    BOOST_TEST(contains(log, "answering pulses on 127.0.0.1"));
+}
