@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "core/duration.hpp"
+#include "net/message.hpp"
 #include "mtce/role_defaults.hpp"
 
 namespace mtce {
@@ -211,31 +212,9 @@ setter address_value(Get get, bool allow_empty) {
     };
 }
 
-/// RFC 1123 host name: labels of letters, digits and '-', not starting or ending with '-'; at most 63
-/// characters in all, the size of the sender field of the wire protocol (mtce-protocol(7)).
-bool is_hostname(std::string_view s) {
-    if (s.empty() || s.size() > 63) {
-        return false;
-    }
-    std::size_t label = 0;
-    char prev = '.';
-    for (char ch : s) {
-        if (ch == '.') {
-            if (label == 0 || prev == '-') {
-                return false;
-            }
-            label = 0;
-        } else {
-            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                            (ch >= '0' && ch <= '9') || (ch == '-' && label != 0);
-            if (!ok || ++label > 63) {
-                return false;
-            }
-        }
-        prev = ch;
-    }
-    return label != 0 && prev != '-';
-}
+/// A host name is also the sender of every message, so the wire protocol's rule is the rule here:
+/// RFC 1123 labels, at most 63 characters in all (mtce-protocol(7)).
+bool is_hostname(std::string_view s) { return net::is_valid_sender(s); }
 
 void add_network_keys(std::map<std::string, setter>& keys, const std::string& name,
                       network_config config::*member) {
