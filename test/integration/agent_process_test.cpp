@@ -24,21 +24,8 @@ struct agent_host {
     }
 
     void write_config(const std::string& host_extra) const {
-        dir.write("mtce.toml", fmt::format(R"([agent]
-hostname = "worker-0"
-boot_id_file = "{0}/boot_id"
-drain_timeout = "1s"
-[auth]
-key_file = "{0}/key"
-[host]
-goenabled_dir = "{0}/goenabled.d"
-services_dir = "{0}/services.d"
-run_dir = "{0}/run"
-state_dir = "{0}/state"
-kill_grace = "300ms"
-{1}
-)",
-                                           dir.path().string(), host_extra));
+        dir.write("mtce.toml", mtce::test::host_config(dir.path(), "worker-0", "drain_timeout = \"1s\"",
+                                                       "kill_grace = \"300ms\"\n" + host_extra));
     }
 
     std::unique_ptr<process> start(const std::vector<std::string>& env = {}) const {

@@ -128,30 +128,14 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
     dir.write("boot_id", "boot-1\n");
     std::filesystem::create_directories(dir.path() / "goenabled.d");
     std::filesystem::create_directories(dir.path() / "services.d/worker");
-    dir.write("mtce.toml", fmt::format(R"([agent]
-hostname = "worker-0"
-boot_id_file = "{0}/boot_id"
-drain_timeout = "1s"
-controllers = ["127.0.0.1"]
-[auth]
-key_file = "{0}/key"
-[heartbeat]
-mode = "unicast"
-[network.mgmt]
-address = "127.0.0.1"
-agent_port = {1}
-controller_port = {2}
-pulse_port = {3}
-pulse_reply_port = {4}
-[host]
-goenabled_dir = "{0}/goenabled.d"
-services_dir = "{0}/services.d"
-run_dir = "{0}/run"
-state_dir = "{0}/state"
-kill_grace = "300ms"
-mtcalive_period = "1s"
-)",
-                                       dir.path().string(), p.agent, p.controller, p.pulse, p.pulse_reply));
+    dir.write(
+        "mtce.toml",
+        mtce::test::host_config(
+            dir.path(), "worker-0", "drain_timeout = \"1s\"\ncontrollers = [\"127.0.0.1\"]",
+            "kill_grace = \"300ms\"\nmtcalive_period = \"1s\"",
+            fmt::format("[heartbeat]\nmode = \"unicast\"\n[network.mgmt]\naddress = \"127.0.0.1\"\n"
+                        "agent_port = {}\ncontroller_port = {}\npulse_port = {}\npulse_reply_port = {}\n",
+                        p.agent, p.controller, p.pulse, p.pulse_reply)));
     udp alive_socket{p.controller};
     udp pulse_socket{p.pulse_reply};
     controller ctl{key_text};

@@ -57,6 +57,18 @@ private:
     std::filesystem::path dir_;
 };
 
+/// A host configuration rooted in `dir`: key file, boot id file, script, run and state directories there.
+/// `agent_keys` and `host_keys` are added to the [agent] and [host] tables; `tables` (whole tables) go last.
+inline std::string host_config(const std::filesystem::path& dir, const std::string& hostname,
+                               const std::string& agent_keys = "", const std::string& host_keys = "",
+                               const std::string& tables = "") {
+    const auto d = dir.string();
+    return "[agent]\nhostname = \"" + hostname + "\"\nboot_id_file = \"" + d + "/boot_id\"\n" + agent_keys +
+           "\n[auth]\nkey_file = \"" + d + "/key\"\n[host]\ngoenabled_dir = \"" + d +
+           "/goenabled.d\"\nservices_dir = \"" + d + "/services.d\"\nrun_dir = \"" + d +
+           "/run\"\nstate_dir = \"" + d + "/state\"\n" + host_keys + "\n" + tables + "\n";
+}
+
 /// Whether `needle` occurs in `haystack`; for checks on logs, flag files and command output.
 inline bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;

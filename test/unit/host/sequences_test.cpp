@@ -41,24 +41,13 @@ struct host_fixture {
     }
 
     void configure(role self, const std::string& agent_keys) {
-        const auto text = fmt::format(R"([agent]
-hostname = "host-0"
-boot_id_file = "{0}/boot_id"
-{1}
-[auth]
-key_file = "{0}/key"
-[host]
-goenabled_dir = "{0}/goenabled.d"
-services_dir = "{0}/services.d"
-run_dir = "{0}/run"
-state_dir = "{0}/state"
-goenabled_timeout = "20s"
-services_timeout = "20s"
-kill_grace = "200ms"
-subfunction_config_marker = "{0}/run/.worker_config_complete"
-subfunction_config_timeout = "20s"
-)",
-                                      dir.path().string(), agent_keys);
+        const auto text = mtce::test::host_config(
+            dir.path(), "host-0", agent_keys,
+            "goenabled_timeout = \"20s\"\nservices_timeout = \"20s\"\nkill_grace = \"200ms\"\n"
+            "subfunction_config_marker = \"" +
+                dir.path().string() +
+                "/run/.worker_config_complete\"\n"
+                "subfunction_config_timeout = \"20s\"");
         auto cfg = mtce::parse_config(text, "test.toml", self);
         if (!cfg) {
             throw std::runtime_error{cfg.error().front().to_string()};
