@@ -119,9 +119,7 @@ std::uint32_t mtc_alive_sender::current_flags() const {
     in.goenabled_failed = file_exists(flags.goenabled_failed(context::main));
     in.goenabled_subf = file_exists(flags.goenabled_passed(context::subfunction));
     in.goenabled_subf_failed = file_exists(flags.goenabled_failed(context::subfunction));
-    in.services = file_exists(flags.services_started(cfg->self));
     in.services_failed = file_exists(flags.services_failed(cfg->self));
-    in.services_subf = file_exists(flags.services_started(role::worker));
     in.services_subf_failed = file_exists(flags.services_failed(role::worker));
     in.locked = agent_.locked();
     in.has_worker_subfunction = cfg->has_worker_subfunction();
@@ -133,7 +131,6 @@ void mtc_alive_sender::flags_may_have_changed() {
     if (sent_once_ && current_flags() == sent_flags_) {
         return;
     }
-    send_now_ = true;
     next_.cancel();
 }
 
@@ -176,14 +173,12 @@ asio::awaitable<void> mtc_alive_sender::run(task_set& tasks) {
     spdlog::info("mtcAlive: reporting to {} controller(s) every {}ms", controllers_.size(),
                  config_.current()->host.mtcalive_period.count());
     while (!tasks.stopping()) {
-        send_now_ = false;
         send();
-        if (!send_now_) {
-            next_.expires_after(config_.current()->host.mtcalive_period);
-            auto woke = co_await (next_.async_wait(use_tuple) || tasks.until_stop());
-            if (woke.index() == 1) {
-                co_return;
-            }
+        // A flag change cancels the timer (flags_may_have_changed): the next report goes at once.
+        next_.expires_after(config_.current()->host.mtcalive_period);
+        auto woke = co_await (next_.async_wait(use_tuple) || tasks.until_stop());
+        if (woke.index() == 1) {
+            co_return;
         }
     }
 }

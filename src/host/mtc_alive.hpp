@@ -25,9 +25,7 @@ struct alive_inputs {
     bool goenabled_failed = false;       ///< goenabled_failed
     bool goenabled_subf = false;         ///< goenabled_subf
     bool goenabled_subf_failed = false;  ///< goenabled_subf_failed
-    bool services = false;               ///< services_<main function>
     bool services_failed = false;        ///< services_<main function>_failed
-    bool services_subf = false;          ///< services_worker (all-in-one)
     bool services_subf_failed = false;   ///< services_worker_failed (all-in-one)
     bool locked = false;
     bool has_worker_subfunction = false;
@@ -88,7 +86,6 @@ private:
     asio::steady_timer next_;
     std::uint32_t sent_flags_ = 0;
     bool sent_once_ = false;
-    bool send_now_ = false;
     std::array<std::byte, net::max_datagram_size> out_{};
 };
 

@@ -94,8 +94,8 @@ asio::awaitable<void> pulse_responder::serve(network_config network, heartbeat_m
     using namespace asio::experimental::awaitable_operators;
     const auto ex = co_await asio::this_coro::executor;
     auto socket = net::open_udp(ex, network, network.pulse_port, mode);
-    // Replies never wait for the socket: a reply that cannot be sent at once is late anyway.
-    socket.non_blocking(true);
+    // serve_udp makes the socket non-blocking, so replies never wait for it: a reply that cannot be sent at
+    // once is late anyway.
     spdlog::info(
         "heartbeat ({}): answering pulses on {}:{} ({})", network_, network.address, network.pulse_port,
         mode == heartbeat_mode::multicast ? "multicast " + network.multicast_group : std::string{"unicast"});

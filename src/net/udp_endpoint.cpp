@@ -98,6 +98,12 @@ asio::ip::udp::socket open_udp_sender(const asio::any_io_executor& ex, const net
 asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink) {
     std::array<std::byte, 2048> buf;
     asio::ip::udp::endpoint peer;
+    // Non-blocking once, for the drain below; Asio's asynchronous receive works the same on such a socket.
+    std::error_code setup;
+    socket.non_blocking(true, setup);
+    if (setup) {
+        co_return setup;
+    }
     for (;;) {
         auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), peer, use_tuple);
         if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
@@ -112,8 +118,6 @@ asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagr
         sink(peer, std::span<const std::byte>{buf.data(), n});
         // Drain what else is queued before waiting again: one wake-up for a burst, bounded so that one busy
         // socket cannot starve the rest of the loop.
-        const bool was_non_blocking = socket.non_blocking();
-        socket.non_blocking(true, ec);
         for (int i = 0; i < max_drain_per_wakeup && !ec; ++i) {
             const auto m = socket.receive_from(asio::buffer(buf), peer, 0, ec);
             if (ec == asio::error::connection_refused) {
@@ -124,8 +128,6 @@ asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagr
                 sink(peer, std::span<const std::byte>{buf.data(), m});
             }
         }
-        std::error_code ignored;
-        socket.non_blocking(was_non_blocking, ignored);
     }
 }
 

@@ -36,7 +36,8 @@ using datagram_sink =
                                                     const network_config& network);
 
 /// Receives on `socket` until it is closed or the wait is cancelled, and hands every datagram to `sink`.
-/// Each wake-up drains what is queued (up to 256 datagrams) with non-blocking reads before waiting again.
+/// The socket is put in non-blocking mode; each wake-up drains what is queued (up to 256 datagrams) with
+/// non-blocking reads before waiting again.
 /// A leftover ECONNREFUSED from an earlier send is ignored. Returns the error that ended the loop: empty
 /// after a cancellation or close (operation_aborted), the socket error otherwise. Never throws for I/O.
 asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink);

@@ -20,7 +20,6 @@ BOOST_AUTO_TEST_CASE(a_host_whose_self_tests_have_not_finished_is_configured_and
 BOOST_AUTO_TEST_CASE(passed_self_tests_make_the_host_healthy) {
     alive_inputs in;
     in.goenabled = true;
-    in.services = true;
     BOOST_TEST(compute_alive_flags(in) == (f::configured | f::main_goenabled | f::healthy));
 }
 
