@@ -117,6 +117,13 @@ struct fleet {
     }
 };
 
+/// Whether the last heartbeat event of `host` on `network` in `log` is something other than a loss.
+bool not_lost(const std::string& log, const std::string& host, const std::string& network) {
+    const auto tag = fmt::format("host={} network={} event=", host, network);
+    const auto at = log.rfind(tag);
+    return at == std::string::npos || log.compare(at + tag.size(), 4, "loss") != 0;
+}
+
 /// Sends one datagram from 127.0.0.1 to `port` on 127.0.0.1.
 void send_datagram(std::span<const std::byte> data, std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -206,4 +213,49 @@ BOOST_AUTO_TEST_CASE(forged_and_replayed_replies_are_dropped_and_change_no_state
     }
     // The real host is still answering: nothing the forger sent disturbed its replay state or its accounting.
     BOOST_TEST(!contains(log, "heartbeat event:"));
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_of_junk_at_the_reply_port_is_dropped_and_the_controller_carries_on) {
+    fleet f;
+    f.wait_until_monitoring();
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(f.p.pulse_reply(0));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::array<char, 64> junk{};
+    std::uint64_t sent = 0;
+    const auto end = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < end) {
+        for (int i = 0; i < 1000; ++i) {
+            if (::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) > 0) {
+                ++sent;
+            }
+        }
+    }
+    ::close(fd);
+    BOOST_TEST_MESSAGE("junk datagrams sent in 2 s: " << sent);
+    BOOST_TEST(!f.controller->wait(0ms).has_value());  // still running
+    const auto logged = f.wait_for("short=", 15s);
+    BOOST_TEST_INFO("controller log: " << f.controller_log());
+    BOOST_REQUIRE(logged.has_value());
+    // Replies lost in the flood may have cost misses; once it is over every host answers again.
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    auto all_ok = [&] {
+        const auto log = f.controller_log();
+        for (int i = 0; i < workers; ++i) {
+            for (const auto* net : {"mgmt", "cluster"}) {
+                if (!not_lost(log, worker_name(i), net)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    };
+    while (!all_ok() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST_INFO("controller log: " << f.controller_log());
+    BOOST_TEST(all_ok());
+    BOOST_TEST(!f.controller->wait(0ms).has_value());
 }
