@@ -259,3 +259,16 @@ BOOST_AUTO_TEST_CASE(a_flood_of_junk_at_the_reply_port_is_dropped_and_the_contro
     BOOST_TEST(all_ok());
     BOOST_TEST(!f.controller->wait(0ms).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(a_controller_stalled_for_seconds_fails_nobody_and_says_it_was_late) {
+    fleet f;
+    f.wait_until_monitoring();
+    f.controller->signal(SIGSTOP);
+    std::this_thread::sleep_for(3s);  // thirty periods without the controller running
+    f.controller->signal(SIGCONT);
+    BOOST_REQUIRE(f.wait_for("heartbeat: this controller was late", 15s));
+    std::this_thread::sleep_for(2s);
+    const auto log = f.controller_log();
+    BOOST_TEST_INFO("controller log: " << log);
+    BOOST_TEST(!contains(log, "heartbeat event:"));
+}
