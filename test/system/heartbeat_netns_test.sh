@@ -6,7 +6,8 @@
 # A "switch" namespace holds two bridges (mgmt 10.87.0.0/24, cluster 10.88.0.0/24); controller-0 (.1),
 # worker-0 (.10) and worker-1 (.11) each live in their own namespace with one veth into each bridge. Every
 # address exists only inside namespaces this script made, so no datagram leaves them. Faults: links set down
-# and up, random and total loss with nftables rules inside a host's namespace, a killed agent. Every check
+# and up, random and total loss with nftables rules inside a host's namespace, a killed agent; lastly, in a
+# namespace of its own, that network.mgmt.interface chooses where the group is joined. Every heartbeat check
 # reads the controller's log lines
 #   heartbeat event: host=<name> network=<mgmt|cluster> event=<kind> misses=<n>
 # The namespaces and processes are removed on exit, also when a step fails; the logs are then printed and the
@@ -440,6 +441,80 @@ refute "$m" 'host=worker-0 ' "worker-0 had an event when worker-1 was killed"
 alive controller-0
 alive worker-0
 passed_scenario "killed agent: loss on mgmt in ${l_mgmt} ms, on cluster in ${l_cluster} ms"
+
+# ---------------------------------------------------------------------------------------------------------------
+note "scenario 6: network.mgmt.interface names the interface the group is joined on"
+# A host whose mgmt address is on eth-a but whose configuration names eth-b: the group must be joined on eth-b.
+probe="$prefix-probe"
+new_ns "$probe"
+ip -n "$probe" link add eth-a type veth peer name eth-b
+ip -n "$probe" addr add 10.89.0.1/24 dev eth-a
+ip -n "$probe" link set eth-a up
+ip -n "$probe" link set eth-b up
+probe_config() {
+  local d=$dir/probe-$1
+  mkdir -p "$d/goenabled.d" "$d/services.d/worker"
+  cp "$dir/worker-0/key" "$d/key"
+  printf 'probe-boot-1\n' >"$d/boot_id"
+  cat >"$d/mtce.toml" <<EOF
+[agent]
+hostname = "probe"
+boot_id_file = "$d/boot_id"
+drain_timeout = "1s"
+controllers = ["10.89.0.2"]
+
+[auth]
+key_file = "$d/key"
+
+[host]
+goenabled_dir = "$d/goenabled.d"
+services_dir = "$d/services.d"
+run_dir = "$d/run"
+state_dir = "$d/state"
+
+[heartbeat]
+mode = "multicast"
+
+[network.mgmt]
+address = "10.89.0.1"
+interface = "$1"
+EOF
+}
+probe_config eth-b
+ip netns exec "$probe" "$mtce" agent --role worker --config "$dir/probe-eth-b/mtce.toml" --foreground \
+  >"$dir/probe-eth-b/log" 2>&1 &
+pid[probe]=$!
+for _ in $(seq 150); do
+  grep -qF 'heartbeat (mgmt): answering pulses' "$dir/probe-eth-b/log" && break
+  sleep 0.1
+done
+grep -qF 'heartbeat (mgmt): answering pulses' "$dir/probe-eth-b/log" ||
+  fail "the probe agent does not answer pulses: $(tail -n 5 "$dir/probe-eth-b/log")"
+on_a=$(ip -n "$probe" maddr show dev eth-a)
+on_b=$(ip -n "$probe" maddr show dev eth-b)
+[[ $on_b == *239.1.1.2* ]] || fail "239.1.1.2 not joined on eth-b, the configured interface: $on_b"
+[[ $on_a != *239.1.1.2* ]] || fail "239.1.1.2 joined on eth-a, not the configured interface: $on_a"
+kill -TERM "${pid[probe]}"
+wait "${pid[probe]}" 2>/dev/null || true
+unset "pid[probe]"
+# An interface that does not exist: the heartbeat task fails with an error naming it (the agent's other tasks
+# go on, as for any heartbeat socket that cannot be opened).
+probe_config no-such-if
+ip netns exec "$probe" "$mtce" agent --role worker --config "$dir/probe-no-such-if/mtce.toml" --foreground \
+  >"$dir/probe-no-such-if/log" 2>&1 &
+pid[probe]=$!
+for _ in $(seq 150); do
+  grep -qF "no interface 'no-such-if'" "$dir/probe-no-such-if/log" && break
+  sleep 0.1
+done
+missing=$(grep -F "no interface 'no-such-if'" "$dir/probe-no-such-if/log") ||
+  fail "no error naming the missing interface: $(tail -n 5 "$dir/probe-no-such-if/log")"
+! grep -qF 'answering pulses' "$dir/probe-no-such-if/log" || fail "answering pulses without its interface"
+note "${missing#* * }"
+kill -TERM "${pid[probe]}"
+wait "${pid[probe]}" 2>/dev/null || true
+unset "pid[probe]"
+passed_scenario "the group is joined on the configured interface; a missing interface is an error naming it"
 
 failed=0
 printf '%d scenarios passed, %d skipped\n' "$passed" "$skipped"
