@@ -36,6 +36,19 @@ mtce=$(realpath "$mtce")
 ((EUID == 0)) || skip "needs root for network namespaces"
 command -v ip >/dev/null || skip "needs ip (iproute2)"
 
+# What a run killed outright (SIGKILL, as by a test timeout) could not remove: namespaces named by this test
+# for a process that no longer exists, with whatever still runs in them.
+while read -r stale _; do
+  if [[ $stale =~ ^mtce-([0-9]+)-(switch|controller-0|worker-0|worker-1|probe)$ ]] &&
+    ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
+    note "removing $stale, left by an earlier run"
+    for p in $(ip netns pids "$stale" 2>/dev/null); do
+      kill -KILL "$p" 2>/dev/null || true
+    done
+    ip netns del "$stale" 2>/dev/null || true
+  fi
+done < <(ip netns list 2>/dev/null)
+
 # Unique names: parallel runs never collide. Interface names inside a namespace need no prefix.
 prefix="mtce-$$"
 sw="$prefix-switch"
