@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -18,7 +20,7 @@ namespace mtce::net {
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr int max_drain_per_wakeup = 256;
+constexpr std::size_t max_drain_per_wakeup = 256;
 
 [[noreturn]] void fail(const std::error_code& ec, std::string_view step, const network_config& network,
                        std::uint16_t port) {
@@ -120,23 +122,62 @@ std::size_t set_receive_buffer(asio::ip::udp::socket& socket, std::size_t bytes)
     return static_cast<std::size_t>(got);
 }
 
-std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit) {
-    std::array<std::byte, 2048> buf;
+namespace {
+
+/// recvmmsg's buffers, one set per thread, reused by every drain (64 KiB: kept off the coroutine frames).
+struct receive_block {
+    static constexpr std::size_t count = 32;
+    static constexpr std::size_t size = 2048;  // > max_datagram_size: a longer datagram is seen as oversized
+    std::array<std::array<std::byte, size>, count> data;
+    std::array<mmsghdr, count> headers;
+    std::array<iovec, count> vectors;
+    std::array<sockaddr_storage, count> names;
+};
+
+receive_block& receive_buffers() {
+    thread_local const auto block = std::make_unique<receive_block>();
+    return *block;
+}
+
+}  // namespace
+
+std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit,
+                      std::error_code* error) {
+    auto& b = receive_buffers();
     asio::ip::udp::endpoint peer;
     std::size_t n = 0;
     while (n < limit) {
-        auto len = static_cast<socklen_t>(peer.capacity());
-        const auto size = ::recvfrom(socket.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT,
-                                     static_cast<sockaddr*>(peer.data()), &len);
-        if (size < 0) {
+        const auto want = std::min(receive_block::count, limit - n);
+        for (std::size_t i = 0; i < want; ++i) {
+            b.vectors[i] = {b.data[i].data(), receive_block::size};
+            b.headers[i] = {};
+            b.headers[i].msg_hdr.msg_name = &b.names[i];
+            b.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            b.headers[i].msg_hdr.msg_iov = &b.vectors[i];
+            b.headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int got = ::recvmmsg(socket.native_handle(), b.headers.data(), static_cast<unsigned>(want),
+                                   MSG_DONTWAIT, nullptr);
+        if (got < 0) {
             if (errno == ECONNREFUSED || errno == EINTR) {
-                continue;
+                continue;  // a refusal left over from an earlier send, consumed by this call
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK && error != nullptr) {
+                *error = {errno, std::system_category()};
             }
             break;
         }
-        peer.resize(len);
-        sink(peer, std::span<const std::byte>{buf.data(), static_cast<std::size_t>(size)});
-        ++n;
+        for (int i = 0; i < got; ++i) {
+            const auto& h = b.headers[static_cast<std::size_t>(i)];
+            const auto len = std::min<std::size_t>(h.msg_hdr.msg_namelen, peer.capacity());
+            std::memcpy(peer.data(), &b.names[static_cast<std::size_t>(i)], len);
+            peer.resize(len);
+            sink(peer, std::span<const std::byte>{b.data[static_cast<std::size_t>(i)].data(), h.msg_len});
+        }
+        n += static_cast<std::size_t>(got);
+        if (static_cast<std::size_t>(got) < want) {
+            break;  // the queue is empty
+        }
     }
     return n;
 }
@@ -198,37 +239,25 @@ asio::ip::udp::socket open_udp_sender(const asio::any_io_executor& ex, const net
 }
 
 asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink) {
-    std::array<std::byte, 2048> buf;
-    asio::ip::udp::endpoint peer;
-    // Non-blocking once, for the drain below; Asio's asynchronous receive works the same on such a socket.
+    // Non-blocking, so that a sink's reply on the same socket never waits for buffer space.
     std::error_code setup;
     socket.non_blocking(true, setup);
     if (setup) {
         co_return setup;
     }
     for (;;) {
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), peer, use_tuple);
+        auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, use_tuple);
         if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
             co_return std::error_code{};
-        }
-        if (ec == asio::error::connection_refused) {
-            continue;
         }
         if (ec) {
             co_return ec;
         }
-        sink(peer, std::span<const std::byte>{buf.data(), n});
-        // Drain what else is queued before waiting again: one wake-up for a burst, bounded so that one busy
-        // socket cannot starve the rest of the loop.
-        for (int i = 0; i < max_drain_per_wakeup && !ec; ++i) {
-            const auto m = socket.receive_from(asio::buffer(buf), peer, 0, ec);
-            if (ec == asio::error::connection_refused) {
-                ec.clear();
-                continue;
-            }
-            if (!ec) {
-                sink(peer, std::span<const std::byte>{buf.data(), m});
-            }
+        // One wake-up for a burst, bounded so that one busy socket cannot starve the rest of the loop.
+        std::error_code error;
+        drain_udp(socket, sink, max_drain_per_wakeup, &error);
+        if (error) {
+            co_return error;
         }
     }
 }

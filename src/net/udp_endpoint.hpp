@@ -37,15 +37,18 @@ using datagram_sink =
                                                     const network_config& network);
 
 /// Receives on `socket` until it is closed or the wait is cancelled, and hands every datagram to `sink`.
-/// The socket is put in non-blocking mode; each wake-up drains what is queued (up to 256 datagrams) with
-/// non-blocking reads before waiting again.
+/// The socket is made non-blocking. Each wake-up drains what is queued (drain_udp, up to 256 datagrams)
+/// before waiting again.
 /// A leftover ECONNREFUSED from an earlier send is ignored. Returns the error that ended the loop: empty
 /// after a cancellation or close (operation_aborted), the socket error otherwise. Never throws for I/O.
 asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink);
 
-/// Drains what is queued on `socket` right now (non-blocking reads, at most `limit` datagrams) into `sink`,
-/// without waiting. Returns how many datagrams were handed over.
-std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit);
+/// Drains what is queued on `socket` right now into `sink`, without waiting: at most `limit` datagrams,
+/// read in batches (recvmmsg) into buffers that belong to the calling thread, so `sink` must not drain
+/// again itself. Returns how many datagrams were handed over; a socket error other than "nothing queued"
+/// is stored in `*error` when given.
+std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit,
+                      std::error_code* error = nullptr);
 
 /// One datagram to send.
 struct outgoing_datagram {
