@@ -179,8 +179,9 @@ http::response answer(const state& s, const http::request& req, const asio::ip::
     try {
         return route(req, *s.data, allowed);
     } catch (const std::exception& e) {
+        // The details go to the log, not to a client that may be anywhere on the network.
         spdlog::warn("api: {} {}: {}", req.method, req.target, e.what());
-        return error_response(500, "internal error", e.what());
+        return error_response(500, "internal error", "the controller could not answer; see its log");
     }
 }
 
