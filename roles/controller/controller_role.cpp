@@ -4,9 +4,14 @@
 // lifecycles join this composition as they are built.
 #include "role.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
+#include "api/server.hpp"
 #include "controller/heartbeat_backend.hpp"
+#include "core/files.hpp"
 #include "heartbeat/monitor.hpp"
 #include "host_agent_component.hpp"
 
@@ -19,7 +24,41 @@ public:
     std::unique_ptr<agent_role> agent;
     std::unique_ptr<heartbeat::monitor> monitor;
     std::unique_ptr<heartbeat_backend> backend;
+    std::unique_ptr<api::server> api;  // declared last: destroyed first, before what it serves
 };
+
+/// The bearer token of controller.api_token_file (surrounding whitespace dropped); empty when none is set.
+std::string read_token(const config& cfg) {
+    const auto& path = cfg.controller.api_token_file;
+    if (path.empty()) {
+        return {};
+    }
+    auto text = read_small_file(path, 4096);
+    if (!text) {
+        throw std::runtime_error{fmt::format("controller.api_token_file: cannot read '{}': {}", path.string(),
+                                             std::strerror(errno))};
+    }
+    const auto first = text->find_first_not_of(" \t\r\n");
+    const auto last = text->find_last_not_of(" \t\r\n");
+    if (first == std::string::npos) {
+        throw std::runtime_error{
+            fmt::format("controller.api_token_file: '{}' is empty", path.string())};
+    }
+    return text->substr(first, last - first + 1);
+}
+
+/// The REST API on controller.api_listen, bound now so that a taken port stops the start.
+void start_api(role_context& ctx, controller_role& c) {
+    const auto cfg = ctx.config.current();
+    auto where = api::parse_listen(cfg->controller.api_listen);
+    if (!where) {
+        throw std::runtime_error{"controller.api_listen: " + where.error()};
+    }
+    c.api = std::make_unique<api::server>(ctx.ex, *where, *c.backend, read_token(*cfg));
+    const auto port = c.api->bind();
+    spdlog::info("api: serving on {}:{}", where->host, port);
+    ctx.tasks.spawn("api", c.api->run(ctx.tasks));
+}
 
 /// The heartbeat of every configured host, on the networks this controller has an address on.
 void start_heartbeat(role_context& ctx, controller_role& c) {
@@ -53,6 +92,13 @@ tl::expected<std::unique_ptr<running_role>, std::string> start_controller(role_c
         start_heartbeat(ctx, *c);
     } catch (const std::exception& e) {
         return tl::unexpected{std::string{"heartbeat monitor: "} + e.what()};
+    }
+    if (c->backend) {
+        try {
+            start_api(ctx, *c);
+        } catch (const std::exception& e) {
+            return tl::unexpected{std::string{"api: "} + e.what()};
+        }
     }
     return c;
 }

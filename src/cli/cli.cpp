@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/client_commands.hpp"
 #include "mtce/version.hpp"
 
 namespace mtce::cli {
@@ -59,6 +60,16 @@ int check_config(const std::filesystem::path& path, const std::optional<std::str
     return exit_usage;
 }
 
+/// The subcommand path the command line chose, e.g. "mtce host add".
+std::string chosen_command(const CLI::App& app) {
+    std::string out = "mtce";
+    for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
+        cmd = cmd->get_subcommands().front();
+        out += " " + cmd->get_name();
+    }
+    return out;
+}
+
 std::filesystem::path self_path(const char* argv0) {
     std::error_code ec;
     auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -91,11 +102,15 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     agent_cmd->add_flag("--foreground", agent.foreground, "Log to stderr instead of the journal");
 
-    // Client commands share --api and --json.
+    // Client commands share --api, --config and --json.
     std::string api;
+    std::string client_config;
     bool json = false;
     auto add_api = [&](CLI::App* cmd) {
         cmd->add_option("--api", api, "Controller API URL (default: $MTCE_API, else controller.api_listen)");
+        cmd->add_option("--config", client_config,
+                        "Configuration file whose controller.api_listen names the API (default: " +
+                            std::string{default_config_path} + " if readable)");
     };
     auto add_json = [&](CLI::App* cmd) {
         cmd->add_flag("--json", json, "Print one JSON document on stdout");
@@ -210,9 +225,22 @@ int run(int argc, char** argv) {
         demo.self_binary = self_path(argv[0]);
         return run_demo(demo);
     }
+    client_options client;
+    if (!api.empty()) {
+        client.api = api;
+    }
+    if (!client_config.empty()) {
+        client.config = client_config;
+    }
+    client.json = json;
+    if (*host_list) {
+        return run_host_list(client);
+    }
+    if (*host_show) {
+        return run_host_show(client, name);
+    }
     if (*host_cmd || *alarm_cmd || *event_cmd) {
-        return not_implemented(
-            "the controller API client (host, alarm and event commands need the fleet manager)");
+        return not_implemented(chosen_command(app) + " (needs the controller's fleet manager)");
     }
     return exit_usage;
 }

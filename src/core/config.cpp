@@ -450,15 +450,19 @@ const std::map<std::string, setter>& schema() {
             std::string v = *n.value<std::string>();
             const auto colon = v.rfind(':');
             std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
-            if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+            const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+            if (bracketed) {
                 host = host.substr(1, host.size() - 2);
             }
+            // Brackets exactly around IPv6, as the API server (api::parse_listen) reads it: "::1:2112" is
+            // ambiguous and "[127.0.0.1]:2112" is not a URL's authority.
+            const bool brackets_ok = bracketed == (host.find(':') != std::string::npos);
             const std::string port = colon == std::string::npos ? "" : v.substr(colon + 1);
             const bool port_ok =
                 !port.empty() && port.size() <= 5 &&
                 std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
                 std::stoi(port) >= 1 && std::stoi(port) <= 65535;
-            if (!is_ip_address(host) || !port_ok) {
+            if (!is_ip_address(host) || !brackets_ok || !port_ok) {
                 return fmt::format("'{}' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", v);
             }
             c.controller.api_listen = v;

@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
 
 BOOST_AUTO_TEST_CASE(client_commands_say_they_are_not_implemented_yet_and_exit_1) {
     mtce::test::scratch s;
-    for (const auto& argv : std::vector<std::vector<std::string>>{{MTCE_BINARY, "host", "list", "--json"},
+    for (const auto& argv : std::vector<std::vector<std::string>>{{MTCE_BINARY, "host", "delete", "worker-0"},
                                                                   {MTCE_BINARY, "host", "unlock", "worker-0"},
                                                                   {MTCE_BINARY, "alarm", "list"},
                                                                   {MTCE_BINARY, "event", "list", "--follow"},

@@ -141,6 +141,13 @@ BOOST_AUTO_TEST_CASE(addresses_and_listen_endpoints_are_validated) {
         "s:2: controller.api_listen: 'localhost' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)");
     BOOST_TEST(
         mtce::parse_config("[controller]\napi_listen = \"[::1]:2112\"\n", "s", role::worker).has_value());
+    for (const char* unbracketed : {"::1:2112", "[127.0.0.1]:2112"}) {
+        const auto text = std::string{"[controller]\napi_listen = \""} + unbracketed + "\"\n";
+        BOOST_TEST(only_error(mtce::parse_config(text, "s", role::worker)) ==
+                       "s:2: controller.api_listen: '" + std::string{unbracketed} +
+                           "' is not of the form ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)",
+                   unbracketed);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(monitored_hosts_are_read_in_file_order_with_their_addresses) {

@@ -1,0 +1,34 @@
+#pragma once
+
+// A small blocking HTTP client for the command line (a short-lived process that makes one or two requests).
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+namespace mtce::api {
+
+/// What the server answered, whatever the status.
+struct reply {
+    long status = 0;
+    std::string content_type;
+    std::string body;
+};
+
+/// GET `base_url` + `path` (e.g. "http://127.0.0.1:2112" + "/v1/hosts"), within `timeout` for the whole
+/// exchange, with "Authorization: Bearer <bearer_token>" if the token is not empty. Proxies from the
+/// environment are not used: the controller is reached directly. Redirects are not followed. A body larger
+/// than 64 MiB is an error.
+///
+/// Any answer is a reply, 4xx and 5xx included; only failing to get one is an error, as
+/// "controller unreachable at URL: reason". Blocking; safe to call from one thread at a time.
+[[nodiscard]] tl::expected<reply, std::string> get(std::string_view base_url, std::string_view path,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::string_view bearer_token = {});
+
+/// `s` with every byte but the unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX, for one path segment.
+[[nodiscard]] std::string percent_encode(std::string_view s);
+
+}  // namespace mtce::api

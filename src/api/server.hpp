@@ -1,0 +1,64 @@
+#pragma once
+
+// The controller's REST API server (design §3.4): HTTP/1.1 on the daemon's own event loop.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include "api/backend.hpp"
+#include "api/listen.hpp"
+#include "core/tasks.hpp"
+
+namespace mtce::api {
+
+namespace detail {
+struct server_state;
+}  // namespace detail
+
+/// Bounds on what one client can make the server hold or wait for.
+struct server_options {
+    std::size_t max_head = 16 * 1024;  ///< request line + headers; more is answered with 431
+    std::size_t max_body = 64 * 1024;  ///< more is answered with 413
+    /// To receive a whole request, counted from its first byte or, on a kept-alive connection, from the
+    /// previous response; a client that has not sent a complete request by then is disconnected.
+    std::chrono::milliseconds request_timeout{std::chrono::seconds{10}};
+    std::chrono::milliseconds write_timeout{std::chrono::seconds{10}};  ///< to send one response
+    std::size_t max_connections = 64;  ///< connections beyond this are closed at once
+};
+
+/// Serves the backend over HTTP/1.1: GET /v1/hosts, /v1/hosts/{name}, /v1/health and /metrics.
+///
+/// Mutating requests are refused with 403 unless they come from loopback or carry `Authorization: Bearer
+/// <token>` (an empty token: loopback only). Each connection is a coroutine with deadlines on every read and
+/// write; the server never blocks the loop. Errors are JSON {"error": ..., "reason": ...}.
+/// Not thread-safe: constructed, run and destroyed on the event loop's thread; the backend is called there.
+/// Destroying the server closes every connection; the backend must outlive the server.
+class server {
+public:
+    server(asio::any_io_executor ex, listen_address where, backend& b, std::string bearer_token,
+           server_options options = {});
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds the listening socket now and returns its port (useful with port 0). Optional: run() binds if
+    /// this was not called. Throws std::system_error naming the address on failure.
+    std::uint16_t bind();
+
+    /// Binds (as bind()) if not yet bound, serves until `tasks.until_stop()`, then closes the listening
+    /// socket and every connection. Throws std::system_error if accepting fails for good. Cancellation
+    /// (the task set's abort) ends it the same way.
+    asio::awaitable<void> run(task_set& tasks);
+
+private:
+    /// Shared with the connection coroutines, which may outlive the server by a few loop turns.
+    std::shared_ptr<detail::server_state> state_;
+};
+
+}  // namespace mtce::api
