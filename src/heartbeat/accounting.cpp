@@ -175,6 +175,12 @@ void accounting::begin_period(std::uint64_t seq, time_point sent_at) {
     sent_at_ = sent_at;
 }
 
+void accounting::requests_sent(time_point sent_at) noexcept {
+    if (open_ && sent_at > sent_at_) {
+        sent_at_ = sent_at;
+    }
+}
+
 response_result accounting::on_response(std::uint32_t slot, network net, std::uint64_t seq) {
     if (!in_use(slot)) {
         ++responses_.unknown_host;

@@ -147,6 +147,10 @@ public:
     /// The request for `seq` went out at `sent_at`. A period still open is abandoned (counted as late:
     /// the controller failed to close it) without misses and without answers.
     void begin_period(std::uint64_t seq, time_point sent_at);
+    /// The last request of the open period left at `sent_at`: the window the hosts had is counted from
+    /// then, so a send phase that took more than half a period voids the period (see the class notes).
+    /// Ignored when no period is open or `sent_at` is earlier than the time given to begin_period.
+    void requests_sent(time_point sent_at) noexcept;
     /// An authenticated reply from `slot` on `net` for period `seq`. O(1).
     response_result on_response(std::uint32_t slot, network net, std::uint64_t seq);
     /// Closes the open period at `now`: accounts every monitored (host, network) and appends events to

@@ -81,6 +81,8 @@ public:
                                                              std::span<std::byte> out);
     /// The multicast request of this period on `net`, teaching one host its index if one needs it.
     [[nodiscard]] std::span<const std::byte> multicast_request(network net, std::span<std::byte> out);
+    /// Every request of this period has left, at `now` (a slow send phase shortens the hosts' window).
+    void requests_sent(time_point now) { ledger_.requests_sent(now); }
     /// One received datagram on `net`.
     void on_datagram(network net, std::span<const std::byte> data);
     /// Closes the period at `now`: accounts it, logs and delivers the events.

@@ -129,6 +129,9 @@ asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg,
                     send_requests(m, n, mode, sinks[static_cast<std::size_t>(n.net)], buffers);
                 }
             }
+            // A starved controller may take most of the period to send: then the hosts last in line had no
+            // fair chance to answer, and the period must not count against them.
+            m.requests_sent(std::chrono::steady_clock::now());
             due += period;
             timer.expires_at(due);
             auto [ec] = co_await timer.async_wait(use_tuple);

@@ -13,6 +13,9 @@
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include "api/client.hpp"
 #include "net/message.hpp"
 #include "process.hpp"
 #include "scratch.hpp"
@@ -57,7 +60,8 @@ struct fleet {
                                      worker_name(i), mgmt_ip(i), cluster_ip(i));
         }
         start("controller-0", "controller",
-              common + fmt::format("[controller]\nstate_dir = \"{}/controller-0/ctl\"\n", dir.path().string()) +
+              common + fmt::format("[controller]\nstate_dir = \"{}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{}\"\n",
+                                   dir.path().string(), p.base + 9) +
                   monitored);
         for (int i = 0; i < workers; ++i) {
             hosts[static_cast<std::size_t>(i)] =
@@ -86,6 +90,36 @@ struct fleet {
             return nullptr;
         }
         return proc;
+    }
+
+    /// GET `path` from the controller's API; the body, or an empty string if it did not answer 200.
+    [[nodiscard]] std::string api(const std::string& path) const {
+        const auto r = mtce::api::get(fmt::format("http://127.0.0.1:{}", p.base + 9), path, 5s);
+        return r && r->status == 200 ? r->body : std::string{};
+    }
+
+    /// A counter or gauge of /metrics, by its full name with labels; -1 if absent.
+    [[nodiscard]] long long metric(const std::string& series) const {
+        const auto text = api("/metrics");
+        const auto at = text.find("\n" + series + " ");
+        return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 2));
+    }
+
+    /// The heartbeat state of `host` on `network` as `mtce host list --json` shows it.
+    [[nodiscard]] std::string state(const std::string& host, const std::string& network) const {
+        const auto run = mtce::test::run_command(
+            {MTCE_BINARY, "host", "list", "--json", "--api", fmt::format("http://127.0.0.1:{}", p.base + 9)},
+            dir.path());
+        const auto doc = nlohmann::json::parse(run.out, nullptr, false);
+        if (doc.is_discarded() || !doc.is_array()) {
+            return "no answer";
+        }
+        for (const auto& h : doc) {
+            if (h.value("name", "") == host) {
+                return h["heartbeat"][network]["state"].get<std::string>();
+            }
+        }
+        return "no such host";
     }
 
     [[nodiscard]] std::string controller_log() const { return dir.read("controller-0/err.log"); }
@@ -168,6 +202,11 @@ BOOST_AUTO_TEST_CASE(a_killed_host_is_lost_on_both_networks_within_the_bound_and
     const auto log = f.controller_log();
     BOOST_TEST(!contains(log, "host=worker-0"));
     BOOST_TEST(!contains(log, "host=worker-2"));
+    BOOST_TEST(f.state("worker-1", "mgmt") == "failed");
+    BOOST_TEST(f.state("worker-1", "cluster") == "failed");
+    BOOST_TEST(f.state("worker-0", "mgmt") == "ok");
+    BOOST_TEST(f.state("worker-2", "cluster") == "ok");
+    BOOST_TEST(f.metric("mtce_heartbeat_hosts{network=\"mgmt\",state=\"failed\"}") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_frozen_host_is_lost_and_recovers_after_ten_answers_once_thawed) {
@@ -210,6 +249,14 @@ BOOST_AUTO_TEST_CASE(forged_and_replayed_replies_are_dropped_and_change_no_state
     BOOST_TEST_INFO("controller log: " << log);
     for (const auto* reason : {"bad_mac=", "replay=", "stale_boot=", "unknown_sender="}) {
         BOOST_TEST(contains(log, reason), reason);
+    }
+    BOOST_TEST(f.metric(R"(mtce_datagrams_dropped_total{network="mgmt",reason="bad_mac"})") == 20);
+    BOOST_TEST(f.metric(R"(mtce_datagrams_dropped_total{network="mgmt",reason="replay"})") == 20);
+    BOOST_TEST(f.metric(R"(mtce_datagrams_dropped_total{network="cluster",reason="stale_boot"})") == 20);
+    BOOST_TEST(f.metric(R"(mtce_datagrams_dropped_total{network="cluster",reason="unknown_sender"})") == 20);
+    for (int i = 0; i < workers; ++i) {
+        BOOST_TEST(f.state(worker_name(i), "mgmt") == "ok");
+        BOOST_TEST(f.state(worker_name(i), "cluster") == "ok");
     }
     // The real host is still answering: nothing the forger sent disturbed its replay state or its accounting.
     BOOST_TEST(!contains(log, "heartbeat event:"));

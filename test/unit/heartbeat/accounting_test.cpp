@@ -355,6 +355,25 @@ BOOST_AUTO_TEST_CASE(a_request_sent_more_than_half_a_period_late_counts_no_misse
     BOOST_TEST(f.acct.late_periods() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_send_phase_that_ends_more_than_half_a_period_late_counts_no_misses) {
+    fixture f;
+    const auto h = f.monitored_host();
+    f.acct.begin_period(++f.seq, f.now);
+    f.acct.requests_sent(f.now + 51ms);  // the last requests left late: those hosts had under half a period
+    f.now += 100ms;
+    events e;
+    BOOST_TEST(f.acct.end_period(f.now, e).voided);
+    BOOST_TEST(f.status(h, mgmt).misses == 0u);
+    // A quick send phase leaves the period fair: the silence is a miss.
+    f.acct.begin_period(++f.seq, f.now);
+    f.acct.requests_sent(f.now + 10ms);
+    f.acct.requests_sent(f.now - 10ms);  // never moves backwards
+    f.now += 100ms;
+    BOOST_TEST(!f.acct.end_period(f.now, e).voided);
+    BOOST_TEST(f.status(h, mgmt).misses == 1u);
+    BOOST_TEST(f.acct.late_periods() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(answers_in_a_void_period_still_clear_degrade) {
     fixture f;
     const auto h = f.monitored_host();
