@@ -26,6 +26,8 @@ class agent_role : public running_role {
 public:
     explicit agent_role(agent_parts parts) : parts_{std::move(parts)} {}
     [[nodiscard]] host::host_agent& agent() { return *parts_.agent; }
+    /// This host's message signer; null when no network is provisioned.
+    [[nodiscard]] host::wire_sender* wire() { return parts_.wire.get(); }
 
 private:
     agent_parts parts_;

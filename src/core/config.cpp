@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -245,6 +246,73 @@ void add_network_keys(std::map<std::string, setter>& keys, const std::string& na
     port("pulse_reply_port", &network_config::pulse_reply_port);
 }
 
+/// One `[[controller.hosts]]` table. Returns why it is unusable, or nothing.
+std::optional<std::string> parse_monitored_host(const toml::table& t, monitored_host& h) {
+    for (const auto& [k, v] : t) {
+        const std::string_view key = k.str();
+        if (key == "name") {
+            if (!v.is_string() || !is_hostname(*v.value<std::string>())) {
+                return std::string{"name: must be a host name (RFC 1123, at most 63 characters)"};
+            }
+            h.name = *v.value<std::string>();
+        } else if (key == "personality") {
+            const auto r = v.is_string() ? parse_role(*v.value<std::string>()) : std::nullopt;
+            if (!r) {
+                return std::string{"personality: must be \"controller\", \"worker\" or \"storage\""};
+            }
+            h.personality = *r;
+        } else if (key == "mgmt_ip" || key == "cluster_ip") {
+            if (!v.is_string() || !is_ip_address(*v.value<std::string>())) {
+                return fmt::format("{}: must be an IPv4 or IPv6 address", key);
+            }
+            (key == "mgmt_ip" ? h.mgmt_ip : h.cluster_ip) = *v.value<std::string>();
+        } else {
+            return fmt::format("unknown key '{}' (name, personality, mgmt_ip, cluster_ip)", key);
+        }
+    }
+    if (h.name.empty()) {
+        return std::string{"name is required"};
+    }
+    if (h.mgmt_ip.empty() && h.cluster_ip.empty()) {
+        return fmt::format("host '{}' needs mgmt_ip or cluster_ip", h.name);
+    }
+    return std::nullopt;
+}
+
+/// `[[controller.hosts]]`: every entry valid, no name or address twice.
+std::optional<std::string> parse_monitored_hosts(const toml::node& n, config& c) {
+    const auto* arr = n.as_array();
+    if (arr == nullptr) {
+        return type_error(n, "an array of tables ([[controller.hosts]])");
+    }
+    std::vector<monitored_host> out;
+    std::set<std::string, std::less<>> names;
+    std::set<std::string, std::less<>> addresses;
+    for (const auto& e : *arr) {
+        const auto line = e.source().begin.line;
+        const auto* t = e.as_table();
+        if (t == nullptr) {
+            return fmt::format("entry at line {}: expected a table", line);
+        }
+        monitored_host h;
+        h.line = line;
+        if (auto err = parse_monitored_host(*t, h)) {
+            return fmt::format("entry at line {}: {}", line, *err);
+        }
+        if (!names.insert(h.name).second) {
+            return fmt::format("entry at line {}: host '{}' is listed twice", line, h.name);
+        }
+        for (const auto* a : {&h.mgmt_ip, &h.cluster_ip}) {
+            if (!a->empty() && !addresses.insert(*a).second) {
+                return fmt::format("entry at line {}: address {} is used twice", line, *a);
+            }
+        }
+        out.push_back(std::move(h));
+    }
+    c.controller.hosts = std::move(out);
+    return std::nullopt;
+}
+
 using namespace std::chrono_literals;
 
 const std::map<std::string, setter>& schema() {
@@ -398,6 +466,7 @@ const std::map<std::string, setter>& schema() {
         };
         k["controller.api_token_file"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; }, true);
+        k["controller.hosts"] = parse_monitored_hosts;
         k["dor.detect_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
         k["mnfa.threshold"] = integer_value<std::uint32_t>(
@@ -502,6 +571,12 @@ void validate(config& c, const std::map<std::string, origin>& origins, config_er
         }
         fail(key, fmt::format("thresholds must rise: minor ({}) < degrade ({}) < failure ({})",
                               hb.minor_threshold, hb.degrade_threshold, hb.failure_threshold));
+    }
+
+    if (c.self == role::controller && !c.controller.hosts.empty() && c.mgmt.address.empty() &&
+        c.cluster.address.empty()) {
+        fail("controller.hosts",
+             "monitoring hosts needs this controller's network.mgmt.address or network.cluster.address");
     }
 
     // The cluster key authenticates every command: a key others can read lets them forge commands.

@@ -72,10 +72,21 @@ struct host_config {
     std::chrono::milliseconds failsafe_delay{std::chrono::seconds{120}};
 };
 
+/// A host the controller monitors, from a `[[controller.hosts]]` table. An empty address: the host is not on
+/// that network.
+struct monitored_host {
+    std::string name;
+    role personality = role::worker;
+    std::string mgmt_ip;
+    std::string cluster_ip;
+    std::uint32_t line = 0;  ///< where its table starts in the file, for messages
+};
+
 struct controller_config {
     std::filesystem::path state_dir = "/var/lib/mtce/controller";
     std::string api_listen = "127.0.0.1:2112";
     std::filesystem::path api_token_file;
+    std::vector<monitored_host> hosts;  ///< heartbeat-monitored hosts, in file order
 };
 
 struct dor_config {

@@ -90,7 +90,9 @@ std::optional<std::string_view> read_name_field(const std::byte* p, bool allow_e
 
 void write_name_field(std::byte* p, std::string_view name) noexcept {
     std::memset(p, 0, sender_field_size);
-    std::memcpy(p, name.data(), name.size());
+    if (!name.empty()) {  // an empty view may hold a null pointer, which memcpy must not see
+        std::memcpy(p, name.data(), name.size());
+    }
 }
 
 int hex_value(char c) noexcept {
@@ -419,7 +421,9 @@ std::size_t replay_guard::key_hash::operator()(const key& k) const noexcept {
 
 replay_guard::key replay_guard::make_key(std::string_view sender) noexcept {
     key k{};
-    std::memcpy(k.data(), sender.data(), std::min(sender.size(), max_sender_length));
+    if (!sender.empty()) {
+        std::memcpy(k.data(), sender.data(), std::min(sender.size(), max_sender_length));
+    }
     return k;
 }
 

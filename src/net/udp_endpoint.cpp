@@ -1,8 +1,11 @@
 #include "net/udp_endpoint.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 
 #include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -65,6 +68,16 @@ asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_co
     if (ec) {
         fail(ec, "cannot join " + network.multicast_group + " on", network, port);
     }
+    set_multicast_sender(socket, local);
+    return socket;
+}
+
+void set_multicast_sender(asio::ip::udp::socket& socket, const asio::ip::address& local) {
+    std::error_code ec;
+    if (!local.is_v4()) {
+        throw std::system_error{std::make_error_code(std::errc::invalid_argument),
+                                "multicast needs an IPv4 address, not " + local.to_string()};
+    }
     socket.set_option(asio::ip::multicast::outbound_interface{local.to_v4()}, ec);
     if (!ec) {
         socket.set_option(asio::ip::multicast::hops{1}, ec);
@@ -73,9 +86,82 @@ asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_co
         socket.set_option(asio::ip::multicast::enable_loopback{false}, ec);
     }
     if (ec) {
-        fail(ec, "cannot set the multicast options of", network, port);
+        throw std::system_error{ec, "cannot set the multicast options of " + local.to_string()};
     }
-    return socket;
+}
+
+std::size_t set_receive_buffer(asio::ip::udp::socket& socket, std::size_t bytes) {
+    const int want = static_cast<int>(std::min<std::size_t>(bytes, 1U << 30U));
+    const int fd = socket.native_handle();
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) {
+        (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    }
+    int got = 0;
+    socklen_t len = sizeof got;
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0) {
+        return 0;
+    }
+    return static_cast<std::size_t>(got);
+}
+
+std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit) {
+    std::array<std::byte, 2048> buf;
+    asio::ip::udp::endpoint peer;
+    std::size_t n = 0;
+    while (n < limit) {
+        auto len = static_cast<socklen_t>(peer.capacity());
+        const auto size = ::recvfrom(socket.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT,
+                                     static_cast<sockaddr*>(peer.data()), &len);
+        if (size < 0) {
+            if (errno == ECONNREFUSED || errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        peer.resize(len);
+        sink(peer, std::span<const std::byte>{buf.data(), static_cast<std::size_t>(size)});
+        ++n;
+    }
+    return n;
+}
+
+batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_datagram> batch) {
+    constexpr std::size_t chunk = 64;
+    std::array<mmsghdr, chunk> headers{};
+    std::array<iovec, chunk> vectors{};
+    batch_result result;
+    std::size_t next = 0;
+    while (next < batch.size()) {
+        const auto count = std::min(chunk, batch.size() - next);
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto& d = batch[next + i];
+            vectors[i] = {const_cast<std::byte*>(d.data.data()), d.data.size()};
+            headers[i] = {};
+            headers[i].msg_hdr.msg_name = const_cast<sockaddr*>(d.to.data());
+            headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(d.to.size());
+            headers[i].msg_hdr.msg_iov = &vectors[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(count),
+                                    MSG_DONTWAIT);
+        if (sent > 0) {
+            result.sent += static_cast<std::size_t>(sent);
+            next += static_cast<std::size_t>(sent);
+            continue;
+        }
+        if (sent < 0 && errno == EINTR) {
+            continue;
+        }
+        result.last_error = {sent < 0 ? errno : EIO, std::system_category()};
+        if (result.last_error == std::errc::operation_would_block ||
+            result.last_error == std::errc::resource_unavailable_try_again) {
+            result.failed += batch.size() - next;
+            break;
+        }
+        ++result.failed;  // this datagram only: the kernel refused its destination
+        ++next;
+    }
+    return result;
 }
 
 asio::ip::udp::socket open_udp_sender(const asio::any_io_executor& ex, const network_config& network) {

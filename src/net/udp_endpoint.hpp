@@ -42,4 +42,35 @@ using datagram_sink =
 /// after a cancellation or close (operation_aborted), the socket error otherwise. Never throws for I/O.
 asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagram_sink sink);
 
+/// Drains what is queued on `socket` right now (non-blocking reads, at most `limit` datagrams) into `sink`,
+/// without waiting. Returns how many datagrams were handed over.
+std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit);
+
+/// One datagram to send.
+struct outgoing_datagram {
+    std::span<const std::byte> data;
+    asio::ip::udp::endpoint to;
+};
+
+/// What send_batch did: datagrams the kernel took, datagrams it refused, and the last refusal.
+struct batch_result {
+    std::size_t sent = 0;
+    std::size_t failed = 0;
+    std::error_code last_error;
+};
+
+/// Sends every datagram of `batch` without waiting, with as few system calls as the kernel allows
+/// (sendmmsg). A datagram the kernel refuses (unreachable, network down) is skipped; when the socket's
+/// buffer is full (would block) the rest of the batch is refused too: it would be late anyway.
+batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_datagram> batch);
+
+/// Asks for a receive buffer of `bytes`: SO_RCVBUFFORCE where permitted (CAP_NET_ADMIN), else SO_RCVBUF,
+/// which the kernel caps at net.core.rmem_max. Returns the size the kernel granted (it doubles the request
+/// for its bookkeeping, see socket(7)).
+std::size_t set_receive_buffer(asio::ip::udp::socket& socket, std::size_t bytes);
+
+/// Makes `socket` send multicast through the interface of `local`, with TTL 1 and without looping its own
+/// datagrams back. Throws std::system_error.
+void set_multicast_sender(asio::ip::udp::socket& socket, const asio::ip::address& local);
+
 }  // namespace mtce::net

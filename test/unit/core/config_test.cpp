@@ -143,6 +143,47 @@ BOOST_AUTO_TEST_CASE(addresses_and_listen_endpoints_are_validated) {
         mtce::parse_config("[controller]\napi_listen = \"[::1]:2112\"\n", "s", role::worker).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(monitored_hosts_are_read_in_file_order_with_their_addresses) {
+    const auto c = mtce::parse_config(
+        "[network.mgmt]\naddress = \"10.0.0.1\"\n"
+        "[[controller.hosts]]\nname = \"worker-0\"\nmgmt_ip = \"10.0.0.10\"\ncluster_ip = \"10.1.0.10\"\n"
+        "[[controller.hosts]]\nname = \"storage-0\"\npersonality = \"storage\"\nmgmt_ip = \"10.0.0.20\"\n",
+        "s", role::controller);
+    BOOST_REQUIRE(c.has_value());
+    BOOST_REQUIRE_EQUAL(c->controller.hosts.size(), 2u);
+    BOOST_TEST(c->controller.hosts[0].name == "worker-0");
+    BOOST_TEST((c->controller.hosts[0].personality == role::worker));
+    BOOST_TEST(c->controller.hosts[0].cluster_ip == "10.1.0.10");
+    BOOST_TEST((c->controller.hosts[1].personality == role::storage));
+    BOOST_TEST(c->controller.hosts[1].cluster_ip.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_monitored_host_names_the_line_of_its_table) {
+    const std::string head = "[network.mgmt]\naddress = \"10.0.0.1\"\n";
+    auto error = [&](const std::string& body) {
+        return only_error(mtce::parse_config(head + body, "s", role::controller));
+    };
+    const std::string w0 = "[[controller.hosts]]\nname = \"worker-0\"\nmgmt_ip = \"10.0.0.10\"\n";
+    BOOST_TEST(error(w0 + w0).find("entry at line 6: host 'worker-0' is listed twice") != std::string::npos);
+    BOOST_TEST(error(w0 + "[[controller.hosts]]\nname = \"worker-1\"\nmgmt_ip = \"10.0.0.10\"\n")
+                   .find("address 10.0.0.10 is used twice") != std::string::npos);
+    BOOST_TEST(error("[[controller.hosts]]\nname = \"worker-0\"\n").find("needs mgmt_ip or cluster_ip") !=
+               std::string::npos);
+    BOOST_TEST(error("[[controller.hosts]]\nname = \"bad name\"\nmgmt_ip = \"10.0.0.10\"\n")
+                   .find("name: must be a host name") != std::string::npos);
+    BOOST_TEST(error("[[controller.hosts]]\nname = \"w\"\nmgmt_ip = \"10.0.0.10\"\nrack = 3\n")
+                   .find("unknown key 'rack'") != std::string::npos);
+    BOOST_TEST(error("[[controller.hosts]]\nname = \"w\"\npersonality = \"router\"\nmgmt_ip = \"10.0.0.10\"\n")
+                   .find("personality: must be") != std::string::npos);
+    BOOST_TEST(error("[controller]\nhosts = 3\n").find("controller.hosts") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_controller_with_hosts_but_no_address_of_its_own_is_refused) {
+    BOOST_TEST(only_error(mtce::parse_config("[[controller.hosts]]\nname = \"w\"\nmgmt_ip = \"10.0.0.10\"\n", "s",
+                                             role::controller))
+                   .find("controller.hosts: monitoring hosts needs this controller's") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(only_a_controller_can_have_the_worker_subfunction) {
     auto aio = mtce::parse_config("[agent]\nsubfunctions = [\"worker\"]\n", "s", role::controller);
     BOOST_REQUIRE(aio.has_value());

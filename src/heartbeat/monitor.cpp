@@ -1,0 +1,268 @@
+#include "heartbeat/monitor.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace mtce::heartbeat {
+
+namespace {
+
+constexpr auto drop_log_interval = std::chrono::seconds{10};
+
+constexpr std::size_t index(network n) noexcept {
+    return static_cast<std::size_t>(n);
+}
+
+constexpr std::array<network, network_count> networks{network::mgmt, network::cluster};
+
+}  // namespace
+
+monitor::monitor(const heartbeat_config& hb, host::wire_sender& wire,
+                 std::array<bool, network_count> on_network)
+    : ledger_{hb},
+      wire_{wire},
+      on_network_{on_network},
+      period_length_{std::chrono::milliseconds{hb.period_ms}} {}
+
+std::uint32_t monitor::add_host(const monitored_host& h) {
+    if (!net::is_valid_sender(h.name)) {
+        throw std::invalid_argument{fmt::format("'{}' is not a valid host name", h.name)};
+    }
+    if (by_name_.count(h.name) != 0) {
+        throw std::invalid_argument{fmt::format("host '{}' is already monitored", h.name)};
+    }
+    host_entry e;
+    e.name = h.name;
+    e.personality = h.personality;
+    e.address_text = {h.mgmt_ip, h.cluster_ip};
+    for (auto net : networks) {
+        const auto& text = e.address_text[index(net)];
+        if (text.empty()) {
+            continue;
+        }
+        std::error_code ec;
+        e.address[index(net)] = asio::ip::make_address(text, ec);
+        if (ec) {
+            throw std::invalid_argument{fmt::format("host '{}': '{}' is not an IP address", h.name, text)};
+        }
+    }
+    e.in_use = true;
+    const auto slot = ledger_.add_host();
+    if (slot >= hosts_.size()) {
+        hosts_.resize(slot + 1);
+    }
+    hosts_[slot] = std::move(e);
+    by_name_.emplace(h.name, slot);
+    for (auto net : networks) {
+        ledger_.set_monitored(slot, net, on_network(net) && !hosts_[slot].address_text[index(net)].empty());
+    }
+    rebuild_targets();
+    return slot;
+}
+
+bool monitor::remove_host(std::string_view name) {
+    const auto it = by_name_.find(std::string{name});
+    if (it == by_name_.end()) {
+        return false;
+    }
+    const auto slot = it->second;
+    ledger_.remove_host(slot);
+    for (auto& guard : guards_) {
+        guard.forget(name);
+    }
+    hosts_[slot] = host_entry{};
+    by_name_.erase(it);
+    rebuild_targets();
+    return true;
+}
+
+void monitor::rebuild_targets() {
+    for (auto net : networks) {
+        auto& t = targets_[index(net)];
+        t.clear();
+        for (std::uint32_t slot = 0; slot < hosts_.size(); ++slot) {
+            if (hosts_[slot].in_use && ledger_.status(slot, net).value_or(net_status{}).state !=
+                                           hb_state::unmonitored) {
+                t.push_back(slot);
+            }
+        }
+    }
+}
+
+const std::vector<std::uint32_t>& monitor::targets(network net) const {
+    return targets_[index(net)];
+}
+
+std::uint64_t monitor::begin_period(time_point now) {
+    ++period_;
+    ledger_.begin_period(period_, now);
+    return period_;
+}
+
+std::span<const std::byte> monitor::request(const net::pulse_request& r, std::span<std::byte> out) {
+    std::array<std::byte, net::pulse_request_size> payload{};
+    const auto size = net::encode_payload(r, payload);
+    if (!size) {
+        throw std::logic_error{fmt::format("cannot encode a pulse request: {}", net::to_string(size.error()))};
+    }
+    auto datagram = wire_.encode(net::message_type::pulse_request, std::span{payload}.first(*size), out);
+    return datagram;
+}
+
+std::span<const std::byte> monitor::unicast_request(network net, std::uint32_t slot, std::span<std::byte> out) {
+    auto datagram = request({period_, slot + 1, {}}, out);
+    ++counters_[index(net)].requests_sent;
+    return datagram;
+}
+
+std::span<const std::byte> monitor::multicast_request(network net, std::span<std::byte> out) {
+    net::pulse_request r{period_, 0, {}};
+    // Teach one host per period; skip entries whose host left since it was queued.
+    while (!teach_.empty()) {
+        const auto slot = teach_.back();
+        teach_.pop_back();
+        if (slot < hosts_.size() && hosts_[slot].in_use && hosts_[slot].teach_queued) {
+            hosts_[slot].teach_queued = false;
+            r.host_index = slot + 1;
+            r.target = hosts_[slot].name;
+            break;
+        }
+    }
+    auto datagram = request(r, out);
+    ++counters_[index(net)].requests_sent;
+    return datagram;
+}
+
+std::optional<std::uint32_t> monitor::slot_of(std::string_view sender, std::uint32_t echoed) const {
+    if (echoed != 0 && echoed <= hosts_.size()) {
+        const auto& e = hosts_[echoed - 1];
+        if (e.in_use && e.name == sender) {
+            return echoed - 1;
+        }
+    }
+    const auto it = by_name_.find(std::string{sender});
+    if (it == by_name_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void monitor::on_datagram(network net, std::span<const std::byte> data) {
+    auto& c = counters_[index(net)];
+    const auto message = wire_.codec().decode(data, c.rejected);
+    if (!message) {
+        return;
+    }
+    if (message->type != net::message_type::pulse_response) {
+        ++c.not_a_response;
+        return;
+    }
+    const auto response = net::parse_pulse_response(message->payload);
+    if (!response) {
+        c.rejected.add(response.error());
+        return;
+    }
+    const auto slot = slot_of(message->sender, response->host_index);
+    if (!slot) {
+        c.rejected.add(net::reject_reason::unknown_sender);
+        return;
+    }
+    auto& guard = guards_[index(net)];
+    if (guard.check(*message, c.rejected)) {
+        return;
+    }
+    guard.accept(*message);
+    ++c.replies;
+    auto& host = hosts_[*slot];
+    if (response->host_index != *slot + 1 && !host.teach_queued) {
+        host.teach_queued = true;
+        teach_.push_back(*slot);
+    }
+    ledger_.on_response(*slot, net, response->period);
+}
+
+period_summary monitor::end_period(time_point now) {
+    events_.clear();
+    const auto summary = ledger_.end_period(now, events_);
+    for (const auto& e : events_) {
+        const auto& name = hosts_[e.host].name;
+        ++counters_[index(e.net)].events[static_cast<std::size_t>(e.kind)];
+        const auto level = e.kind == hb_event_kind::loss ? spdlog::level::warn : spdlog::level::info;
+        spdlog::log(level, "heartbeat event: host={} network={} event={} misses={}", name, to_string(e.net),
+                    to_string(e.kind), e.misses);
+        if (listener_) {
+            listener_(name, e);
+        }
+    }
+    if (summary.voided) {
+        log_late(summary, now);
+    }
+    log_drops(now);
+    return summary;
+}
+
+void monitor::log_late(const period_summary& s, time_point now) {
+    if (now - last_late_log_ < drop_log_interval) {
+        return;
+    }
+    spdlog::warn(
+        "heartbeat: this controller was late: period {} counted no misses ({} late period(s) so far); "
+        "answers still counted: mgmt {}/{}, cluster {}/{}",
+        period_, ledger_.late_periods(), s.answered[0], s.expected[0], s.answered[1], s.expected[1]);
+    last_late_log_ = now;
+}
+
+void monitor::log_drops(time_point now) {
+    std::uint64_t total = 0;
+    for (const auto& c : counters_) {
+        total += c.dropped();
+    }
+    if (total == logged_drops_ || now - last_drop_log_ < drop_log_interval) {
+        return;
+    }
+    for (auto net : networks) {
+        const auto& c = counters_[index(net)];
+        std::string detail;
+        c.rejected.for_each([&](net::reject_reason r, std::uint64_t n) {
+            if (n != 0) {
+                detail += fmt::format(" {}={}", net::to_string(r), n);
+            }
+        });
+        if (c.not_a_response != 0) {
+            detail += fmt::format(" not_a_response={}", c.not_a_response);
+        }
+        if (!detail.empty()) {
+            spdlog::warn("heartbeat ({}): datagrams dropped so far:{}", to_string(net), detail);
+        }
+    }
+    logged_drops_ = total;
+    last_drop_log_ = now;
+}
+
+std::optional<monitored_view> monitor::find(std::string_view name) const {
+    const auto it = by_name_.find(std::string{name});
+    if (it == by_name_.end()) {
+        return std::nullopt;
+    }
+    const auto& e = hosts_[it->second];
+    monitored_view v{e.name, e.personality, {e.address_text[0], e.address_text[1]}, {}};
+    for (auto net : networks) {
+        v.status[index(net)] = ledger_.status(it->second, net).value_or(net_status{});
+    }
+    return v;
+}
+
+std::vector<monitored_view> monitor::hosts() const {
+    std::vector<monitored_view> out;
+    out.reserve(by_name_.size());
+    for (const auto& e : hosts_) {
+        if (e.in_use) {
+            out.push_back(*find(e.name));
+        }
+    }
+    return out;
+}
+
+}  // namespace mtce::heartbeat

@@ -1,0 +1,149 @@
+#pragma once
+
+// The controller's side of the heartbeat (design §4): who is asked, how replies find their host, and what a
+// period's silence means. The decisions are here and sans-io; monitor_io.cpp only sends, receives and waits.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/address.hpp>
+
+#include "core/config.hpp"
+#include "core/tasks.hpp"
+#include "heartbeat/accounting.hpp"
+#include "host/wire.hpp"
+#include "net/message.hpp"
+
+namespace mtce::heartbeat {
+
+/// What happened to the datagrams of one network, for metrics and the rate-limited drop log.
+struct network_counters {
+    net::reject_counters rejected;  ///< by reason; unknown_sender = authenticated, but not a monitored host
+    std::uint64_t not_a_response = 0;  ///< authenticated, but not a pulse response
+    std::uint64_t requests_sent = 0;
+    std::uint64_t send_failures = 0;  ///< requests the kernel refused (full buffer, network down, ...)
+    std::uint64_t replies = 0;        ///< authenticated pulse responses from monitored hosts
+    std::array<std::uint64_t, 6> events{};  ///< by hb_event_kind
+
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return rejected.total() + not_a_response; }
+};
+
+/// One monitored host, as the API shows it.
+struct monitored_view {
+    std::string_view name;
+    role personality = role::worker;
+    std::array<std::string_view, network_count> address;  ///< empty: not on that network
+    std::array<net_status, network_count> status;
+};
+
+/// Heartbeats a set of hosts on the networks this controller is on.
+///
+/// Per period: `begin_period`, then one request per network (`multicast_request`, or `unicast_request` per
+/// host), replies through `on_datagram`, and `end_period`. A reply is matched to its host in O(1): the
+/// request teaches each host its slot number (`host_index` = slot + 1), which the host echoes; the echoed
+/// slot is used only if it belongs to the authenticated sender, else the sender's name is looked up (a hash
+/// lookup, also O(1)). In multicast mode one request reaches every host, so it teaches one host per period:
+/// a host whose reply carried a wrong index is queued to be taught.
+///
+/// Every datagram is decoded and authenticated (net::codec), must come from a monitored host, and passes a
+/// per-network replay guard before it counts; everything else is counted by reason and changes nothing.
+///
+/// Not thread-safe: one event loop thread.
+class monitor {
+public:
+    using event_listener = std::function<void(std::string_view host, const hb_event&)>;
+    using time_point = accounting::time_point;
+
+    /// `on_network[n]`: this controller has an address on network n. `wire` signs requests as this host.
+    monitor(const heartbeat_config& hb, host::wire_sender& wire, std::array<bool, network_count> on_network);
+
+    /// Adds a host, monitored on every network it has an address on (and this controller is on).
+    /// Throws std::invalid_argument for an invalid or duplicate name or an address that does not parse.
+    std::uint32_t add_host(const monitored_host& h);
+    /// Stops monitoring a host and forgets it (no events). False if unknown.
+    bool remove_host(std::string_view name);
+    /// Receives every event as it is decided, after it is logged.
+    void on_event(event_listener listener) { listener_ = std::move(listener); }
+
+    /// Opens period number `next` (1, 2, ...) at `now`; returns its number.
+    std::uint64_t begin_period(time_point now);
+    /// The unicast request of this period for `slot` on `net`, encoded in `out` (net::max_datagram_size).
+    [[nodiscard]] std::span<const std::byte> unicast_request(network net, std::uint32_t slot,
+                                                             std::span<std::byte> out);
+    /// The multicast request of this period on `net`, teaching one host its index if one needs it.
+    [[nodiscard]] std::span<const std::byte> multicast_request(network net, std::span<std::byte> out);
+    /// One received datagram on `net`.
+    void on_datagram(network net, std::span<const std::byte> data);
+    /// Closes the period at `now`: accounts it, logs and delivers the events.
+    period_summary end_period(time_point now);
+
+    /// Slots monitored on `net`, in slot order; valid until the next add/remove.
+    [[nodiscard]] const std::vector<std::uint32_t>& targets(network net) const;
+    [[nodiscard]] const asio::ip::address& address(std::uint32_t slot, network net) const {
+        return hosts_[slot].address[static_cast<std::size_t>(net)];
+    }
+    [[nodiscard]] std::optional<monitored_view> find(std::string_view name) const;
+    /// Every host, in slot order.
+    [[nodiscard]] std::vector<monitored_view> hosts() const;
+    [[nodiscard]] bool on_network(network net) const { return on_network_[static_cast<std::size_t>(net)]; }
+
+    [[nodiscard]] const network_counters& counters(network net) const {
+        return counters_[static_cast<std::size_t>(net)];
+    }
+    /// Count a request the kernel refused.
+    void count_send_failure(network net, std::uint64_t n = 1) {
+        counters_[static_cast<std::size_t>(net)].send_failures += n;
+    }
+    [[nodiscard]] const accounting& ledger() const { return ledger_; }
+    [[nodiscard]] std::uint64_t period() const { return period_; }
+    [[nodiscard]] std::chrono::milliseconds period_length() const { return period_length_; }
+
+private:
+    struct host_entry {
+        std::string name;
+        role personality = role::worker;
+        std::array<std::string, network_count> address_text;
+        std::array<asio::ip::address, network_count> address;
+        bool in_use = false;
+        bool teach_queued = false;
+    };
+
+    [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view sender, std::uint32_t echoed) const;
+    [[nodiscard]] std::span<const std::byte> request(const net::pulse_request& r, std::span<std::byte> out);
+    void rebuild_targets();
+    void log_drops(time_point now);
+    void log_late(const period_summary& s, time_point now);
+
+    accounting ledger_;
+    host::wire_sender& wire_;
+    std::array<bool, network_count> on_network_;
+    std::chrono::milliseconds period_length_;
+    std::vector<host_entry> hosts_;  // indexed by slot
+    std::unordered_map<std::string, std::uint32_t> by_name_;
+    std::array<std::vector<std::uint32_t>, network_count> targets_;
+    std::array<net::replay_guard, network_count> guards_;
+    std::array<network_counters, network_count> counters_;
+    std::vector<std::uint32_t> teach_;  // slots whose echoed index was wrong, taught one per period
+    std::vector<hb_event> events_;      // reused every period
+    event_listener listener_;
+    std::uint64_t period_ = 0;
+
+    time_point last_drop_log_{};
+    std::uint64_t logged_drops_ = 0;
+    time_point last_late_log_{};
+};
+
+/// Runs the heartbeat: every period, requests on each network the controller is on; replies received in
+/// batches as they come. Returns when the tasks are asked to stop. Throws if a socket cannot be opened.
+asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg, task_set& tasks);
+
+}  // namespace mtce::heartbeat

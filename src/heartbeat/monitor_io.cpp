@@ -1,0 +1,155 @@
+// The heartbeat's sockets and clock: every period, requests out on each network, replies in as they come.
+// Every decision is the monitor's; this file only waits, sends and receives.
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "heartbeat/monitor.hpp"
+#include "net/udp_endpoint.hpp"
+
+namespace mtce::heartbeat {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t batch_size = 64;
+// Room in the receive buffer for a whole period's replies with the kernel's per-datagram overhead.
+constexpr std::size_t receive_buffer_per_host = 2048;
+constexpr std::size_t min_receive_buffer = 1U << 20U;
+
+/// One network's socket: bound to this controller's address at pulse_reply_port; requests leave from it
+/// and replies arrive on it.
+struct network_io {
+    network net = network::mgmt;
+    network_config config;
+    std::optional<asio::ip::udp::socket> socket;
+    asio::ip::udp::endpoint group;  ///< multicast destination
+};
+
+/// Sends this period's requests on one network, draining replies between batches so that a burst of
+/// replies never has to wait for the whole burst of requests to leave.
+void send_requests(monitor& m, network_io& io, heartbeat_mode mode, const net::datagram_sink& sink,
+                   std::vector<std::array<std::byte, net::max_datagram_size>>& buffers) {
+    std::array<net::outgoing_datagram, batch_size> batch;
+    auto flush = [&](std::size_t n) {
+        const auto r = net::send_batch(*io.socket, std::span{batch}.first(n));
+        if (r.failed != 0) {
+            m.count_send_failure(io.net, r.failed);
+            spdlog::debug("heartbeat ({}): {} request(s) not sent: {}", to_string(io.net), r.failed,
+                          r.last_error.message());
+        }
+        net::drain_udp(*io.socket, sink, 4 * batch_size);
+    };
+    if (mode == heartbeat_mode::multicast) {
+        batch[0] = {m.multicast_request(io.net, buffers[0]), io.group};
+        flush(1);
+        return;
+    }
+    std::size_t n = 0;
+    for (const auto slot : m.targets(io.net)) {
+        batch[n] = {m.unicast_request(io.net, slot, buffers[n]), {m.address(slot, io.net), io.config.pulse_port}};
+        if (++n == batch_size) {
+            flush(n);
+            n = 0;
+        }
+    }
+    if (n != 0) {
+        flush(n);
+    }
+}
+
+void open_socket(network_io& io, const monitor& m, heartbeat_mode mode, const asio::any_io_executor& ex) {
+    // Replies come back unicast, so the socket is bound to this controller's own address in either mode.
+    io.socket.emplace(net::open_udp(ex, io.config, io.config.pulse_reply_port, heartbeat_mode::unicast));
+    const auto want = std::max(min_receive_buffer, m.targets(io.net).size() * receive_buffer_per_host);
+    const auto got = net::set_receive_buffer(*io.socket, want);
+    if (got < want) {
+        spdlog::warn(
+            "heartbeat ({}): receive buffer is {} bytes, less than the {} wanted for {} host(s); raise "
+            "net.core.rmem_max or grant CAP_NET_ADMIN, or replies may be dropped in bursts",
+            to_string(io.net), got, want, m.targets(io.net).size());
+    }
+    const auto local = asio::ip::make_address(io.config.address);
+    if (mode == heartbeat_mode::multicast) {
+        net::set_multicast_sender(*io.socket, local);
+        io.group = {asio::ip::make_address(io.config.multicast_group), io.config.pulse_port};
+    }
+    spdlog::info("heartbeat ({}): monitoring {} host(s) from {}:{} every {} ms ({})", to_string(io.net),
+                 m.targets(io.net).size(), io.config.address, io.config.pulse_reply_port,
+                 m.period_length().count(),
+                 mode == heartbeat_mode::multicast ? "multicast " + io.config.multicast_group
+                                                   : std::string{"unicast"});
+}
+
+}  // namespace
+
+asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg, task_set& tasks) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto ex = co_await asio::this_coro::executor;
+    const auto mode = cfg->heartbeat.mode;
+    std::array<network_io, network_count> io{network_io{network::mgmt, cfg->mgmt, {}, {}},
+                                             network_io{network::cluster, cfg->cluster, {}, {}}};
+    for (auto& n : io) {
+        if (m.on_network(n.net)) {
+            open_socket(n, m, mode, ex);
+        }
+    }
+    std::array<net::datagram_sink, network_count> sinks;
+    for (auto& n : io) {
+        sinks[static_cast<std::size_t>(n.net)] = [&m, net = n.net](const asio::ip::udp::endpoint&,
+                                                                  std::span<const std::byte> data) {
+            m.on_datagram(net, data);
+        };
+    }
+
+    auto receive = [&](network_io& n) -> asio::awaitable<void> {
+        if (!n.socket) {
+            co_await tasks.until_stop();
+            co_return;
+        }
+        const auto ec = co_await net::serve_udp(*n.socket, sinks[static_cast<std::size_t>(n.net)]);
+        if (ec) {
+            throw std::system_error{ec, fmt::format("heartbeat ({}): receiving replies", to_string(n.net))};
+        }
+    };
+
+    auto periods = [&]() -> asio::awaitable<void> {
+        std::vector<std::array<std::byte, net::max_datagram_size>> buffers(batch_size);
+        asio::steady_timer timer{ex};
+        const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(m.period_length());
+        auto due = std::chrono::steady_clock::now();
+        for (;;) {
+            m.begin_period(std::chrono::steady_clock::now());
+            for (auto& n : io) {
+                if (n.socket) {
+                    send_requests(m, n, mode, sinks[static_cast<std::size_t>(n.net)], buffers);
+                }
+            }
+            due += period;
+            timer.expires_at(due);
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            if (ec) {
+                co_return;
+            }
+            const auto now = std::chrono::steady_clock::now();
+            // Replies already queued belong to this period: read them before judging it.
+            for (auto& n : io) {
+                if (n.socket) {
+                    net::drain_udp(*n.socket, sinks[static_cast<std::size_t>(n.net)], SIZE_MAX);
+                }
+            }
+            m.end_period(now);
+            if (now - due > period) {
+                due = now;  // late: start afresh rather than firing a burst of short periods
+            }
+        }
+    };
+
+    co_await (periods() || receive(io[0]) || receive(io[1]) || tasks.until_stop());
+}
+
+}  // namespace mtce::heartbeat

@@ -1,0 +1,263 @@
+#define BOOST_TEST_MODULE heartbeat_monitor_test
+#include "heartbeat/monitor.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using mtce::heartbeat::hb_event;
+using mtce::heartbeat::hb_event_kind;
+using mtce::heartbeat::hb_state;
+using mtce::heartbeat::monitor;
+using mtce::heartbeat::network;
+using mtce::net::reject_reason;
+
+namespace {
+
+const std::string key = "0123456789abcdef0123456789abcdef";
+const std::string other_key = "fedcba9876543210fedcba9876543210";
+
+std::span<const std::byte> bytes(const std::string& s) {
+    return std::as_bytes(std::span{s.data(), s.size()});
+}
+
+mtce::host::boot_identity boot(const std::string& text) {
+    return {text, mtce::net::parse_boot_id(text), 1000};
+}
+
+/// A simulated host: answers a decoded request the way a real one does.
+struct fake_host {
+    mtce::host::wire_sender wire;
+    std::array<std::byte, mtce::net::max_datagram_size> buf{};
+
+    explicit fake_host(const std::string& name, const std::string& k = key)
+        : wire{bytes(k), name, boot(name + "-boot")} {}
+
+    std::span<const std::byte> reply(std::uint64_t period, std::uint32_t index) {
+        std::array<std::byte, mtce::net::pulse_response_size> payload{};
+        const auto n = mtce::net::encode_payload(mtce::net::pulse_response{period, index, 1}, payload);
+        return wire.encode(mtce::net::message_type::pulse_response, std::span{payload}.first(*n), buf);
+    }
+};
+
+struct fixture {
+    mtce::heartbeat_config hb;
+    mtce::host::wire_sender controller{bytes(key), "controller-0", boot("controller-boot")};
+    mtce::net::codec reader{bytes(key)};
+    std::unique_ptr<monitor> m;
+    std::vector<std::pair<std::string, hb_event>> events;
+    monitor::time_point t{};
+    std::array<std::byte, mtce::net::max_datagram_size> out{};
+
+    explicit fixture(std::array<bool, 2> nets = {true, true}) {
+        m = std::make_unique<monitor>(hb, controller, nets);
+        m->on_event([this](std::string_view h, const hb_event& e) { events.emplace_back(std::string{h}, e); });
+    }
+
+    std::uint32_t add(const std::string& name, const std::string& mgmt, const std::string& cluster = "") {
+        return m->add_host({name, mtce::role::worker, mgmt, cluster, 0});
+    }
+
+    /// One whole period in which `answer` is called between the request and the period's end.
+    template <class F>
+    void period(F&& answer) {
+        m->begin_period(t);
+        answer(m->period());
+        t += 100ms;
+        m->end_period(t);
+    }
+    void silent_periods(int n) {
+        for (int i = 0; i < n; ++i) {
+            period([](std::uint64_t) {});
+        }
+    }
+
+    mtce::net::pulse_request decode_request(std::span<const std::byte> datagram) {
+        auto msg = reader.decode(datagram);
+        BOOST_TEST_REQUIRE(msg.has_value());
+        BOOST_TEST((msg->type == mtce::net::message_type::pulse_request));
+        BOOST_TEST(msg->sender == "controller-0");
+        auto r = mtce::net::parse_pulse_request(msg->payload);
+        BOOST_TEST_REQUIRE(r.has_value());
+        return *r;
+    }
+
+    std::uint64_t accepted() const { return m->ledger().responses().accepted; }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_unicast_request_carries_the_period_and_the_hosts_slot_plus_one) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    const auto slot = f.add("worker-1", "10.0.0.11");
+    f.m->begin_period(f.t);
+    const auto r = f.decode_request(f.m->unicast_request(network::mgmt, slot, f.out));
+    BOOST_TEST(r.period == 1U);
+    BOOST_TEST(r.host_index == slot + 1);
+    BOOST_TEST(r.target.empty());
+    BOOST_TEST(f.m->counters(network::mgmt).requests_sent == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(an_authenticated_reply_with_the_echoed_index_counts_as_an_answer) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    fake_host h{"worker-0"};
+    f.period([&](std::uint64_t p) {
+        f.m->on_datagram(network::mgmt, h.reply(p, slot + 1));
+        f.m->on_datagram(network::cluster, h.reply(p, slot + 1));
+    });
+    BOOST_TEST(f.accepted() == 2U);
+    BOOST_TEST(f.m->counters(network::mgmt).replies == 1U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 0U);
+    BOOST_TEST(f.events.empty());
+}
+
+BOOST_AUTO_TEST_CASE(ten_silent_periods_lose_the_host_on_each_network_it_is_on) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    f.silent_periods(9);
+    BOOST_TEST((f.m->find("worker-0")->status[0].state == hb_state::degraded));
+    f.silent_periods(1);
+    const auto v = f.m->find("worker-0");
+    BOOST_TEST((v->status[0].state == hb_state::failed));
+    BOOST_TEST((v->status[1].state == hb_state::failed));
+    const auto losses = std::count_if(f.events.begin(), f.events.end(), [](const auto& e) {
+        return e.first == "worker-0" && e.second.kind == hb_event_kind::loss;
+    });
+    BOOST_TEST(losses == 2);
+    BOOST_TEST(f.m->counters(network::cluster).events[static_cast<std::size_t>(hb_event_kind::loss)] == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_without_a_cluster_address_is_not_asked_on_the_cluster_network) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.add("worker-1", "10.0.0.11", "10.1.0.11");
+    BOOST_TEST(f.m->targets(network::mgmt).size() == 2U);
+    BOOST_TEST(f.m->targets(network::cluster).size() == 1U);
+    f.silent_periods(10);
+    BOOST_TEST((f.m->find("worker-0")->status[1].state == hb_state::unmonitored));
+}
+
+BOOST_AUTO_TEST_CASE(a_controller_without_a_cluster_address_monitors_nobody_there) {
+    fixture f{{true, false}};
+    f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    BOOST_TEST(f.m->targets(network::cluster).empty());
+    BOOST_TEST(!f.m->on_network(network::cluster));
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_signed_with_another_key_is_dropped_as_bad_mac_and_changes_nothing) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10");
+    fake_host forger{"worker-0", other_key};
+    f.period([&](std::uint64_t p) { f.m->on_datagram(network::mgmt, forger.reply(p, slot + 1)); });
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::bad_mac) == 1U);
+    BOOST_TEST(f.accepted() == 0U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_replayed_reply_is_dropped_and_does_not_answer_a_later_period) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10");
+    fake_host h{"worker-0"};
+    std::vector<std::byte> captured;
+    f.period([&](std::uint64_t p) {
+        const auto d = h.reply(p + 1, slot + 1);  // an answer for the next period, captured on the wire
+        captured.assign(d.begin(), d.end());
+        f.m->on_datagram(network::mgmt, h.reply(p, slot + 1));
+    });
+    f.period([&](std::uint64_t) { f.m->on_datagram(network::mgmt, captured); });
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::replay) == 1U);
+    BOOST_TEST(f.accepted() == 1U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_from_a_host_not_monitored_is_dropped_as_unknown_sender) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    fake_host stranger{"intruder"};
+    f.period([&](std::uint64_t p) { f.m->on_datagram(network::mgmt, stranger.reply(p, 1)); });
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::unknown_sender) == 1U);
+    BOOST_TEST(f.accepted() == 0U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(short_garbage_and_non_responses_are_counted_by_reason) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    const std::vector<std::byte> garbage(20, std::byte{0x41});
+    f.m->on_datagram(network::mgmt, garbage);
+    std::vector<std::byte> big(mtce::net::max_datagram_size + 1, std::byte{0});
+    f.m->on_datagram(network::mgmt, big);
+    f.m->begin_period(f.t);
+    const auto request = f.m->unicast_request(network::mgmt, 0, f.out);  // our own request, reflected
+    const std::vector<std::byte> reflected(request.begin(), request.end());
+    f.m->on_datagram(network::mgmt, reflected);
+    const auto& c = f.m->counters(network::mgmt);
+    BOOST_TEST(c.rejected.count(reject_reason::short_datagram) == 1U);
+    BOOST_TEST(c.rejected.count(reject_reason::oversized) == 1U);
+    BOOST_TEST(c.not_a_response == 1U);
+    BOOST_TEST(c.dropped() == 3U);
+    BOOST_TEST(f.accepted() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_echoing_another_hosts_index_is_matched_by_name_and_that_host_is_taught) {
+    fixture f;
+    const auto a = f.add("worker-0", "10.0.0.10");
+    const auto b = f.add("worker-1", "10.0.0.11");
+    fake_host hb{"worker-1"};
+    f.period([&](std::uint64_t p) { f.m->on_datagram(network::mgmt, hb.reply(p, a + 1)); });
+    BOOST_TEST(f.m->find("worker-1")->status[0].misses == 0U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 1U);
+    f.m->begin_period(f.t);
+    const auto r = f.decode_request(f.m->multicast_request(network::mgmt, f.out));
+    BOOST_TEST(r.target == "worker-1");
+    BOOST_TEST(r.host_index == b + 1);
+    // Taught once: the next request teaches nobody.
+    const auto next = f.decode_request(f.m->multicast_request(network::mgmt, f.out));
+    BOOST_TEST(next.target.empty());
+    BOOST_TEST(next.host_index == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_for_an_earlier_period_is_a_miss) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10");
+    fake_host h{"worker-0"};
+    f.period([&](std::uint64_t p) { f.m->on_datagram(network::mgmt, h.reply(p - 1, slot + 1)); });
+    BOOST_TEST(f.m->ledger().responses().wrong_period == 1U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_period_closed_late_counts_no_misses) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.m->begin_period(f.t);
+    f.t += 250ms;  // the controller's timer fired 150 ms late
+    const auto s = f.m->end_period(f.t);
+    BOOST_TEST(s.voided);
+    BOOST_TEST(f.m->ledger().late_periods() == 1U);
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_host_is_forgotten_and_its_name_can_return) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.silent_periods(3);
+    BOOST_TEST(f.m->remove_host("worker-0"));
+    BOOST_TEST(!f.m->find("worker-0"));
+    BOOST_TEST(f.m->targets(network::mgmt).empty());
+    BOOST_TEST(!f.m->remove_host("worker-0"));
+    f.add("worker-0", "10.0.0.10");
+    BOOST_TEST(f.m->find("worker-0")->status[0].misses == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_or_invalid_host_is_refused) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    BOOST_CHECK_THROW(f.add("worker-0", "10.0.0.11"), std::invalid_argument);
+    BOOST_CHECK_THROW(f.add("bad name", "10.0.0.12"), std::invalid_argument);
+    BOOST_CHECK_THROW(f.add("worker-2", "not-an-ip"), std::invalid_argument);
+    BOOST_TEST(f.m->hosts().size() == 1U);
+}
