@@ -33,8 +33,7 @@ class controller_side {
 public:
     controller_side() : codec_{key()} {}
 
-    // An empty target is "" rather than {}: the codec copies from target.data() even when it is empty.
-    std::vector<std::byte> request(std::uint64_t period, std::uint32_t index, std::string_view target = "") {
+    std::vector<std::byte> request(std::uint64_t period, std::uint32_t index, std::string_view target = {}) {
         std::array<std::byte, net::pulse_request_size> payload{};
         BOOST_REQUIRE(net::encode_payload(net::pulse_request{period, index, target}, payload));
         std::vector<std::byte> out(net::max_datagram_size);
