@@ -284,7 +284,8 @@ std::optional<std::span<const std::byte>> fleet::respond(sim_host& h, network_id
     return std::span<const std::byte>{out_.data(), *size};
 }
 
-tl::expected<void, std::string> fleet::select_item(std::string_view item, std::vector<std::size_t>& out) const {
+tl::expected<void, std::string> fleet::select_item(std::string_view item,
+                                                   std::vector<std::size_t>& out) const {
     if (item == "all") {
         for (std::size_t i = 0; i < hosts_.size(); ++i) {
             out.push_back(i);

@@ -42,11 +42,11 @@ struct fleet_options {
     /// Host i's address on network n is base[n] + 1 + i ("127.1.0.0" -> host 0 is 127.1.0.1).
     std::array<ipv4, network_count> base{0x7f010000U, 0x7f020000U};
     std::array<bool, network_count> networks{true, true};  ///< which networks the hosts heartbeat on
-    std::vector<ipv4> controllers{0x7f000001U};             ///< sources whose pulse requests are answered
-    std::string boot_tag = "sim";        ///< boot id text of host i is boot_tag + "/" + its name
-    std::uint64_t boot_time = 0;         ///< seconds since the epoch; every host booted then
-    std::uint64_t first_sequence = 1;    ///< first sequence number of every host
-    std::uint64_t seed = 1;              ///< for drop decisions and `random K`
+    std::vector<ipv4> controllers{0x7f000001U};            ///< sources whose pulse requests are answered
+    std::string boot_tag = "sim";      ///< boot id text of host i is boot_tag + "/" + its name
+    std::uint64_t boot_time = 0;       ///< seconds since the epoch; every host booted then
+    std::uint64_t first_sequence = 1;  ///< first sequence number of every host
+    std::uint64_t seed = 1;            ///< for drop decisions and `random K`
 };
 
 /// The faults a simulated host is under.
@@ -62,7 +62,7 @@ struct host_faults {
 struct sim_host {
     std::string name;
     net::boot_id boot{};
-    std::uint64_t next_sequence = 1;                   ///< one sequence across both networks, like wire_sender
+    std::uint64_t next_sequence = 1;  ///< one sequence across both networks, like wire_sender
     std::array<std::uint32_t, network_count> taught{};  ///< host index taught per network
     std::array<net::replay_guard, network_count> guards{net::replay_guard{4}, net::replay_guard{4}};
     host_faults faults;
@@ -92,8 +92,8 @@ struct command {
     verb what = verb::stats;
     std::uint32_t amount = 0;  ///< drop: percent; delay: milliseconds
     network_id network = network_id::mgmt;
-    bool up = false;           ///< net: up (true) or down
-    std::string selector;      ///< which hosts; empty for stats and quit
+    bool up = false;       ///< net: up (true) or down
+    std::string selector;  ///< which hosts; empty for stats and quit
 };
 
 /// Parses one command line: `kill SEL`, `freeze SEL`, `thaw SEL`, `drop PCT SEL`, `delay MS SEL`,

@@ -50,9 +50,10 @@ using bench::network_id;
 using clock_type = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-constexpr std::size_t batch_size = 64;      // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t batch_size = 64;       // datagrams per recvmmsg/sendmmsg
 constexpr std::size_t rounds_per_wake = 64;  // then yield to the other tasks
-constexpr std::size_t reply_size = mtce::net::header_size + mtce::net::pulse_response_size + mtce::net::tag_size;
+constexpr std::size_t reply_size =
+    mtce::net::header_size + mtce::net::pulse_response_size + mtce::net::tag_size;
 constexpr int socket_buffer_bytes = 8 * 1024 * 1024;  // a 5000-host burst fits
 
 std::size_t at(network_id n) {
@@ -411,8 +412,8 @@ private:
     asio::awaitable<void> read_commands() {
         std::string buffer;
         for (;;) {
-            auto [ec, n] = co_await asio::async_read_until(input_, asio::dynamic_buffer(buffer, 1 << 16), '\n',
-                                                           use_tuple);
+            auto [ec, n] = co_await asio::async_read_until(input_, asio::dynamic_buffer(buffer, 1 << 16),
+                                                           '\n', use_tuple);
             if (tasks_.stopping() || ec == asio::error::operation_aborted) {
                 co_return;
             }
@@ -467,10 +468,10 @@ private:
             const auto n = static_cast<network_id>(i);
             const auto& c = fleet_.counters(n);
             const auto name = bench::to_string(n);
-            out += fmt::format("{0}.requests={1} {0}.replies={2} {0}.dropped={3} {0}.delayed={4} "
-                               "{0}.rejected={5} {0}.send_errors={6} ",
-                               name, c.requests, c.replies, c.dropped, c.delayed, c.rejected_total(),
-                               send_errors_[i]);
+            out += fmt::format(
+                "{0}.requests={1} {0}.replies={2} {0}.dropped={3} {0}.delayed={4} "
+                "{0}.rejected={5} {0}.send_errors={6} ",
+                name, c.requests, c.replies, c.dropped, c.delayed, c.rejected_total(), send_errors_[i]);
         }
         return out + fmt::format("killed={} queued={}", fleet_.killed(), delayed_.size());
     }
@@ -483,8 +484,8 @@ private:
             if (c.rejected_total() == 0) {
                 continue;
             }
-            out += fmt::format(" {}: unknown_target={} unknown_source={} not_a_request={}", bench::to_string(n),
-                               c.unknown_target, c.unknown_source, c.not_a_request);
+            out += fmt::format(" {}: unknown_target={} unknown_source={} not_a_request={}",
+                               bench::to_string(n), c.unknown_target, c.unknown_source, c.not_a_request);
             c.rejected.for_each([&](mtce::net::reject_reason r, std::uint64_t count) {
                 if (count != 0) {
                     out += fmt::format(" {}={}", mtce::net::to_string(r), count);
@@ -604,11 +605,12 @@ int run(const sim_options& options) {
     for (std::size_t n = 0; n < bench::network_count; ++n) {
         if (options.fleet.networks[n]) {
             const auto id = static_cast<network_id>(n);
-            nets += fmt::format("{}{}:{}", nets.empty() ? "" : ",", bench::to_string(id), options.pulse_port[n]);
+            nets +=
+                fmt::format("{}{}:{}", nets.empty() ? "" : ",", bench::to_string(id), options.pulse_port[n]);
         }
     }
-    say(fmt::format("ready t={} hosts={} networks={} first={} last={}", clock_ns(CLOCK_REALTIME), fleet.size(),
-                    nets, fleet.size() ? fleet.host(0).name : "-",
+    say(fmt::format("ready t={} hosts={} networks={} first={} last={}", clock_ns(CLOCK_REALTIME),
+                    fleet.size(), nets, fleet.size() ? fleet.host(0).name : "-",
                     fleet.size() ? fleet.host(fleet.size() - 1).name : "-"));
     io.run();
     return tasks.failed() ? 1 : 0;
@@ -624,7 +626,9 @@ int main(int argc, char** argv) {
     std::string networks = "mgmt,cluster";
     std::array<std::string, 2> bases{"127.1.0.0", "127.2.0.0"};
     std::string boot_tag;
-    app.add_option("--hosts", o.fleet.hosts, "How many hosts to simulate")->required()->check(CLI::Range(1, 99999));
+    app.add_option("--hosts", o.fleet.hosts, "How many hosts to simulate")
+        ->required()
+        ->check(CLI::Range(1, 99999));
     app.add_option("--prefix", o.fleet.prefix, "Host names are PREFIX plus the index in five digits")
         ->capture_default_str();
     app.add_option("--key-file", o.key_file, "Cluster key (its bytes exactly, as auth.key_file)")->required();
@@ -632,13 +636,16 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--networks", networks, "mgmt,cluster or mgmt")->capture_default_str();
     app.add_option("--base-mgmt", bases[0], "Host i's mgmt address is this + 1 + i")->capture_default_str();
-    app.add_option("--base-cluster", bases[1], "Host i's cluster address is this + 1 + i")->capture_default_str();
+    app.add_option("--base-cluster", bases[1], "Host i's cluster address is this + 1 + i")
+        ->capture_default_str();
     app.add_option("--mgmt-port", o.pulse_port[0], "mgmt pulse_port")->capture_default_str();
     app.add_option("--mgmt-reply-port", o.reply_port[0], "mgmt pulse_reply_port")->capture_default_str();
     app.add_option("--cluster-port", o.pulse_port[1], "cluster pulse_port")->capture_default_str();
-    app.add_option("--cluster-reply-port", o.reply_port[1], "cluster pulse_reply_port")->capture_default_str();
+    app.add_option("--cluster-reply-port", o.reply_port[1], "cluster pulse_reply_port")
+        ->capture_default_str();
     app.add_option("--command", o.commands, "A command to run at start, as on stdin (repeatable)");
-    app.add_option("--seed", o.fleet.seed, "Seed for drop decisions and random selections")->capture_default_str();
+    app.add_option("--seed", o.fleet.seed, "Seed for drop decisions and random selections")
+        ->capture_default_str();
     app.add_option("--boot-tag", boot_tag, "Boot every host anew now, with boot ids made from this text");
     app.add_option("--stats-interval", o.stats_interval_s, "Seconds between counters on stderr; 0: never")
         ->capture_default_str();

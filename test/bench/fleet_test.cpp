@@ -142,7 +142,8 @@ BOOST_AUTO_TEST_CASE(bad_commands_say_what_is_wrong) {
     BOOST_TEST(bench::parse_command("net storage down all").error() ==
                "'storage' is not a network (mgmt or cluster)");
     BOOST_TEST(bench::parse_command("net mgmt sideways all").error() == "'sideways' is neither up nor down");
-    BOOST_TEST(bench::parse_command("kill").error() == "kill needs hosts: all, random K, 0-99, 3,7 or a name");
+    BOOST_TEST(bench::parse_command("kill").error() ==
+               "kill needs hosts: all, random K, 0-99, 3,7 or a name");
     BOOST_TEST(bench::parse_command("stats now").error() == "stats takes no arguments");
 }
 
@@ -174,7 +175,8 @@ BOOST_AUTO_TEST_CASE(a_reply_round_trips_through_the_codec_and_a_replay_guard_ac
 BOOST_AUTO_TEST_CASE(one_sequence_per_host_across_both_networks) {
     auto f = make_fleet(2);
     controller_side c;
-    const auto a = f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 0), controller, c.request(1, 1));
+    const auto a =
+        f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 0), controller, c.request(1, 1));
     BOOST_REQUIRE(a);
     const auto seq_a = c.codec().decode(a->datagram)->sequence;
     const auto b =
@@ -197,7 +199,8 @@ BOOST_AUTO_TEST_CASE(replayed_forged_and_foreign_requests_are_rejected) {
     BOOST_TEST(f.counters(network_id::mgmt).rejected.count(net::reject_reason::bad_mac) == 1U);
     BOOST_TEST(!f.on_request(network_id::mgmt, to, 0x7f000063U, c.request(3, 2)).has_value());
     BOOST_TEST(f.counters(network_id::mgmt).unknown_source == 1U);
-    BOOST_TEST(!f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 2), controller, c.request(4, 3)));
+    BOOST_TEST(
+        !f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 2), controller, c.request(4, 3)));
     BOOST_TEST(f.counters(network_id::mgmt).unknown_target == 1U);
     BOOST_TEST(f.counters(network_id::mgmt).rejected_total() == 4U);
 }
@@ -286,7 +289,8 @@ BOOST_AUTO_TEST_CASE(a_network_the_hosts_are_not_on_is_refused) {
                "the hosts are not on the cluster network");
     BOOST_TEST(!answers(f, c, 0, network_id::cluster));
     BOOST_TEST(f.counters(network_id::cluster).unknown_target == 1U);
-    const auto r = f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 0), controller, c.request(1, 1));
+    const auto r =
+        f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 0), controller, c.request(1, 1));
     BOOST_REQUIRE(r);
     const auto m = c.codec().decode(r->datagram);
     BOOST_TEST(net::parse_pulse_response(m->payload)->flags == net::pulse_flags::process_monitor_ok);
@@ -296,7 +300,8 @@ BOOST_AUTO_TEST_CASE(delay_is_reported_with_the_reply) {
     auto f = make_fleet(2);
     controller_side c;
     BOOST_REQUIRE(f.apply(*bench::parse_command("delay 250 1")));
-    const auto r = f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 1), controller, c.request(1, 2));
+    const auto r =
+        f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 1), controller, c.request(1, 2));
     BOOST_REQUIRE(r);
     BOOST_TEST(r->delay.count() == 250);
     BOOST_TEST(f.counters(network_id::mgmt).delayed == 1U);
