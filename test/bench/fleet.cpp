@@ -261,7 +261,7 @@ std::optional<reply> fleet::on_request(network_id n, ipv4 destination, ipv4 sour
     if (h.faults.delay_ms != 0) {
         ++counters.delayed;
     }
-    return reply{*index, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}};
+    return reply{*index, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, request->period};
 }
 
 std::optional<std::span<const std::byte>> fleet::respond(sim_host& h, network_id n,

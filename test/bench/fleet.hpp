@@ -106,6 +106,7 @@ struct reply {
     std::size_t host = 0;
     std::span<const std::byte> datagram;  ///< valid until the next on_request()
     std::chrono::milliseconds delay{0};
+    std::uint64_t period = 0;  ///< the controller's period number, from the request
 };
 
 /// N simulated hosts. Not thread-safe; owns one codec (one HMAC context).

@@ -104,6 +104,43 @@ struct delayed {
     outgoing reply;
 };
 
+/// How long the controller takes to send one period's requests on one network, seen from here: the time
+/// between the first and the last request of a period that arrived. A send phase that fills most of the
+/// period leaves the last hosts too little time to answer.
+class spread_meter {
+public:
+    void on_request(std::uint64_t period, clock_type::time_point now) {
+        if (period != period_) {
+            close();
+            period_ = period;
+            first_ = now;
+        }
+        last_ = now;
+    }
+    [[nodiscard]] std::string text(std::string_view net) const {
+        const auto mean = periods_ == 0 ? 0.0 : sum_ms_ / static_cast<double>(periods_);
+        return fmt::format("{0}.spread_ms_mean={1:.1f} {0}.spread_ms_max={2:.1f}", net, mean, max_ms_);
+    }
+
+private:
+    void close() {
+        if (period_ == 0) {
+            return;
+        }
+        const double ms = std::chrono::duration<double, std::milli>(last_ - first_).count();
+        sum_ms_ += ms;
+        max_ms_ = std::max(max_ms_, ms);
+        ++periods_;
+    }
+
+    std::uint64_t period_ = 0;
+    clock_type::time_point first_;
+    clock_type::time_point last_;
+    double sum_ms_ = 0;
+    double max_ms_ = 0;
+    std::uint64_t periods_ = 0;
+};
+
 struct later {
     bool operator()(const delayed& a, const delayed& b) const {
         return a.due != b.due ? a.due > b.due : a.order > b.order;
@@ -343,6 +380,7 @@ private:
                 throw errno_error(fmt::format("receiving {} pulses", bench::to_string(n)));
             }
             std::size_t ready = 0;
+            const auto arrived = clock_type::now();
             for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
                 auto& h = batch.headers[i];
                 const auto data = std::span<const std::byte>{batch.data[i].data(), h.msg_len};
@@ -352,6 +390,7 @@ private:
                 if (!r) {
                     continue;
                 }
+                spread_[at(n)].on_request(r->period, arrived);
                 outgoing o{destination, source, options_.reply_port[at(n)], {}, r->datagram.size()};
                 std::copy(r->datagram.begin(), r->datagram.end(), o.bytes.begin());
                 if (r->delay.count() == 0) {
@@ -472,6 +511,7 @@ private:
                 "{0}.requests={1} {0}.replies={2} {0}.dropped={3} {0}.delayed={4} "
                 "{0}.rejected={5} {0}.send_errors={6} ",
                 name, c.requests, c.replies, c.dropped, c.delayed, c.rejected_total(), send_errors_[i]);
+            out += spread_[i].text(name) + " ";
         }
         return out + fmt::format("killed={} queued={}", fleet_.killed(), delayed_.size());
     }
@@ -534,6 +574,7 @@ private:
     mtce::task_set& tasks_;
     std::array<std::optional<asio::ip::udp::socket>, bench::network_count> sockets_;
     std::array<std::uint64_t, bench::network_count> send_errors_{};
+    std::array<spread_meter, bench::network_count> spread_{};
     std::priority_queue<delayed, std::vector<delayed>, later> delayed_;
     std::uint64_t next_order_ = 0;
     asio::steady_timer delay_timer_;

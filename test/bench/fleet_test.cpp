@@ -155,6 +155,7 @@ BOOST_AUTO_TEST_CASE(a_reply_round_trips_through_the_codec_and_a_replay_guard_ac
     BOOST_REQUIRE(r);
     BOOST_TEST(r->host == 3U);
     BOOST_TEST(r->delay.count() == 0);
+    BOOST_TEST(r->period == 42U);
     const auto m = c.codec().decode(r->datagram);
     BOOST_REQUIRE(m);
     BOOST_TEST((m->type == net::message_type::pulse_response));
