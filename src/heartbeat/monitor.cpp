@@ -63,7 +63,7 @@ std::uint32_t monitor::add_host(const monitored_host& h) {
 }
 
 bool monitor::remove_host(std::string_view name) {
-    const auto it = by_name_.find(std::string{name});
+    const auto it = by_name_.find(name);
     if (it == by_name_.end()) {
         return false;
     }
@@ -142,7 +142,7 @@ std::optional<std::uint32_t> monitor::slot_of(std::string_view sender, std::uint
             return echoed - 1;
         }
     }
-    const auto it = by_name_.find(std::string{sender});
+    const auto it = by_name_.find(sender);
     if (it == by_name_.end()) {
         return std::nullopt;
     }
@@ -242,7 +242,7 @@ void monitor::log_drops(time_point now) {
 }
 
 std::optional<monitored_view> monitor::find(std::string_view name) const {
-    const auto it = by_name_.find(std::string{name});
+    const auto it = by_name_.find(name);
     if (it == by_name_.end()) {
         return std::nullopt;
     }

@@ -128,7 +128,12 @@ private:
     std::array<bool, network_count> on_network_;
     std::chrono::milliseconds period_length_;
     std::vector<host_entry> hosts_;  // indexed by slot
-    std::unordered_map<std::string, std::uint32_t> by_name_;
+    // Transparent, so that looking up a sender's name (a view into the datagram) builds no string.
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::uint32_t, name_hash, std::equal_to<>> by_name_;
     std::array<std::vector<std::uint32_t>, network_count> targets_;
     std::array<net::replay_guard, network_count> guards_;
     std::array<network_counters, network_count> counters_;

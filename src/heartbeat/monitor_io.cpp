@@ -139,7 +139,9 @@ asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg,
             // Replies already queued belong to this period: read them before judging it.
             for (auto& n : io) {
                 if (n.socket) {
-                    net::drain_udp(*n.socket, sinks[static_cast<std::size_t>(n.net)], SIZE_MAX);
+                    // Bounded, so that a flood cannot hold the loop: twice the replies expected.
+                    net::drain_udp(*n.socket, sinks[static_cast<std::size_t>(n.net)],
+                                   2 * m.targets(n.net).size() + batch_size);
                 }
             }
             m.end_period(now);

@@ -1,5 +1,6 @@
 #include "net/udp_endpoint.hpp"
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -63,10 +64,25 @@ asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_co
     if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off) != 0) {
         fail({errno, std::system_category()}, "cannot set IP_MULTICAST_ALL on", network, port);
     }
-    // IP_ADD_MEMBERSHIP with the local address: the group is joined on that address's interface.
-    socket.set_option(asio::ip::multicast::join_group{group.to_v4(), local.to_v4()}, ec);
-    if (ec) {
-        fail(ec, "cannot join " + network.multicast_group + " on", network, port);
+    // IP_ADD_MEMBERSHIP on the interface named by `network.interface`, or, when none is named, on the
+    // interface that holds the local address.
+    ip_mreqn membership{};
+    membership.imr_multiaddr.s_addr = htonl(group.to_v4().to_uint());
+    if (network.interface.empty()) {
+        membership.imr_address.s_addr = htonl(local.to_v4().to_uint());
+    } else {
+        const auto index = ::if_nametoindex(network.interface.c_str());
+        if (index == 0) {
+            fail({errno, std::system_category()},
+                 "no interface '" + network.interface + "' to join " + network.multicast_group + " for", network, port);
+        }
+        membership.imr_ifindex = static_cast<int>(index);
+    }
+    if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
+        fail({errno, std::system_category()},
+             "cannot join " + network.multicast_group + " on " +
+                 (network.interface.empty() ? std::string{"the interface of"} : "'" + network.interface + "' for"),
+             network, port);
     }
     set_multicast_sender(socket, local);
     return socket;
