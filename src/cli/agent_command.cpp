@@ -9,6 +9,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -92,7 +93,13 @@ asio::awaitable<void> supervise(asio::signal_set& signals, task_set& tasks, conf
                  store.current()->agent.hostname);
 
     for (;;) {
-        auto [ec, signo] = co_await signals.async_wait(use_tuple);
+        using namespace asio::experimental::awaitable_operators;
+        auto woken = co_await (signals.async_wait(use_tuple) || tasks.until_stop());
+        if (woken.index() == 1) {
+            spdlog::error("a task failed: stopping");
+            break;
+        }
+        auto [ec, signo] = std::get<0>(woken);
         if (ec) {
             throw std::system_error{ec, "waiting for signals"};
         }

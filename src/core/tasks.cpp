@@ -48,6 +48,9 @@ void task_set::spawn(std::string name, asio::awaitable<void> body) {
             if (e && !(stopping_ && is_cancellation(e))) {
                 failed_ = true;
                 spdlog::error("task '{}' failed: {}", name, exception_message(e));
+                // A daemon missing one of its parts (a heartbeat that cannot answer) would be judged by what
+                // it no longer does: stop, so that the service manager restarts it and says so.
+                request_stop();
             }
             signals_.erase(it);
             if (--running_ == 0) {

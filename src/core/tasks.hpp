@@ -24,7 +24,8 @@ namespace mtce {
 ///
 /// Stopping is cooperative first: request_stop() sets a flag and wakes every until_stop(); tasks finish
 /// their current job and return. abort() then emits a terminal cancellation into every task still running.
-/// A task that ends with an exception is logged and recorded; failed() tells main to exit non-zero.
+/// A task that ends with an exception is logged and recorded, and the set is asked to stop (the daemon then
+/// drains and exits non-zero, for systemd to restart it); failed() tells main to exit non-zero.
 /// Not thread-safe: use from the event loop's thread.
 class task_set {
 public:

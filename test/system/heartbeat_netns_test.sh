@@ -511,8 +511,8 @@ on_b=$(ip -n "$probe" maddr show dev eth-b)
 kill -TERM "${pid[probe]}"
 wait "${pid[probe]}" 2>/dev/null || true
 unset "pid[probe]"
-# An interface that does not exist: the heartbeat task fails with an error naming it (the agent's other tasks
-# go on, as for any heartbeat socket that cannot be opened).
+# An interface that does not exist: the heartbeat task fails with an error naming it, and the agent stops with
+# status 1 (as for any part that fails), for systemd to restart it and show why.
 probe_config no-such-if
 ip netns exec "$probe" "$mtce" agent --role worker --config "$dir/probe-no-such-if/mtce.toml" --foreground \
   >"$dir/probe-no-such-if/log" 2>&1 &
@@ -525,10 +525,16 @@ missing=$(grep -F "no interface 'no-such-if'" "$dir/probe-no-such-if/log") ||
   fail "no error naming the missing interface: $(tail -n 5 "$dir/probe-no-such-if/log")"
 ! grep -qF 'answering pulses' "$dir/probe-no-such-if/log" || fail "answering pulses without its interface"
 note "${missing#* * }"
-kill -TERM "${pid[probe]}"
-wait "${pid[probe]}" 2>/dev/null || true
+for _ in $(seq 100); do
+  kill -0 "${pid[probe]}" 2>/dev/null || break
+  sleep 0.1
+done
+! kill -0 "${pid[probe]}" 2>/dev/null || fail "the agent goes on without its heartbeat"
+status=0
+wait "${pid[probe]}" || status=$?
 unset "pid[probe]"
-passed_scenario "the group is joined on the configured interface; a missing interface is an error naming it"
+[[ $status == 1 ]] || fail "the agent without its heartbeat exited with status $status, not 1"
+passed_scenario "the group is joined on the configured interface; a missing interface stops the agent naming it"
 
 failed=0
 printf '%d scenarios passed, %d skipped\n' "$passed" "$skipped"

@@ -84,6 +84,21 @@ BOOST_AUTO_TEST_CASE(a_task_that_throws_marks_the_set_failed) {
     BOOST_TEST(tasks.running() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_task_that_throws_asks_the_others_to_stop) {
+    asio::io_context io;
+    mtce::task_set tasks{io.get_executor()};
+    bool stopped = false;
+    tasks.spawn("cooperative", [](mtce::task_set& t, bool& done) -> asio::awaitable<void> {
+        co_await t.until_stop();
+        done = true;
+    }(tasks, stopped));
+    tasks.spawn("failing", failing());
+    io.run();
+    BOOST_TEST(tasks.failed());
+    BOOST_TEST(stopped);
+    BOOST_TEST(tasks.running() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(an_event_wakes_every_waiter_and_later_waits_return_at_once) {
     asio::io_context io;
     mtce::event ev{io.get_executor()};
