@@ -125,8 +125,8 @@ public:
     [[nodiscard]] std::optional<reply> on_request(network_id n, ipv4 destination, ipv4 source,
                                                   std::span<const std::byte> datagram);
 
-    /// The decisions for one datagram sent to a multicast group on network `n`: it is for every simulated host
-    /// on that network. The request is authenticated once; then every host that answers on `n` checks it
+    /// The decisions for one datagram sent to a multicast group on network `n`: it is for every simulated
+    /// host on that network. The request is authenticated once; then every host that answers on `n` checks it
     /// against its own replay table, learns the index if it is the request's target (or the target is empty),
     /// applies its own faults and answers from its own address with its own taught index. `emit` is called
     /// once per reply, in host order; the reply's datagram is valid only during the call. Returns how many

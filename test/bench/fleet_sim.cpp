@@ -4,9 +4,9 @@
 // One UDP socket per network is bound to 0.0.0.0:pulse_port. IP_PKTINFO tells which address a request was
 // sent to (which simulated host it is for), and each reply leaves from that address (in_pktinfo
 // ipi_spec_dst), so the controller sees N distinct hosts while the simulator needs two sockets, not 2N.
-// With --multicast-group-X the socket also joins that group (on --interface-X): a request sent to the group is
-// for every simulated host, and each live host answers it unicast from its own address, as in multicast mode.
-// Decisions live in fleet.{hpp,cpp}; this file moves datagrams, reads commands and prints counters.
+// With --multicast-group-X the socket also joins that group (on --interface-X): a request sent to the group
+// is for every simulated host, and each live host answers it unicast from its own address, as in multicast
+// mode. Decisions live in fleet.{hpp,cpp}; this file moves datagrams, reads commands and prints counters.
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -86,7 +86,7 @@ struct sim_options {
     std::array<std::uint16_t, bench::network_count> pulse_port{2106, 2116};
     std::array<std::uint16_t, bench::network_count> reply_port{2103, 2113};
     std::array<std::string, bench::network_count> multicast_group;  ///< joined when not empty
-    std::array<std::string, bench::network_count> interface;        ///< where to join; empty: the kernel's choice
+    std::array<std::string, bench::network_count> interface;  ///< where to join; empty: the kernel's choice
     std::vector<std::string> commands;
     double stats_interval_s = 10;
     bool ignore_eof = false;
@@ -434,10 +434,11 @@ private:
                 if (bench::is_multicast(destination)) {
                     // For every host on this network: each answers from its own address.
                     std::uint64_t period = 0;
-                    const auto replies = fleet_.on_multicast_request(n, source, data, [&](const bench::reply& r) {
-                        period = r.period;
-                        queue(r, fleet_.address_of(n, r.host));
-                    });
+                    const auto replies =
+                        fleet_.on_multicast_request(n, source, data, [&](const bench::reply& r) {
+                            period = r.period;
+                            queue(r, fleet_.address_of(n, r.host));
+                        });
                     if (replies != 0) {
                         spread_[at(n)].on_request(period, arrived);
                     }
