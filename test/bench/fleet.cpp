@@ -264,6 +264,67 @@ std::optional<reply> fleet::on_request(network_id n, ipv4 destination, ipv4 sour
     return reply{*index, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, request->period};
 }
 
+std::size_t fleet::on_multicast_request(network_id n, ipv4 source, std::span<const std::byte> datagram,
+                                        const std::function<void(const reply&)>& emit) {
+    auto& counters = counters_[at(n)];
+    if (!options_.networks[at(n)]) {
+        ++counters.unknown_target;
+        return 0;
+    }
+    const auto message = codec_.decode(datagram, counters.rejected);
+    if (!message) {
+        return 0;
+    }
+    if (std::find(options_.controllers.begin(), options_.controllers.end(), source) ==
+        options_.controllers.end()) {
+        ++counters.unknown_source;
+        return 0;
+    }
+    if (message->type != net::message_type::pulse_request) {
+        ++counters.not_a_request;
+        return 0;
+    }
+    const auto request = net::parse_pulse_request(message->payload);
+    if (!request) {
+        counters.rejected.add(request.error());
+        return 0;
+    }
+    std::size_t sent = 0;
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        auto& h = hosts_[i];
+        ++counters.requests;
+        // As for a unicast request: a crashed, frozen or cut-off host does not read it.
+        if (!answers(h, n)) {
+            ++counters.dropped;
+            continue;
+        }
+        auto& guard = h.guards[at(n)];
+        if (guard.check(*message, counters.rejected)) {
+            continue;
+        }
+        guard.accept(*message);
+        if (request->target.empty() || request->target == h.name) {
+            h.taught[at(n)] = request->host_index;
+        }
+        if (h.faults.drop_percent != 0 &&
+            std::uniform_int_distribution<std::uint32_t>{0, 99}(rng_) < h.faults.drop_percent) {
+            ++counters.dropped;
+            continue;
+        }
+        const auto datagram_out = respond(h, n, *request);
+        if (!datagram_out) {
+            continue;
+        }
+        ++counters.replies;
+        if (h.faults.delay_ms != 0) {
+            ++counters.delayed;
+        }
+        emit(reply{i, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, request->period});
+        ++sent;
+    }
+    return sent;
+}
+
 std::optional<std::span<const std::byte>> fleet::respond(sim_host& h, network_id n,
                                                          const net::pulse_request& request) {
     std::uint32_t flags = net::pulse_flags::process_monitor_ok;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <span>
@@ -34,6 +35,11 @@ using ipv4 = std::uint32_t;
 
 [[nodiscard]] std::optional<ipv4> parse_ipv4(std::string_view s);
 [[nodiscard]] std::string format_ipv4(ipv4 a);
+
+/// Whether `a` is an IPv4 multicast group (224.0.0.0/4).
+[[nodiscard]] constexpr bool is_multicast(ipv4 a) noexcept {
+    return (a >> 28) == 0xeU;
+}
 
 /// What the whole simulated fleet looks like.
 struct fleet_options {
@@ -118,6 +124,15 @@ public:
     /// The decision for one datagram that arrived on network `n`, sent by `source` to `destination`.
     [[nodiscard]] std::optional<reply> on_request(network_id n, ipv4 destination, ipv4 source,
                                                   std::span<const std::byte> datagram);
+
+    /// The decisions for one datagram sent to a multicast group on network `n`: it is for every simulated
+    /// host on that network. The request is authenticated once; then every host that answers on `n` checks it
+    /// against its own replay table, learns the index if it is the request's target (or the target is empty),
+    /// applies its own faults and answers from its own address with its own taught index. `emit` is called
+    /// once per reply, in host order; the reply's datagram is valid only during the call. Returns how many
+    /// replies were emitted.
+    std::size_t on_multicast_request(network_id n, ipv4 source, std::span<const std::byte> datagram,
+                                     const std::function<void(const reply&)>& emit);
 
     /// The hosts `selector` names: `all`, `random K` (K hosts not yet killed, chosen at random), or a comma
     /// list of indexes (`7`), index ranges (`0-99`) and names (`sim-00007`). Sorted, without duplicates.

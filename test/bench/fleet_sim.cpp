@@ -4,8 +4,11 @@
 // One UDP socket per network is bound to 0.0.0.0:pulse_port. IP_PKTINFO tells which address a request was
 // sent to (which simulated host it is for), and each reply leaves from that address (in_pktinfo
 // ipi_spec_dst), so the controller sees N distinct hosts while the simulator needs two sockets, not 2N.
-// Decisions live in fleet.{hpp,cpp}; this file moves datagrams, reads commands and prints counters.
+// With --multicast-group-X the socket also joins that group (on --interface-X): a request sent to the group
+// is for every simulated host, and each live host answers it unicast from its own address, as in multicast
+// mode. Decisions live in fleet.{hpp,cpp}; this file moves datagrams, reads commands and prints counters.
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,6 +85,8 @@ struct sim_options {
     std::string key_file;
     std::array<std::uint16_t, bench::network_count> pulse_port{2106, 2116};
     std::array<std::uint16_t, bench::network_count> reply_port{2103, 2113};
+    std::array<std::string, bench::network_count> multicast_group;  ///< joined when not empty
+    std::array<std::string, bench::network_count> interface;  ///< where to join; empty: the kernel's choice
     std::vector<std::string> commands;
     double stats_interval_s = 10;
     bool ignore_eof = false;
@@ -181,6 +186,27 @@ asio::ip::udp::socket open_pulse_socket(const asio::any_io_executor& ex, std::ui
     return s;
 }
 
+/// Joins `group` on the socket, on the interface named `interface` (empty: the one the kernel routes the
+/// group to).
+void join_group(asio::ip::udp::socket& s, const std::string& group, const std::string& interface) {
+    const auto g = bench::parse_ipv4(group);
+    if (!g || !bench::is_multicast(*g)) {
+        throw std::invalid_argument(fmt::format("'{}' is not an IPv4 multicast group", group));
+    }
+    ip_mreqn membership{};
+    membership.imr_multiaddr.s_addr = htonl(*g);
+    if (!interface.empty()) {
+        const auto index = ::if_nametoindex(interface.c_str());
+        if (index == 0) {
+            throw errno_error(fmt::format("no interface '{}' to join {} on", interface, group));
+        }
+        membership.imr_ifindex = static_cast<int>(index);
+    }
+    if (::setsockopt(s.native_handle(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
+        throw errno_error(fmt::format("cannot join {} on '{}'", group, interface));
+    }
+}
+
 /// The destination address of a datagram received with IP_PKTINFO, 0 if the kernel did not say.
 bench::ipv4 destination_of(msghdr& m) {
     for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
@@ -271,6 +297,9 @@ public:
         for (std::size_t n = 0; n < bench::network_count; ++n) {
             if (options_.fleet.networks[n]) {
                 sockets_[n].emplace(open_pulse_socket(ex, options_.pulse_port[n]));
+                if (!options_.multicast_group[n].empty()) {
+                    join_group(*sockets_[n], options_.multicast_group[n], options_.interface[n]);
+                }
             }
         }
         const int in = ::dup(STDIN_FILENO);
@@ -366,7 +395,12 @@ private:
 
     /// Answers what is queued on the socket, a bounded number of batches at a time.
     void drain(network_id n, int fd, receive_batch& batch) {
-        std::array<outgoing, batch_size> now{};
+        std::vector<outgoing> now;
+        now.reserve(batch_size);
+        const auto flush = [&] {
+            send_errors_[at(n)] += send_replies(fd, now);
+            now.clear();
+        };
         for (std::size_t round = 0; round < rounds_per_wake; ++round) {
             batch.reset();
             const int got = ::recvmmsg(fd, batch.headers.data(), batch_size, MSG_DONTWAIT, nullptr);
@@ -379,27 +413,45 @@ private:
                 }
                 throw errno_error(fmt::format("receiving {} pulses", bench::to_string(n)));
             }
-            std::size_t ready = 0;
             const auto arrived = clock_type::now();
             for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
                 auto& h = batch.headers[i];
                 const auto data = std::span<const std::byte>{batch.data[i].data(), h.msg_len};
                 const auto destination = destination_of(h.msg_hdr);
                 const auto source = ntohl(batch.from[i].sin_addr.s_addr);
+                const auto queue = [&](const bench::reply& r, bench::ipv4 from) {
+                    outgoing o{from, source, options_.reply_port[at(n)], {}, r.datagram.size()};
+                    std::copy(r.datagram.begin(), r.datagram.end(), o.bytes.begin());
+                    if (r.delay.count() == 0) {
+                        now.push_back(o);
+                        if (now.size() == batch_size) {
+                            flush();
+                        }
+                    } else {
+                        hold(n, o, r.delay);
+                    }
+                };
+                if (bench::is_multicast(destination)) {
+                    // For every host on this network: each answers from its own address.
+                    std::uint64_t period = 0;
+                    const auto replies =
+                        fleet_.on_multicast_request(n, source, data, [&](const bench::reply& r) {
+                            period = r.period;
+                            queue(r, fleet_.address_of(n, r.host));
+                        });
+                    if (replies != 0) {
+                        spread_[at(n)].on_request(period, arrived);
+                    }
+                    continue;
+                }
                 const auto r = fleet_.on_request(n, destination, source, data);
                 if (!r) {
                     continue;
                 }
                 spread_[at(n)].on_request(r->period, arrived);
-                outgoing o{destination, source, options_.reply_port[at(n)], {}, r->datagram.size()};
-                std::copy(r->datagram.begin(), r->datagram.end(), o.bytes.begin());
-                if (r->delay.count() == 0) {
-                    now[ready++] = o;
-                } else {
-                    hold(n, o, r->delay);
-                }
+                queue(*r, destination);
             }
-            send_errors_[at(n)] += send_replies(fd, std::span{now.data(), ready});
+            flush();
             if (static_cast<std::size_t>(got) < batch_size) {
                 return;
             }
@@ -684,6 +736,12 @@ int main(int argc, char** argv) {
     app.add_option("--cluster-port", o.pulse_port[1], "cluster pulse_port")->capture_default_str();
     app.add_option("--cluster-reply-port", o.reply_port[1], "cluster pulse_reply_port")
         ->capture_default_str();
+    app.add_option("--multicast-group-mgmt", o.multicast_group[0],
+                   "Join this group on the mgmt socket: a request to it is for every host");
+    app.add_option("--multicast-group-cluster", o.multicast_group[1],
+                   "Join this group on the cluster socket: a request to it is for every host");
+    app.add_option("--interface-mgmt", o.interface[0], "Interface on which to join the mgmt group");
+    app.add_option("--interface-cluster", o.interface[1], "Interface on which to join the cluster group");
     app.add_option("--command", o.commands, "A command to run at start, as on stdin (repeatable)");
     app.add_option("--seed", o.fleet.seed, "Seed for drop decisions and random selections")
         ->capture_default_str();

@@ -310,3 +310,49 @@ BOOST_AUTO_TEST_CASE(delay_is_reported_with_the_reply) {
     BOOST_TEST(f.on_request(network_id::mgmt, f.address_of(network_id::mgmt, 1), controller, c.request(2, 2))
                    ->delay.count() == 0);
 }
+
+BOOST_AUTO_TEST_CASE(a_multicast_request_is_answered_by_every_live_host_each_with_its_own_taught_index) {
+    auto f = make_fleet(4);
+    controller_side c;
+    BOOST_TEST(bench::is_multicast(0xef010102U));            // 239.1.1.2
+    BOOST_TEST(!bench::is_multicast(0x7f010001U));           // 127.1.0.1
+    std::vector<std::pair<std::size_t, std::uint32_t>> got;  // (host, echoed index)
+    net::replay_guard guard{8};
+    const auto collect = [&](const bench::reply& r) {
+        const auto m = c.codec().decode(r.datagram);
+        BOOST_REQUIRE(m);
+        BOOST_TEST(m->sender == f.host(r.host).name);
+        BOOST_TEST(!guard.check(*m));
+        guard.accept(*m);
+        const auto p = net::parse_pulse_response(m->payload);
+        BOOST_REQUIRE(p);
+        BOOST_TEST(p->period == r.period);
+        got.emplace_back(r.host, p->host_index);
+    };
+    // Period 1 teaches sim-00001 index 5: every host answers; only it echoes 5, the others 0 (never taught).
+    BOOST_TEST(f.on_multicast_request(network_id::mgmt, controller, c.request(1, 5, "sim-00001"), collect) ==
+               4U);
+    BOOST_TEST((got == std::vector<std::pair<std::size_t, std::uint32_t>>{{0, 0}, {1, 5}, {2, 0}, {3, 0}}));
+    // Period 2 teaches sim-00003 index 9, with sim-00000 killed and sim-00002's mgmt network down.
+    BOOST_REQUIRE(f.apply(*bench::parse_command("kill 0")));
+    BOOST_REQUIRE(f.apply(*bench::parse_command("net mgmt down 2")));
+    got.clear();
+    BOOST_TEST(f.on_multicast_request(network_id::mgmt, controller, c.request(2, 9, "sim-00003"), collect) ==
+               2U);
+    BOOST_TEST((got == std::vector<std::pair<std::size_t, std::uint32_t>>{{1, 5}, {3, 9}}));
+    BOOST_TEST(f.counters(network_id::mgmt).requests == 8U);
+    BOOST_TEST(f.counters(network_id::mgmt).replies == 6U);
+    BOOST_TEST(f.counters(network_id::mgmt).dropped == 2U);
+    // The cluster network was never taught: sim-00002 answers there, with 0.
+    got.clear();
+    BOOST_TEST(
+        f.on_multicast_request(network_id::cluster, controller, c.request(3, 0, "sim-00001"), collect) == 3U);
+    BOOST_TEST((got == std::vector<std::pair<std::size_t, std::uint32_t>>{{1, 0}, {2, 0}, {3, 0}}));
+    // The same datagram again is a replay for every host; a foreign source is refused before any host.
+    const auto req = c.request(4, 0, "sim-00001");
+    got.clear();
+    BOOST_TEST(f.on_multicast_request(network_id::mgmt, 0x7f000063U, req, collect) == 0U);
+    BOOST_TEST(f.on_multicast_request(network_id::mgmt, controller, req, collect) == 2U);
+    BOOST_TEST(f.on_multicast_request(network_id::mgmt, controller, req, collect) == 0U);
+    BOOST_TEST(f.counters(network_id::mgmt).unknown_source == 1U);
+}
