@@ -1,37 +1,84 @@
 #include "api/client.hpp"
 
-#include <memory>
+#include <array>
+#include <exception>
+#include <optional>
+#include <system_error>
 
-#include <curl/curl.h>
+#include <asio/co_spawn.hpp>
+#include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <fmt/format.h>
+
+#include "api/client_wire.hpp"
 
 namespace mtce::api {
 
 namespace {
 
-constexpr std::size_t max_body = 64 * 1024 * 1024;
+using result = tl::expected<reply, std::string>;
+using asio::ip::tcp;
 
-struct easy_deleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct slist_deleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-/// libcurl's global state, set up once for the process (the CLI makes its requests from one thread).
-bool curl_ready() {
-    static const bool ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    return ready;
+/// Connects, sends `request` and reads until the reply is complete. Socket errors come out as exceptions.
+asio::awaitable<result> exchange(tcp::socket& socket, tcp::endpoint to, std::string request) {
+    co_await socket.async_connect(to, asio::use_awaitable);
+    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
+    std::string received;
+    std::array<char, 64 * 1024> chunk{};
+    for (;;) {
+        const auto [ec, n] = co_await socket.async_read_some(
+            asio::buffer(chunk), asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec && ec != asio::error::eof) {
+            throw std::system_error{ec};
+        }
+        received.append(chunk.data(), n);
+        auto parsed = wire::parse_reply(received, ec == asio::error::eof);
+        if (!parsed) {
+            co_return tl::unexpected{std::move(parsed.error())};
+        }
+        if (*parsed) {
+            co_return std::move(**parsed);
+        }
+    }
 }
 
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
-    auto& body = *static_cast<std::string*>(user);
-    const auto n = size * count;
-    if (body.size() + n > max_body) {
-        return 0;  // makes curl fail with CURLE_WRITE_ERROR
+/// Runs `exchange` on a private io_context; when `timeout` expires first, the socket is closed, which ends
+/// whatever the exchange is waiting for.
+result run_with_deadline(tcp::endpoint to, std::string request, std::chrono::milliseconds timeout) {
+    asio::io_context io;
+    tcp::socket socket{io};
+    asio::steady_timer deadline{io, timeout};
+    bool expired = false;
+    deadline.async_wait([&](std::error_code ec) {
+        if (!ec) {
+            expired = true;
+            socket.close(ec);
+        }
+    });
+    std::optional<result> out;
+    asio::co_spawn(io, exchange(socket, to, std::move(request)), [&](std::exception_ptr e, result r) {
+        deadline.cancel();
+        if (!e) {
+            out = std::move(r);
+            return;
+        }
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            out = tl::unexpected{std::string{x.what()}};
+        }
+    });
+    io.run();
+    if (expired && !(out && out->has_value())) {
+        return tl::unexpected{fmt::format("no reply within {} ms", timeout.count())};
     }
-    body.append(data, n);
-    return n;
+    return std::move(*out);
 }
 
 }  // namespace
@@ -59,44 +106,20 @@ tl::expected<reply, std::string> get(std::string_view base_url, std::string_view
     const auto unreachable = [&](std::string_view why) {
         return tl::unexpected{fmt::format("controller unreachable at {}: {}", url, why)};
     };
-    if (!curl_ready()) {
-        return unreachable("libcurl cannot be initialised");
+    const auto to = wire::parse_base_url(base_url);
+    if (!to) {
+        return unreachable(to.error());
     }
-    // Declared before the handle, which refers to both until it is cleaned up.
-    reply out;
-    char error[CURL_ERROR_SIZE] = {};
-    std::unique_ptr<CURL, easy_deleter> curl{curl_easy_init()};
-    if (!curl) {
-        return unreachable("libcurl cannot be initialised");
+    const auto target = to->path_prefix + std::string{path};
+    if (!target.starts_with('/') || !wire::is_token_text(target) || !wire::is_token_text(bearer_token)) {
+        return unreachable("the path or the bearer token contains spaces or control characters");
     }
-    std::unique_ptr<curl_slist, slist_deleter> headers;
-    if (!bearer_token.empty()) {
-        const auto authorization = fmt::format("Authorization: Bearer {}", bearer_token);
-        headers.reset(curl_slist_append(nullptr, authorization.c_str()));
+    const tcp::endpoint endpoint{asio::ip::make_address(to->address.host), to->address.port};
+    auto r = run_with_deadline(endpoint, wire::format_request(to->address, target, bearer_token), timeout);
+    if (!r) {
+        return unreachable(r.error());
     }
-    CURL* c = curl.get();
-    (void)curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    (void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    (void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-    (void)curl_easy_setopt(c, CURLOPT_USERAGENT, "mtce");
-    (void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
-    (void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
-    if (headers) {
-        (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    }
-    const auto rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        return unreachable(error[0] != '\0' ? error : curl_easy_strerror(rc));
-    }
-    (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
-    const char* type = nullptr;
-    (void)curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
-    out.content_type = type != nullptr ? type : "";
-    return out;
+    return r;
 }
 
 }  // namespace mtce::api

@@ -22,6 +22,11 @@ struct reply {
 /// environment are not used: the controller is reached directly. Redirects are not followed. A body larger
 /// than 64 MiB is an error.
 ///
+/// Plain HTTP/1.1 only: `base_url` is "http://ADDRESS:PORT" or "http://[IPV6]:PORT" with a numeric address
+/// (no name lookup) and an optional path prefix; https is not supported by this client. The reply must have
+/// a Content-Length or end when the server closes the connection (chunked replies are errors), with
+/// headers of at most 64 KiB.
+///
 /// Any answer is a reply, 4xx and 5xx included; only failing to get one is an error, as
 /// "controller unreachable at URL: reason". Blocking; safe to call from one thread at a time.
 [[nodiscard]] tl::expected<reply, std::string> get(std::string_view base_url, std::string_view path,

@@ -291,3 +291,23 @@ BOOST_AUTO_TEST_CASE(the_client_sends_the_bearer_token_when_given_one) {
     BOOST_TEST(request.starts_with("GET /v1/health HTTP/1.1\r\n"), request);
     BOOST_TEST(request.find("\r\nAuthorization: Bearer s3cret\r\n") != std::string::npos, request);
 }
+
+BOOST_AUTO_TEST_CASE(a_server_that_never_answers_is_unreachable_once_the_timeout_expires) {
+    // The kernel completes the connection from the backlog; nobody ever reads the request or answers.
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    BOOST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    BOOST_REQUIRE(::listen(listener, 1) == 0);
+    BOOST_REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    const auto url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    const auto start = clock_type::now();
+    const auto r = mtce::api::get(url, "/v1/health", 300ms);
+    const auto took = clock_type::now() - start;
+    ::close(listener);
+    BOOST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error() == "controller unreachable at " + url + "/v1/health: no reply within 300 ms");
+    BOOST_TEST((took >= 300ms && took < 2s));
+}
