@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/access.hpp"
+#include "core/text.hpp"
 
 namespace mtce::api {
 
@@ -29,19 +30,6 @@ http::response method_not_allowed(const http::request& req) {
 
 bool is_read(std::string_view method) {
     return method == "GET" || method == "HEAD";
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /// GET /v1/hosts/{name}

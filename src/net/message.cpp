@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "core/text.hpp"
+
 namespace mtce::net {
 
 namespace {
@@ -95,18 +97,6 @@ void write_name_field(std::byte* p, std::string_view name) noexcept {
     }
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 std::optional<boot_id> parse_uuid(std::string_view s) noexcept {
     if (s.size() != 36) {

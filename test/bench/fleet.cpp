@@ -207,6 +207,57 @@ bool fleet::answers(const sim_host& h, network_id n) const noexcept {
     return !h.faults.killed && !h.faults.frozen && !h.faults.down[at(n)];
 }
 
+std::optional<fleet::checked_request> fleet::check_request(network_id n, ipv4 source,
+                                                          std::span<const std::byte> datagram) {
+    auto& counters = counters_[at(n)];
+    const auto message = codec_.decode(datagram, counters.rejected);
+    if (!message) {
+        return std::nullopt;
+    }
+    if (std::find(options_.controllers.begin(), options_.controllers.end(), source) ==
+        options_.controllers.end()) {
+        ++counters.unknown_source;
+        return std::nullopt;
+    }
+    if (message->type != net::message_type::pulse_request) {
+        ++counters.not_a_request;
+        return std::nullopt;
+    }
+    const auto request = net::parse_pulse_request(message->payload);
+    if (!request) {
+        counters.rejected.add(request.error());
+        return std::nullopt;
+    }
+    return checked_request{*message, *request};
+}
+
+std::optional<reply> fleet::answer(std::size_t index, network_id n, const checked_request& r) {
+    auto& counters = counters_[at(n)];
+    auto& h = hosts_[index];
+    auto& guard = h.guards[at(n)];
+    if (guard.check(r.message, counters.rejected)) {
+        return std::nullopt;
+    }
+    guard.accept(r.message);
+    if (r.request.target.empty() || r.request.target == h.name) {
+        h.taught[at(n)] = r.request.host_index;
+    }
+    if (h.faults.drop_percent != 0 &&
+        std::uniform_int_distribution<std::uint32_t>{0, 99}(rng_) < h.faults.drop_percent) {
+        ++counters.dropped;
+        return std::nullopt;
+    }
+    const auto datagram_out = respond(h, n, r.request);
+    if (!datagram_out) {
+        return std::nullopt;
+    }
+    ++counters.replies;
+    if (h.faults.delay_ms != 0) {
+        ++counters.delayed;
+    }
+    return reply{index, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, r.request.period};
+}
+
 std::optional<reply> fleet::on_request(network_id n, ipv4 destination, ipv4 source,
                                        std::span<const std::byte> datagram) {
     auto& counters = counters_[at(n)];
@@ -216,52 +267,16 @@ std::optional<reply> fleet::on_request(network_id n, ipv4 destination, ipv4 sour
         return std::nullopt;
     }
     ++counters.requests;
-    auto& h = hosts_[*index];
     // A crashed, frozen or cut-off host does not even read the request: nothing is learnt from it.
-    if (!answers(h, n)) {
+    if (!answers(hosts_[*index], n)) {
         ++counters.dropped;
         return std::nullopt;
     }
-    const auto message = codec_.decode(datagram, counters.rejected);
-    if (!message) {
+    const auto checked = check_request(n, source, datagram);
+    if (!checked) {
         return std::nullopt;
     }
-    if (std::find(options_.controllers.begin(), options_.controllers.end(), source) ==
-        options_.controllers.end()) {
-        ++counters.unknown_source;
-        return std::nullopt;
-    }
-    if (message->type != net::message_type::pulse_request) {
-        ++counters.not_a_request;
-        return std::nullopt;
-    }
-    auto& guard = h.guards[at(n)];
-    if (guard.check(*message, counters.rejected)) {
-        return std::nullopt;
-    }
-    const auto request = net::parse_pulse_request(message->payload);
-    if (!request) {
-        counters.rejected.add(request.error());
-        return std::nullopt;
-    }
-    guard.accept(*message);
-    if (request->target.empty() || request->target == h.name) {
-        h.taught[at(n)] = request->host_index;
-    }
-    if (h.faults.drop_percent != 0 &&
-        std::uniform_int_distribution<std::uint32_t>{0, 99}(rng_) < h.faults.drop_percent) {
-        ++counters.dropped;
-        return std::nullopt;
-    }
-    const auto datagram_out = respond(h, n, *request);
-    if (!datagram_out) {
-        return std::nullopt;
-    }
-    ++counters.replies;
-    if (h.faults.delay_ms != 0) {
-        ++counters.delayed;
-    }
-    return reply{*index, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, request->period};
+    return answer(*index, n, *checked);
 }
 
 std::size_t fleet::on_multicast_request(network_id n, ipv4 source, std::span<const std::byte> datagram,
@@ -271,56 +286,22 @@ std::size_t fleet::on_multicast_request(network_id n, ipv4 source, std::span<con
         ++counters.unknown_target;
         return 0;
     }
-    const auto message = codec_.decode(datagram, counters.rejected);
-    if (!message) {
-        return 0;
-    }
-    if (std::find(options_.controllers.begin(), options_.controllers.end(), source) ==
-        options_.controllers.end()) {
-        ++counters.unknown_source;
-        return 0;
-    }
-    if (message->type != net::message_type::pulse_request) {
-        ++counters.not_a_request;
-        return 0;
-    }
-    const auto request = net::parse_pulse_request(message->payload);
-    if (!request) {
-        counters.rejected.add(request.error());
+    const auto checked = check_request(n, source, datagram);
+    if (!checked) {
         return 0;
     }
     std::size_t sent = 0;
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
-        auto& h = hosts_[i];
         ++counters.requests;
         // As for a unicast request: a crashed, frozen or cut-off host does not read it.
-        if (!answers(h, n)) {
+        if (!answers(hosts_[i], n)) {
             ++counters.dropped;
             continue;
         }
-        auto& guard = h.guards[at(n)];
-        if (guard.check(*message, counters.rejected)) {
-            continue;
+        if (const auto r = answer(i, n, *checked)) {
+            emit(*r);
+            ++sent;
         }
-        guard.accept(*message);
-        if (request->target.empty() || request->target == h.name) {
-            h.taught[at(n)] = request->host_index;
-        }
-        if (h.faults.drop_percent != 0 &&
-            std::uniform_int_distribution<std::uint32_t>{0, 99}(rng_) < h.faults.drop_percent) {
-            ++counters.dropped;
-            continue;
-        }
-        const auto datagram_out = respond(h, n, *request);
-        if (!datagram_out) {
-            continue;
-        }
-        ++counters.replies;
-        if (h.faults.delay_ms != 0) {
-            ++counters.delayed;
-        }
-        emit(reply{i, *datagram_out, std::chrono::milliseconds{h.faults.delay_ms}, request->period});
-        ++sent;
     }
     return sent;
 }

@@ -160,6 +160,16 @@ private:
     [[nodiscard]] tl::expected<std::vector<std::size_t>, std::string> select_random(std::string_view count);
     [[nodiscard]] tl::expected<void, std::string> select_item(std::string_view item,
                                                               std::vector<std::size_t>& out) const;
+    /// A request that decoded, authenticated, came from a controller and carries a valid payload.
+    struct checked_request {
+        net::message_view message;
+        net::pulse_request request;
+    };
+    /// The checks every host shares; counts what fails.
+    [[nodiscard]] std::optional<checked_request> check_request(network_id n, ipv4 source,
+                                                               std::span<const std::byte> datagram);
+    /// One host's own part: its replay check, what it learns, its random drop, and its reply.
+    [[nodiscard]] std::optional<reply> answer(std::size_t index, network_id n, const checked_request& r);
     [[nodiscard]] std::optional<std::span<const std::byte>> respond(sim_host& h, network_id n,
                                                                     const net::pulse_request& request);
 
