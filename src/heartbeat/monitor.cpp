@@ -50,15 +50,23 @@ std::uint32_t monitor::add_host(const monitored_host& h) {
     }
     e.in_use = true;
     const auto slot = ledger_.add_host();
-    if (slot >= hosts_.size()) {
+    const bool appended = slot >= hosts_.size();
+    if (appended) {
         hosts_.resize(slot + 1);
     }
     hosts_[slot] = std::move(e);
     by_name_.emplace(h.name, slot);
     for (auto net : networks) {
-        ledger_.set_monitored(slot, net, on_network(net) && !hosts_[slot].address_text[index(net)].empty());
+        const bool monitored = on_network(net) && !hosts_[slot].address_text[index(net)].empty();
+        ledger_.set_monitored(slot, net, monitored);
+        // A new last slot keeps the targets in slot order by appending: adding N hosts stays O(N).
+        if (appended && monitored) {
+            targets_[index(net)].push_back(slot);
+        }
     }
-    rebuild_targets();
+    if (!appended) {
+        rebuild_targets();  // a reused slot belongs in the middle
+    }
     return slot;
 }
 
@@ -224,12 +232,7 @@ void monitor::log_drops(time_point now) {
     }
     for (auto net : networks) {
         const auto& c = counters_[index(net)];
-        std::string detail;
-        c.rejected.for_each([&](net::reject_reason r, std::uint64_t n) {
-            if (n != 0) {
-                detail += fmt::format(" {}={}", net::to_string(r), n);
-            }
-        });
+        auto detail = net::describe(c.rejected);
         if (c.not_a_response != 0) {
             detail += fmt::format(" not_a_response={}", c.not_a_response);
         }

@@ -78,14 +78,8 @@ void pulse_responder::log_drops() {
     if (drops == logged_drops_ || now - last_log_ < std::chrono::seconds{10}) {
         return;
     }
-    std::string detail;
-    rejected_.for_each([&](net::reject_reason r, std::uint64_t n) {
-        if (n != 0) {
-            detail += fmt::format(" {}={}", net::to_string(r), n);
-        }
-    });
     spdlog::warn("heartbeat ({}): {} datagram(s) dropped so far:{} not_from_a_controller={} not_a_pulse={}",
-                 network_, drops, detail, unknown_source_, not_a_request_);
+                 network_, drops, net::describe(rejected_), unknown_source_, not_a_request_);
     logged_drops_ = drops;
     last_log_ = now;
 }

@@ -186,6 +186,19 @@ std::string_view to_string(encode_error e) {
     return "unknown";
 }
 
+std::string describe(const reject_counters& counters) {
+    std::string out;
+    counters.for_each([&](reject_reason r, std::uint64_t n) {
+        if (n != 0) {
+            out += ' ';
+            out += to_string(r);
+            out += '=';
+            out += std::to_string(n);
+        }
+    });
+    return out;
+}
+
 std::uint64_t reject_counters::total() const noexcept {
     std::uint64_t sum = 0;
     for (auto c : counts_) {

@@ -72,6 +72,10 @@ private:
     std::array<std::uint64_t, reject_reason_count> counts_{};
 };
 
+/// " reason=count" for every reason counted at least once, in enum order; empty when nothing was rejected.
+/// For drop summaries in logs.
+[[nodiscard]] std::string describe(const reject_counters& counters);
+
 /// A boot's identity: the kernel boot id (a UUID) in binary.
 using boot_id = std::array<std::byte, 16>;
 

@@ -578,11 +578,7 @@ private:
             }
             out += fmt::format(" {}: unknown_target={} unknown_source={} not_a_request={}",
                                bench::to_string(n), c.unknown_target, c.unknown_source, c.not_a_request);
-            c.rejected.for_each([&](mtce::net::reject_reason r, std::uint64_t count) {
-                if (count != 0) {
-                    out += fmt::format(" {}={}", mtce::net::to_string(r), count);
-                }
-            });
+            out += mtce::net::describe(c.rejected);
         }
         return out;
     }

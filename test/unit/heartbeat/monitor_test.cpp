@@ -253,6 +253,20 @@ BOOST_AUTO_TEST_CASE(a_removed_host_is_forgotten_and_its_name_can_return) {
     BOOST_TEST(f.m->find("worker-0")->status[0].misses == 0U);
 }
 
+BOOST_AUTO_TEST_CASE(targets_stay_in_slot_order_when_a_freed_slot_is_reused) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.add("worker-1", "10.0.0.11", "10.1.0.11");
+    f.add("worker-2", "10.0.0.12");
+    BOOST_TEST(f.m->remove_host("worker-1"));
+    const auto reused = f.add("worker-3", "10.0.0.13", "10.1.0.13");
+    BOOST_TEST(reused == 1U);
+    BOOST_TEST(f.m->targets(network::mgmt) == (std::vector<std::uint32_t>{0, 1, 2}));
+    BOOST_TEST(f.m->targets(network::cluster) == (std::vector<std::uint32_t>{1}));
+    f.add("worker-4", "10.0.0.14", "10.1.0.14");
+    BOOST_TEST(f.m->targets(network::cluster) == (std::vector<std::uint32_t>{1, 3}));
+}
+
 BOOST_AUTO_TEST_CASE(a_duplicate_or_invalid_host_is_refused) {
     fixture f;
     f.add("worker-0", "10.0.0.10");
