@@ -142,4 +142,30 @@ std::string heartbeat_backend::metrics() const {
     return out;
 }
 
+nlohmann::json heartbeat_backend::alarms() const {
+    return nlohmann::json::array();
+}
+
+nlohmann::json heartbeat_backend::events(std::uint64_t, std::size_t) const {
+    return nlohmann::json::array();
+}
+
+namespace {
+api::outcome no_inventory() {
+    return {503, "unavailable", "this controller has no inventory", {}};
+}
+}  // namespace
+
+asio::awaitable<api::outcome> heartbeat_backend::add_host(api::add_host_request) {
+    co_return no_inventory();
+}
+
+asio::awaitable<api::outcome> heartbeat_backend::delete_host(std::string) {
+    co_return no_inventory();
+}
+
+asio::awaitable<api::outcome> heartbeat_backend::act(std::string, std::string) {
+    co_return no_inventory();
+}
+
 }  // namespace mtce::roles

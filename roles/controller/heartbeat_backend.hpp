@@ -23,6 +23,11 @@ public:
     [[nodiscard]] bool host(std::string_view name, nlohmann::json& out) const override;
     [[nodiscard]] nlohmann::json health() const override;
     [[nodiscard]] std::string metrics() const override;
+    [[nodiscard]] nlohmann::json alarms() const override;
+    [[nodiscard]] nlohmann::json events(std::uint64_t since, std::size_t limit) const override;
+    asio::awaitable<api::outcome> add_host(api::add_host_request request) override;
+    asio::awaitable<api::outcome> delete_host(std::string name) override;
+    asio::awaitable<api::outcome> act(std::string name, std::string action) override;
 
 private:
     const heartbeat::monitor& monitor_;

@@ -471,6 +471,37 @@ const std::map<std::string, setter>& schema() {
         k["controller.api_token_file"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; }, true);
         k["controller.hosts"] = parse_monitored_hosts;
+        auto controller_duration = [&](const char* key, std::chrono::milliseconds controller_config::*field,
+                                       std::chrono::milliseconds min, std::chrono::milliseconds max) {
+            k[std::string{"controller."} + key] = duration_value(
+                [field](config& c) -> std::chrono::milliseconds& { return c.controller.*field; }, min, max);
+        };
+        controller_duration("controller_boot_timeout", &controller_config::controller_boot_timeout, 1s, 24h);
+        controller_duration("worker_boot_timeout", &controller_config::worker_boot_timeout, 1s, 24h);
+        controller_duration("storage_boot_timeout", &controller_config::storage_boot_timeout, 1s, 24h);
+        controller_duration("goenabled_timeout", &controller_config::goenabled_timeout, 100ms, 24h);
+        controller_duration("services_timeout", &controller_config::services_timeout, 100ms, 24h);
+        controller_duration("subfunction_config_timeout", &controller_config::subfunction_config_timeout, 100ms,
+                            24h);
+        controller_duration("heartbeat_soak", &controller_config::heartbeat_soak, 0ms, 10min);
+        controller_duration("command_timeout", &controller_config::command_timeout, 100ms, 10min);
+        k["controller.command_retries"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.controller.command_retries; }, 1, 100);
+        controller_duration("reboot_timeout", &controller_config::reboot_timeout, 1s, 24h);
+        controller_duration("offline_window", &controller_config::offline_window, 1s, 1h);
+        controller_duration("fresh_boot_uptime", &controller_config::fresh_boot_uptime, 0ms, 24h);
+        controller_duration("loss_recovery_timeout", &controller_config::loss_recovery_timeout, 100ms, 10min);
+        controller_duration("self_reboot_delay", &controller_config::self_reboot_delay, 0ms, 10min);
+        controller_duration("task_display", &controller_config::task_display, 0ms, 1h);
+        auto autorecovery_interval = [&](const char* key, std::chrono::milliseconds autorecovery_config::*field) {
+            k[std::string{"autorecovery."} + key] = duration_value(
+                [field](config& c) -> std::chrono::milliseconds& { return c.autorecovery.*field; }, 0ms, 24h);
+        };
+        autorecovery_interval("config_interval", &autorecovery_config::config_interval);
+        autorecovery_interval("goenabled_interval", &autorecovery_config::goenabled_interval);
+        autorecovery_interval("services_interval", &autorecovery_config::services_interval);
+        autorecovery_interval("heartbeat_interval", &autorecovery_config::heartbeat_interval);
+        autorecovery_interval("boot_interval", &autorecovery_config::boot_interval);
         k["dor.detect_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
         k["mnfa.threshold"] = integer_value<std::uint32_t>(

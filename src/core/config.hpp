@@ -87,6 +87,32 @@ struct controller_config {
     std::string api_listen = "127.0.0.1:2112";
     std::filesystem::path api_token_file;
     std::vector<monitored_host> hosts;  ///< heartbeat-monitored hosts, in file order
+
+    // The host lifecycles (reference controller-lifecycle §1.9; the defaults are the original's).
+    std::chrono::milliseconds controller_boot_timeout{std::chrono::seconds{1200}};
+    std::chrono::milliseconds worker_boot_timeout{std::chrono::seconds{720}};
+    std::chrono::milliseconds storage_boot_timeout{std::chrono::seconds{720}};
+    std::chrono::milliseconds goenabled_timeout{std::chrono::seconds{603}};
+    std::chrono::milliseconds services_timeout{std::chrono::seconds{305}};
+    std::chrono::milliseconds subfunction_config_timeout{std::chrono::minutes{14}};
+    std::chrono::milliseconds heartbeat_soak{std::chrono::seconds{11}};
+    std::chrono::milliseconds command_timeout{std::chrono::seconds{10}};
+    std::uint32_t command_retries = 5;
+    std::chrono::milliseconds reboot_timeout{std::chrono::seconds{60}};
+    std::chrono::milliseconds offline_window{std::chrono::seconds{20}};
+    std::chrono::milliseconds fresh_boot_uptime{std::chrono::seconds{120}};
+    std::chrono::milliseconds loss_recovery_timeout{std::chrono::seconds{5}};
+    std::chrono::milliseconds self_reboot_delay{std::chrono::seconds{15}};
+    std::chrono::milliseconds task_display{std::chrono::seconds{30}};
+};
+
+/// How long a host that failed waits before the next enable, per cause (reference §4, ar_*_interval).
+struct autorecovery_config {
+    std::chrono::milliseconds config_interval{std::chrono::seconds{30}};
+    std::chrono::milliseconds goenabled_interval{std::chrono::seconds{30}};
+    std::chrono::milliseconds services_interval{std::chrono::seconds{30}};
+    std::chrono::milliseconds heartbeat_interval{std::chrono::seconds{600}};
+    std::chrono::milliseconds boot_interval{std::chrono::seconds{16}};
 };
 
 struct dor_config {
@@ -107,6 +133,7 @@ struct config {
     heartbeat_config heartbeat;
     host_config host;
     controller_config controller;
+    autorecovery_config autorecovery;
     dor_config dor;
     mnfa_config mnfa;
 

@@ -5,7 +5,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "host/agent.hpp"
@@ -16,22 +15,6 @@ namespace mtce::host {
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-    return out;
-}
 
 bool file_exists(const std::filesystem::path& p) {
     std::error_code ec;
@@ -79,25 +62,6 @@ std::uint32_t compute_alive_flags(const alive_inputs& in) {
     return flags;
 }
 
-int health_of(std::uint32_t flags) {
-    if ((flags & net::alive_flags::not_healthy) != 0) {
-        return 2;
-    }
-    return (flags & net::alive_flags::healthy) != 0 ? 1 : 0;
-}
-
-std::string to_json(const alive_report& r) {
-    std::string functions;
-    for (const auto& f : r.functions) {
-        functions += (functions.empty() ? "" : ",") + json_string(f);
-    }
-    return fmt::format(
-        R"({{"hostname":{},"personality":{},"subfunctions":[{}],"mgmt_ip":{},"cluster_ip":{},"boot_id":{},)"
-        R"("uptime_s":{},"flags":{},"health":{}}})",
-        json_string(r.hostname), json_string(r.personality), functions, json_string(r.mgmt_ip),
-        json_string(r.cluster_ip), json_string(r.boot_id), r.uptime_s, r.flags, health_of(r.flags));
-}
-
 mtc_alive_sender::mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent,
                                    wire_sender& wire, std::vector<asio::ip::address> controllers)
     : config_{config}, agent_{agent}, wire_{wire}, controllers_{std::move(controllers)}, next_{ex} {
@@ -136,7 +100,7 @@ void mtc_alive_sender::flags_may_have_changed() {
 
 void mtc_alive_sender::send() {
     const auto cfg = config_.current();
-    alive_report report;
+    net::alive_report report;
     report.hostname = wire_.hostname();
     report.personality = std::string{to_string(cfg->self)};
     for (auto f : cfg->functions()) {
@@ -147,7 +111,7 @@ void mtc_alive_sender::send() {
     report.boot_id = wire_.boot().id_text;
     report.uptime_s = boottime_ns() / 1'000'000'000U;
     report.flags = current_flags();
-    const auto json = to_json(report);
+    const auto json = net::to_json(report);
     const auto payload = std::as_bytes(std::span{json.data(), json.size()});
     for (auto& [network, socket] : sockets_) {
         const auto datagram = wire_.encode(net::message_type::mtc_alive, payload, out_);

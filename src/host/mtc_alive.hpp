@@ -14,6 +14,7 @@
 #include "core/tasks.hpp"
 #include "host/wire.hpp"
 #include "net/message.hpp"
+#include "net/payloads.hpp"
 
 namespace mtce::host {
 
@@ -39,24 +40,6 @@ struct alive_inputs {
 /// healthy once the main self-tests passed and nothing failed; not_healthy as soon as anything failed;
 /// neither while the self-tests have not finished.
 [[nodiscard]] std::uint32_t compute_alive_flags(const alive_inputs& in);
-
-/// The mtcAlive "health" field (mtce-protocol(7)): 0 unknown, 1 healthy, 2 unhealthy, from flags computed by
-/// compute_alive_flags.
-[[nodiscard]] int health_of(std::uint32_t flags);
-
-/// The mtcAlive JSON payload (hand-written: a flat object of strings and numbers). `functions` is sent as
-/// "subfunctions": the host's functions, main function first.
-struct alive_report {
-    std::string hostname;
-    std::string personality;
-    std::vector<std::string> functions;
-    std::string mgmt_ip;
-    std::string cluster_ip;
-    std::string boot_id;
-    std::uint64_t uptime_s = 0;
-    std::uint32_t flags = 0;
-};
-[[nodiscard]] std::string to_json(const alive_report& r);
 
 /// Sends mtcAlive to every controller on every provisioned network, every `host.mtcalive_period`, and at
 /// once when the flags change (the host agent tells it when it writes a flag or changes the lock).

@@ -263,6 +263,9 @@ inline constexpr std::uint32_t patching = 0x100;
 inline constexpr std::uint32_t patched = 0x200;
 inline constexpr std::uint32_t luks_failed = 0x400;
 inline constexpr std::uint32_t sm_unhealthy = 0x1000;
+/// mtce's own bits (reserved in the original): host services started this boot, main function / subfunction.
+inline constexpr std::uint32_t main_services_started = 0x2000;
+inline constexpr std::uint32_t subf_services_started = 0x4000;
 inline constexpr std::uint32_t main_goenabled_failed = 0x10000;
 inline constexpr std::uint32_t subf_goenabled_failed = 0x20000;
 inline constexpr std::uint32_t main_services_failed = 0x40000;

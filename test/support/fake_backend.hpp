@@ -65,6 +65,14 @@ public:
         return "# HELP mtce_hosts Hosts in the inventory.\n# TYPE mtce_hosts gauge\nmtce_hosts 2\n";
     }
 
+    [[nodiscard]] nlohmann::json alarms() const override { return nlohmann::json::array(); }
+    [[nodiscard]] nlohmann::json events(std::uint64_t, std::size_t) const override {
+        return nlohmann::json::array();
+    }
+    asio::awaitable<api::outcome> add_host(api::add_host_request) override { co_return api::outcome{501, "", "", ""}; }
+    asio::awaitable<api::outcome> delete_host(std::string) override { co_return api::outcome{501, "", "", ""}; }
+    asio::awaitable<api::outcome> act(std::string, std::string) override { co_return api::outcome{501, "", "", ""}; }
+
     nlohmann::json hosts_;
 };
 

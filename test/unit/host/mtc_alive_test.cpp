@@ -52,28 +52,6 @@ BOOST_AUTO_TEST_CASE(subfunction_bits_count_only_on_an_all_in_one_host) {
                                            f::subf_goenabled_failed | f::not_healthy));
 }
 
-BOOST_AUTO_TEST_CASE(health_text_follows_the_flags) {
-    BOOST_TEST(mtce::host::health_of(f::configured) == 0);
-    BOOST_TEST(mtce::host::health_of(f::configured | f::healthy) == 1);
-    BOOST_TEST(mtce::host::health_of(f::configured | f::not_healthy) == 2);
-}
-
-BOOST_AUTO_TEST_CASE(the_json_payload_is_one_flat_object) {
-    mtce::host::alive_report r;
-    r.hostname = "controller-0";
-    r.personality = "controller";
-    r.functions = {"controller", "worker"};
-    r.mgmt_ip = "192.168.204.2";
-    r.boot_id = "a\"b";
-    r.uptime_s = 42;
-    r.flags = f::configured | f::healthy;
-    BOOST_TEST(
-        mtce::host::to_json(r) ==
-        R"({"hostname":"controller-0","personality":"controller","subfunctions":["controller","worker"],)"
-        R"("mgmt_ip":"192.168.204.2","cluster_ip":"","boot_id":"a\"b","uptime_s":42,"flags":5,)"
-        R"("health":1})");
-}
-
 BOOST_AUTO_TEST_CASE(the_boot_time_is_kept_within_a_boot_and_grows_with_a_new_one) {
     using mtce::host::choose_boot_time;
     BOOST_TEST(choose_boot_time("b1", std::nullopt, 1000) == 1000U);

@@ -1,0 +1,266 @@
+#include "net/payloads.hpp"
+
+#include <array>
+#include <limits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "net/message.hpp"
+
+namespace mtce::net {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<command_kind, std::string_view>, command_kind_count> command_names{{
+    {command_kind::lock, "lock"},
+    {command_kind::unlock, "unlock"},
+    {command_kind::reboot, "reboot"},
+    {command_kind::reset, "reset"},
+    {command_kind::goenabled, "goenabled"},
+    {command_kind::mtcalive, "mtcalive"},
+}};
+
+/// Longest name or reason kept from a peer; the datagram bounds the rest.
+constexpr std::size_t max_text = 512;
+
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+tl::expected<json, std::string> parse_object(std::span<const std::byte> payload) {
+    const auto* begin = reinterpret_cast<const char*>(payload.data());
+    auto doc = json::parse(begin, begin + payload.size(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) {
+        return tl::unexpected{std::string{"not valid JSON"}};
+    }
+    if (!doc.is_object()) {
+        return tl::unexpected{std::string{"not a JSON object"}};
+    }
+    return doc;
+}
+
+/// Reads field `key` of `doc` into `out` if present; false (with `why` set) if it has the wrong type.
+bool text_field(const json& doc, std::string_view key, std::string& out, std::string& why, bool required) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) {
+        if (required) {
+            why = "missing \"" + std::string{key} + "\"";
+        }
+        return !required;
+    }
+    if (!it->is_string()) {
+        why = "\"" + std::string{key} + "\" is not a string";
+        return false;
+    }
+    out = it->get<std::string>();
+    if (out.size() > max_text) {
+        out.resize(max_text);
+    }
+    return true;
+}
+
+template <class T>
+bool number_field(const json& doc, std::string_view key, T& out, std::string& why, bool required) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) {
+        if (required) {
+            why = "missing \"" + std::string{key} + "\"";
+        }
+        return !required;
+    }
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > std::numeric_limits<T>::max()) {
+        why = "\"" + std::string{key} + "\" is not an unsigned integer in range";
+        return false;
+    }
+    out = it->get<T>();
+    return true;
+}
+
+/// Cuts `s` to at most `n` bytes without splitting a UTF-8 sequence.
+std::string cut(std::string s, std::size_t n) {
+    if (s.size() <= n) {
+        return s;
+    }
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) {
+        --n;
+    }
+    s.resize(n);
+    return s;
+}
+
+}  // namespace
+
+std::string_view to_string(command_kind k) noexcept {
+    for (const auto& [v, n] : command_names) {
+        if (v == k) {
+            return n;
+        }
+    }
+    return "unknown";
+}
+
+std::optional<command_kind> parse_command_kind(std::string_view s) noexcept {
+    for (const auto& [v, n] : command_names) {
+        if (n == s) {
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string to_json(const command& c) {
+    json doc{{"command", to_string(c.kind)}, {"id", c.id}};
+    if (c.kind == command_kind::reboot && c.delay_s != 0) {
+        doc["delay_s"] = c.delay_s;
+    }
+    if (c.kind == command_kind::goenabled) {
+        doc["function"] = c.subfunction ? "subfunction" : "main";
+    }
+    return dump(doc);
+}
+
+tl::expected<command, command_error> parse_command(std::span<const std::byte> payload) {
+    auto doc = parse_object(payload);
+    if (!doc) {
+        return tl::unexpected{command_error{doc.error(), std::nullopt, {}}};
+    }
+    command_error error;
+    std::uint64_t id = 0;
+    if (number_field(*doc, "id", id, error.reason, /*required=*/true)) {
+        error.id = id;
+    }
+    std::string why;
+    if (!text_field(*doc, "command", error.name, why, /*required=*/true)) {
+        error.reason = why;
+        return tl::unexpected{std::move(error)};
+    }
+    if (!error.id) {
+        return tl::unexpected{std::move(error)};
+    }
+    const auto kind = parse_command_kind(error.name);
+    if (!kind) {
+        error.reason = "unsupported command \"" + error.name + "\"";
+        return tl::unexpected{std::move(error)};
+    }
+    command c{*kind, id, 0, false};
+    if (!number_field(*doc, "delay_s", c.delay_s, error.reason, /*required=*/false)) {
+        return tl::unexpected{std::move(error)};
+    }
+    std::string function = "main";
+    if (!text_field(*doc, "function", function, error.reason, /*required=*/false)) {
+        return tl::unexpected{std::move(error)};
+    }
+    if (function != "main" && function != "subfunction") {
+        error.reason = "\"function\" must be \"main\" or \"subfunction\"";
+        return tl::unexpected{std::move(error)};
+    }
+    c.subfunction = function == "subfunction";
+    return c;
+}
+
+std::string to_json(const command_ack& a) {
+    json doc{{"command", a.name}, {"id", a.id}};
+    if (!a.error.empty()) {
+        doc["error"] = a.error;
+    }
+    return dump(doc);
+}
+
+tl::expected<command_ack, std::string> parse_command_ack(std::span<const std::byte> payload) {
+    auto doc = parse_object(payload);
+    if (!doc) {
+        return tl::unexpected{doc.error()};
+    }
+    command_ack a;
+    std::string why;
+    if (!text_field(*doc, "command", a.name, why, true) || !number_field(*doc, "id", a.id, why, true) ||
+        !text_field(*doc, "error", a.error, why, false)) {
+        return tl::unexpected{why};
+    }
+    return a;
+}
+
+std::string to_json(const command_result& r) {
+    return dump(json{{"command", r.name}, {"id", r.id}, {"ok", r.ok}, {"reason", r.reason}});
+}
+
+tl::expected<command_result, std::string> parse_command_result(std::span<const std::byte> payload) {
+    auto doc = parse_object(payload);
+    if (!doc) {
+        return tl::unexpected{doc.error()};
+    }
+    command_result r;
+    std::string why;
+    if (!text_field(*doc, "command", r.name, why, true) || !number_field(*doc, "id", r.id, why, true) ||
+        !text_field(*doc, "reason", r.reason, why, false)) {
+        return tl::unexpected{why};
+    }
+    const auto ok = doc->find("ok");
+    if (ok == doc->end() || !ok->is_boolean()) {
+        return tl::unexpected{std::string{"\"ok\" is missing or not a boolean"}};
+    }
+    r.ok = ok->get<bool>();
+    return r;
+}
+
+int health_of(std::uint32_t flags) noexcept {
+    if ((flags & alive_flags::not_healthy) != 0) {
+        return 2;
+    }
+    return (flags & alive_flags::healthy) != 0 ? 1 : 0;
+}
+
+std::string to_json(const alive_report& r) {
+    json functions = json::array();
+    for (const auto& f : r.functions) {
+        functions.push_back(cut(f, 32));
+    }
+    json doc{{"hostname", r.hostname},
+             {"personality", cut(r.personality, 32)},
+             {"subfunctions", std::move(functions)},
+             {"mgmt_ip", cut(r.mgmt_ip, 64)},
+             {"cluster_ip", cut(r.cluster_ip, 64)},
+             {"boot_id", cut(r.boot_id, 128)},
+             {"uptime_s", r.uptime_s},
+             {"flags", r.flags},
+             {"health", health_of(r.flags)}};
+    if (!r.failure.empty()) {
+        doc["failure"] = cut(r.failure, max_failure_text);
+    }
+    return dump(doc);
+}
+
+tl::expected<alive_report, std::string> parse_alive(std::span<const std::byte> payload) {
+    auto doc = parse_object(payload);
+    if (!doc) {
+        return tl::unexpected{doc.error()};
+    }
+    alive_report r;
+    std::string why;
+    if (!text_field(*doc, "hostname", r.hostname, why, true) ||
+        !text_field(*doc, "personality", r.personality, why, true) ||
+        !text_field(*doc, "boot_id", r.boot_id, why, true) ||
+        !text_field(*doc, "mgmt_ip", r.mgmt_ip, why, false) ||
+        !text_field(*doc, "cluster_ip", r.cluster_ip, why, false) ||
+        !text_field(*doc, "failure", r.failure, why, false) ||
+        !number_field(*doc, "uptime_s", r.uptime_s, why, true) ||
+        !number_field(*doc, "flags", r.flags, why, true)) {
+        return tl::unexpected{why};
+    }
+    const auto functions = doc->find("subfunctions");
+    if (functions == doc->end() || !functions->is_array() || functions->size() > 8) {
+        return tl::unexpected{std::string{"\"subfunctions\" is missing or not an array of at most 8 names"}};
+    }
+    for (const auto& f : *functions) {
+        if (!f.is_string()) {
+            return tl::unexpected{std::string{"\"subfunctions\" holds something that is not a string"}};
+        }
+        r.functions.push_back(cut(f.get<std::string>(), 32));
+    }
+    return r;
+}
+
+}  // namespace mtce::net
