@@ -440,6 +440,35 @@ struct inventory::impl {
         return e;
     }
 
+    /// Refuses a row load_hosts could not read back, so that one bad write cannot make the whole inventory
+    /// unloadable: functions that do not start with the personality, or an enumerator out of range.
+    std::optional<store_error> unstorable(std::string_view what, const host_row& row) const {
+        const auto& spec = row.spec;
+        std::string problem;
+        if (spec.functions.empty() || spec.functions.front() != spec.personality) {
+            problem = fmt::format("its functions '{}' do not start with its personality '{}'",
+                                  to_string(spec.functions), to_string(spec.personality));
+        }
+        for (const auto text : {to_string(spec.personality), to_string(row.states.administrative),
+                                to_string(row.states.operational), to_string(row.states.availability),
+                                to_string(row.states.subfunction_operational),
+                                to_string(row.states.subfunction_availability), to_string(row.cause)}) {
+            if (text == "unknown") {
+                problem = "one of its states is out of range";
+            }
+        }
+        if (row.action != host_action::none && to_string(row.action) == "unknown") {
+            problem = "its action is out of range";
+        }
+        if (problem.empty()) {
+            return std::nullopt;
+        }
+        return store_error{store_errc::other,
+                           {},
+                           fmt::format("{}: {}; nothing was written to inventory database '{}'", what,
+                                       problem, path.string())};
+    }
+
     store_error not_found(std::string_view what, std::string_view name) const {
         return {
             store_errc::not_found,
@@ -790,6 +819,9 @@ tl::expected<std::vector<host_row>, store_error> inventory::load_hosts() {
 
 tl::expected<void, store_error> inventory::insert_host(const host_row& row, const std::string& bmc_password) {
     const auto what = fmt::format("cannot add host '{}'", row.spec.name);
+    if (auto e = impl_->unstorable(what, row)) {
+        return tl::make_unexpected(std::move(*e));
+    }
     return impl_->write(what, [&]() -> tl::expected<void, store_error> {
         {
             impl::use u{*impl_, query::insert_host};
@@ -812,6 +844,9 @@ tl::expected<void, store_error> inventory::insert_host(const host_row& row, cons
 
 tl::expected<void, store_error> inventory::update_host(const host_row& row) {
     const auto what = fmt::format("cannot update host '{}'", row.spec.name);
+    if (auto e = impl_->unstorable(what, row)) {
+        return tl::make_unexpected(std::move(*e));
+    }
     return impl_->write(what, [&]() -> tl::expected<void, store_error> {
         impl::use u{*impl_, query::update_host};
         impl_->bind_host(u, row);

@@ -565,6 +565,26 @@ BOOST_AUTO_TEST_CASE(states_that_no_longer_parse_fail_the_load_naming_host_and_c
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_row_that_could_not_be_loaded_back_is_not_written) {
+    mtce::test::scratch dir;
+    auto inv = open_at(dir.path());
+    ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+    const auto before = take(inv);
+    auto no_functions = worker("worker-1", "10.0.0.11");
+    no_functions.spec.functions.clear();
+    BOOST_TEST(has(failed(inv.insert_host(no_functions, "")).message, "functions ''"));
+    auto wrong_main = worker("worker-0", "10.0.0.10");
+    wrong_main.spec.functions = {role::controller, role::worker};
+    BOOST_TEST(has(failed(inv.update_host(wrong_main)).message, "do not start with its personality"));
+    auto bad_state = worker("worker-0", "10.0.0.10");
+    bad_state.states.availability = static_cast<mtce::fleet::avail_state>(200);
+    BOOST_TEST(has(failed(inv.update_host(bad_state)).message, "out of range"));
+    auto bad_action = worker("worker-0", "10.0.0.10");
+    bad_action.action = static_cast<mtce::fleet::host_action>(200);
+    BOOST_TEST(has(failed(inv.update_host(bad_action)).message, "out of range"));
+    BOOST_TEST((take(inv) == before));
+}
+
 BOOST_AUTO_TEST_CASE(reopening_keeps_hosts_passwords_events_and_alarms) {
     mtce::test::scratch dir;
     snapshot before;
