@@ -189,6 +189,8 @@ set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build/" "/\\\\.cache/")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Shared libraries (libssl3, libsystemd0, libsqlite3-0, ...) come from dpkg-shlibdeps here and from RPM's
+# automatic requirements below, computed from what the binary links; the lists name only the programs it runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")        # systemctl and systemd-tmpfiles in the maintainer scripts
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ipmitool")    # BMC control of IPMI hosts
