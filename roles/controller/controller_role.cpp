@@ -1,7 +1,7 @@
 // The controller role: a controller is also a host, so it runs the host agent (controller self-tests and
-// host services, plus the worker subfunction's on an all-in-one controller), and the fleet manager: for now
-// the heartbeat of the hosts in `[[controller.hosts]]` and what the API shows of them. Inventory and
-// lifecycles join this composition as they are built.
+// host services, plus the worker subfunction's on an all-in-one controller), and the fleet manager: the
+// inventory, the host lifecycles, the heartbeat of the managed hosts (and of the monitor-only hosts of
+// `[[controller.hosts]]`), alarms, events, and the REST API that shows and changes all of it.
 #include "role.hpp"
 
 #include <cerrno>
@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
-#include "controller/heartbeat_backend.hpp"
 #include "core/files.hpp"
+#include "fleet/fleet.hpp"
 #include "heartbeat/monitor.hpp"
 #include "host_agent_component.hpp"
 
@@ -23,7 +23,7 @@ class controller_role : public running_role {
 public:
     std::unique_ptr<agent_role> agent;
     std::unique_ptr<heartbeat::monitor> monitor;
-    std::unique_ptr<heartbeat_backend> backend;
+    std::unique_ptr<fleet::fleet_manager> fleet;
     std::unique_ptr<api::server> api;  // declared last: destroyed first, before what it serves
 };
 
@@ -54,29 +54,30 @@ void start_api(role_context& ctx, controller_role& c) {
     if (!where) {
         throw std::runtime_error{"controller.api_listen: " + where.error()};
     }
-    c.api = std::make_unique<api::server>(ctx.ex, *where, *c.backend, read_token(*cfg));
+    c.api = std::make_unique<api::server>(ctx.ex, *where, *c.fleet, read_token(*cfg));
     const auto port = c.api->bind();
     spdlog::info("api: serving on {}:{}", where->host, port);
     ctx.tasks.spawn("api", c.api->run(ctx.tasks));
 }
 
-/// The heartbeat of every configured host, on the networks this controller has an address on.
-void start_heartbeat(role_context& ctx, controller_role& c) {
+/// The heartbeat (of the monitor-only hosts now, of managed hosts as they are enabled) and the fleet manager.
+void start_fleet(role_context& ctx, controller_role& c) {
     const auto cfg = ctx.config.current();
     auto* wire = c.agent->wire();
     if (wire == nullptr) {
-        if (!cfg->controller.hosts.empty()) {
-            spdlog::warn("controller: no network address: heartbeat is off");
-        }
-        return;
+        throw std::runtime_error{
+            "this controller has no network address (network.mgmt.address or network.cluster.address): it "
+            "cannot reach any host"};
     }
     c.monitor = std::make_unique<heartbeat::monitor>(
         cfg->heartbeat, *wire, std::array{!cfg->mgmt.address.empty(), !cfg->cluster.address.empty()});
     for (const auto& h : cfg->controller.hosts) {
         c.monitor->add_host(h);
     }
-    c.backend = std::make_unique<heartbeat_backend>(*c.monitor, cfg->agent.hostname);
+    c.fleet = std::make_unique<fleet::fleet_manager>(ctx.ex, ctx.config, *wire, c.monitor.get());
+    c.fleet->open();
     ctx.tasks.spawn("heartbeat monitor", heartbeat::run_monitor(*c.monitor, cfg, ctx.tasks));
+    ctx.tasks.spawn("fleet manager", c.fleet->run(ctx.tasks));
 }
 
 }  // namespace
@@ -89,16 +90,14 @@ tl::expected<std::unique_ptr<running_role>, std::string> start_controller(role_c
     }
     c->agent = std::move(*agent);
     try {
-        start_heartbeat(ctx, *c);
+        start_fleet(ctx, *c);
     } catch (const std::exception& e) {
-        return tl::unexpected{std::string{"heartbeat monitor: "} + e.what()};
+        return tl::unexpected{std::string{"fleet manager: "} + e.what()};
     }
-    if (c->backend) {
-        try {
-            start_api(ctx, *c);
-        } catch (const std::exception& e) {
-            return tl::unexpected{std::string{"api: "} + e.what()};
-        }
+    try {
+        start_api(ctx, *c);
+    } catch (const std::exception& e) {
+        return tl::unexpected{std::string{"api: "} + e.what()};
     }
     return c;
 }

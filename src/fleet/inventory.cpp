@@ -116,7 +116,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(query::count_)> query
     "DELETE FROM bmc_secrets WHERE name = ?1",
     "DELETE FROM hosts WHERE name = ?1",
     "SELECT s.password FROM hosts AS h LEFT JOIN bmc_secrets AS s ON s.name = h.name WHERE h.name = ?1",
-    "INSERT INTO events (time_ms, host, kind, text) VALUES (?1, ?2, ?3, ?4)",
+    // A NULL id takes the next one (AUTOINCREMENT); a given id is kept.
+    "INSERT INTO events (time_ms, host, kind, text, id) VALUES (?1, ?2, ?3, ?4, ?5)",
     // Ids are never reused and only the oldest rows go, so the newest max_events have the highest ids: one
     // range delete on the primary key, normally of one row.
     "DELETE FROM events WHERE id <= ?1",
@@ -329,6 +330,11 @@ struct inventory::impl {
         void bind(int i, std::int64_t v) {
             if (s_ != nullptr) {
                 keep(sqlite3_bind_int64(s_, i, v));
+            }
+        }
+        void bind_null(int i) {
+            if (s_ != nullptr) {
+                keep(sqlite3_bind_null(s_, i));
             }
         }
 
@@ -895,6 +901,21 @@ tl::expected<std::uint64_t, store_error> inventory::append_event(std::int64_t ti
                                                                  const std::string& host,
                                                                  const std::string& kind,
                                                                  const std::string& text) {
+    return write_event(std::nullopt, time_ms, host, kind, text);
+}
+
+tl::expected<void, store_error> inventory::record_event(const event_row& e) {
+    auto r = write_event(e.id, e.time_ms, e.host, e.kind, e.text);
+    if (!r) {
+        return tl::make_unexpected(std::move(r.error()));
+    }
+    return {};
+}
+
+tl::expected<std::uint64_t, store_error> inventory::write_event(std::optional<std::uint64_t> given,
+                                                                std::int64_t time_ms, const std::string& host,
+                                                                const std::string& kind,
+                                                                const std::string& text) {
     constexpr std::string_view what = "cannot append an event";
     return impl_->write(what, [&]() -> tl::expected<std::uint64_t, store_error> {
         std::int64_t id = 0;
@@ -904,7 +925,18 @@ tl::expected<std::uint64_t, store_error> inventory::append_event(std::int64_t ti
             u.bind(2, host);
             u.bind(3, kind);
             u.bind(4, text);
+            if (given) {
+                u.bind(5, clamp_to_int64(*given));
+            } else {
+                u.bind_null(5);
+            }
             if (const int rc = u.step(); rc != SQLITE_DONE) {
+                if (is_unique_violation(rc)) {
+                    return tl::make_unexpected(store_error{
+                        store_errc::duplicate, "id",
+                        fmt::format("{}: event {} is already in inventory database '{}'", what,
+                                    given.value_or(0), impl_->path.string())});
+                }
                 return tl::make_unexpected(u.error(rc, what));
             }
             id = sqlite3_last_insert_rowid(impl_->db.get());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,6 +122,10 @@ public:
                                                                         const std::string& host,
                                                                         const std::string& kind,
                                                                         const std::string& text);
+    /// Records an event under the id its caller gave it (the controller numbers events as they happen, and
+    /// writes them later); the oldest beyond max_events go in the same transaction. An id already used is a
+    /// `duplicate`.
+    [[nodiscard]] tl::expected<void, store_error> record_event(const event_row& e);
     /// At most `limit` events with ids above `since_id`, oldest first.
     [[nodiscard]] tl::expected<std::vector<event_row>, store_error> events(std::uint64_t since_id,
                                                                            std::size_t limit);
@@ -138,6 +143,9 @@ public:
 private:
     struct impl;
     explicit inventory(std::unique_ptr<impl> state);
+    tl::expected<std::uint64_t, store_error> write_event(std::optional<std::uint64_t> id, std::int64_t time_ms,
+                                                         const std::string& host, const std::string& kind,
+                                                         const std::string& text);
     std::unique_ptr<impl> impl_;
 };
 

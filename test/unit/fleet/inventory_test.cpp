@@ -888,3 +888,17 @@ BOOST_AUTO_TEST_CASE(durable_writes_and_loads_take_milliseconds) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(an_event_keeps_the_id_its_caller_gave_it) {
+    mtce::test::scratch dir;
+    auto inv = ok(inventory::open(dir.path() / "ctl"));
+    ok(inv.record_event({41, 1000, "worker-0", "state", "given"}));
+    ok(inv.record_event({42, 1001, "worker-0", "state", "next"}));
+    BOOST_TEST(failed(inv.record_event({42, 1002, "worker-0", "state", "again"})).code == store_errc::duplicate);
+    const auto events = ok(inv.events(0, 10));
+    BOOST_REQUIRE(events.size() == 2U);
+    BOOST_TEST(events[0].id == 41U);
+    BOOST_TEST(events[1].text == "next");
+    // An appended event follows the highest id given.
+    BOOST_TEST(ok(inv.append_event(1003, "", "k", "t")) == 43U);
+}

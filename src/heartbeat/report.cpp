@@ -1,27 +1,31 @@
-#include "heartbeat_backend.hpp"
+#include "heartbeat/report.hpp"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace mtce::roles {
+namespace mtce::heartbeat {
 
 namespace {
+constexpr std::array<network, network_count> networks{network::mgmt, network::cluster};
+}  // namespace
 
-using heartbeat::hb_state;
-using heartbeat::network;
+nlohmann::json levels_document(const std::array<net_status, network_count>& status) {
+    nlohmann::json hb = nlohmann::json::object();
+    for (auto net : networks) {
+        const auto& s = status[static_cast<std::size_t>(net)];
+        hb[std::string{to_string(net)}] = {{"state", to_string(s.state)}, {"misses", s.misses}};
+    }
+    return hb;
+}
 
-constexpr std::array<network, heartbeat::network_count> networks{network::mgmt, network::cluster};
-
-nlohmann::json document(const heartbeat::monitored_view& h) {
+nlohmann::json monitor_only_document(const monitored_view& h) {
     bool failed = false;
     bool degraded = false;
     std::vector<std::string_view> lost;
-    nlohmann::json hb = nlohmann::json::object();
     for (auto net : networks) {
         const auto& s = h.status[static_cast<std::size_t>(net)];
-        hb[std::string{to_string(net)}] = {{"state", to_string(s.state)}, {"misses", s.misses}};
         if (s.state == hb_state::failed) {
             failed = true;
             lost.push_back(to_string(net));
@@ -43,41 +47,13 @@ nlohmann::json document(const heartbeat::monitored_view& h) {
         {"mgmt_ip", h.address[0]},
         {"cluster_ip", h.address[1]},
         {"bmc_type", "none"},
-        {"heartbeat", std::move(hb)},
+        {"heartbeat", levels_document(h.status)},
+        {"management", "monitor-only"},
         {"auto_recovery_disabled", false},
     };
 }
 
-}  // namespace
-
-nlohmann::json heartbeat_backend::hosts() const {
-    auto views = monitor_.hosts();
-    std::sort(views.begin(), views.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    auto out = nlohmann::json::array();
-    for (const auto& v : views) {
-        out.push_back(document(v));
-    }
-    return out;
-}
-
-bool heartbeat_backend::host(std::string_view name, nlohmann::json& out) const {
-    const auto v = monitor_.find(name);
-    if (!v) {
-        return false;
-    }
-    out = document(*v);
-    return true;
-}
-
-nlohmann::json heartbeat_backend::health() const {
-    return {{"status", "ok"},
-            {"controller", controller_},
-            {"hosts", monitor_.ledger().host_count()},
-            {"heartbeat_periods", monitor_.period()},
-            {"late_periods", monitor_.ledger().late_periods()}};
-}
-
-std::string heartbeat_backend::metrics() const {
+std::string monitor_metrics(const monitor& m) {
     std::string out;
     auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
         out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -85,12 +61,12 @@ std::string heartbeat_backend::metrics() const {
     auto per_network = [&](std::string_view name, std::string_view help, auto value) {
         family(name, "counter", help);
         for (auto net : networks) {
-            out += fmt::format("{}{{network=\"{}\"}} {}\n", name, to_string(net), value(monitor_.counters(net)));
+            out += fmt::format("{}{{network=\"{}\"}} {}\n", name, to_string(net), value(m.counters(net)));
         }
     };
 
     family("mtce_heartbeat_hosts", "gauge", "Hosts by heartbeat state, per network.");
-    const auto views = monitor_.hosts();
+    const auto views = m.hosts();
     for (auto net : networks) {
         for (auto state : {hb_state::unmonitored, hb_state::ok, hb_state::minor, hb_state::degraded,
                            hb_state::failed}) {
@@ -102,10 +78,10 @@ std::string heartbeat_backend::metrics() const {
         }
     }
     family("mtce_heartbeat_periods_total", "counter", "Heartbeat periods run.");
-    out += fmt::format("mtce_heartbeat_periods_total {}\n", monitor_.period());
+    out += fmt::format("mtce_heartbeat_periods_total {}\n", m.period());
     family("mtce_heartbeat_late_periods_total", "counter",
            "Periods that counted no misses because this controller was late.");
-    out += fmt::format("mtce_heartbeat_late_periods_total {}\n", monitor_.ledger().late_periods());
+    out += fmt::format("mtce_heartbeat_late_periods_total {}\n", m.ledger().late_periods());
     per_network("mtce_heartbeat_requests_sent_total", "Pulse requests sent.",
                 [](const auto& c) { return c.requests_sent; });
     per_network("mtce_heartbeat_send_failures_total", "Pulse requests the kernel refused.",
@@ -115,15 +91,15 @@ std::string heartbeat_backend::metrics() const {
 
     family("mtce_heartbeat_events_total", "counter", "Heartbeat events, per network and kind.");
     for (auto net : networks) {
-        const auto& c = monitor_.counters(net);
+        const auto& c = m.counters(net);
         for (std::size_t k = 0; k < c.events.size(); ++k) {
             out += fmt::format("mtce_heartbeat_events_total{{network=\"{}\",event=\"{}\"}} {}\n", to_string(net),
-                               to_string(static_cast<heartbeat::hb_event_kind>(k)), c.events[k]);
+                               to_string(static_cast<hb_event_kind>(k)), c.events[k]);
         }
     }
     family("mtce_datagrams_dropped_total", "counter", "Heartbeat datagrams dropped, per network and reason.");
     for (auto net : networks) {
-        const auto& c = monitor_.counters(net);
+        const auto& c = m.counters(net);
         c.rejected.for_each([&](net::reject_reason r, std::uint64_t n) {
             out += fmt::format("mtce_datagrams_dropped_total{{network=\"{}\",reason=\"{}\"}} {}\n",
                                to_string(net), net::to_string(r), n);
@@ -131,7 +107,7 @@ std::string heartbeat_backend::metrics() const {
         out += fmt::format("mtce_datagrams_dropped_total{{network=\"{}\",reason=\"not_a_response\"}} {}\n",
                            to_string(net), c.not_a_response);
     }
-    const auto& r = monitor_.ledger().responses();
+    const auto& r = m.ledger().responses();
     family("mtce_heartbeat_responses_total", "counter", "Authenticated replies by what the accounting did.");
     for (const auto& [name, n] : {std::pair{"accepted", r.accepted}, std::pair{"duplicate", r.duplicate},
                                   std::pair{"wrong_period", r.wrong_period},
@@ -142,30 +118,4 @@ std::string heartbeat_backend::metrics() const {
     return out;
 }
 
-nlohmann::json heartbeat_backend::alarms() const {
-    return nlohmann::json::array();
-}
-
-nlohmann::json heartbeat_backend::events(std::uint64_t, std::size_t) const {
-    return nlohmann::json::array();
-}
-
-namespace {
-api::outcome no_inventory() {
-    return {503, "unavailable", "this controller has no inventory", {}};
-}
-}  // namespace
-
-asio::awaitable<api::outcome> heartbeat_backend::add_host(api::add_host_request) {
-    co_return no_inventory();
-}
-
-asio::awaitable<api::outcome> heartbeat_backend::delete_host(std::string) {
-    co_return no_inventory();
-}
-
-asio::awaitable<api::outcome> heartbeat_backend::act(std::string, std::string) {
-    co_return no_inventory();
-}
-
-}  // namespace mtce::roles
+}  // namespace mtce::heartbeat

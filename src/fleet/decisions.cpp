@@ -1,0 +1,357 @@
+#include "fleet/decisions.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "net/message.hpp"
+
+namespace mtce::fleet {
+
+namespace {
+
+namespace f = net::alive_flags;
+
+bool is_bmc_action(host_action a) noexcept {
+    return a == host_action::power_on || a == host_action::power_off || a == host_action::power_cycle ||
+           a == host_action::reinstall;
+}
+
+bool has(std::uint32_t flags, std::uint32_t bit) noexcept {
+    return (flags & bit) != 0;
+}
+
+verdict failed(std::string reason) {
+    return {step::failed, std::move(reason)};
+}
+
+/// The host's own words for a failure, or `fallback` when it sent none.
+std::string why(const net::alive_report& alive, std::string_view fallback) {
+    return alive.failure.empty() ? std::string{fallback} : alive.failure;
+}
+
+}  // namespace
+
+std::optional<std::string> refusal(const admission_view& host, host_action action, const fleet_view& fleet) {
+    const bool locked = host.administrative == admin_state::locked;
+    if (host.in_progress == host_action::remove) {
+        return std::string{"host is being deleted"};
+    }
+    switch (action) {
+    case host_action::lock:
+    case host_action::force_lock:
+        if (locked) {
+            return std::string{"host is already locked"};
+        }
+        if (host.self) {
+            return std::string{"it is the active controller (this one)"};
+        }
+        if (host.personality == role::controller && host.operational == oper_state::enabled &&
+            fleet.enabled_controllers <= 1) {
+            return std::string{"it is the only enabled controller"};
+        }
+        return std::nullopt;
+    case host_action::unlock:
+        if (!locked) {
+            return std::string{"host is already unlocked"};
+        }
+        return std::nullopt;
+    case host_action::reboot:
+    case host_action::reset:
+        if (host.self) {
+            return std::string{"it is the active controller (this one)"};
+        }
+        if (!locked) {
+            return fmt::format("host is unlocked; lock it first");
+        }
+        return std::nullopt;
+    case host_action::remove:
+        if (host.self) {
+            return std::string{"it is the active controller (this one)"};
+        }
+        if (!locked) {
+            return std::string{"host is unlocked; lock it first"};
+        }
+        return std::nullopt;
+    case host_action::none:
+        return std::string{"no action given"};
+    default:
+        break;
+    }
+    if (is_bmc_action(action)) {
+        if (!host.has_bmc) {
+            return std::string{"host has no BMC provisioned"};
+        }
+        return std::string{"BMC actions are not available in this release"};
+    }
+    return std::string{"unknown action"};
+}
+
+admin_state admin_after(admin_state current, host_action action) noexcept {
+    switch (action) {
+    case host_action::lock:
+    case host_action::force_lock:
+        return admin_state::locked;
+    case host_action::unlock:
+        return admin_state::unlocked;
+    default:
+        return current;
+    }
+}
+
+std::string_view to_string(job_kind k) noexcept {
+    switch (k) {
+    case job_kind::none:
+        return "none";
+    case job_kind::add:
+        return "add";
+    case job_kind::enable:
+        return "enable";
+    case job_kind::enable_subfunction:
+        return "enable-subfunction";
+    case job_kind::recover:
+        return "recover";
+    case job_kind::lock:
+        return "lock";
+    case job_kind::force_lock:
+        return "force-lock";
+    case job_kind::reboot:
+        return "reboot";
+    case job_kind::reset:
+        return "reset";
+    }
+    return "unknown";
+}
+
+bool preempted_by(job_kind running, host_action request) noexcept {
+    if (request == host_action::none) {
+        return false;
+    }
+    return running != job_kind::add && running != job_kind::force_lock && running != job_kind::none;
+}
+
+plan next_job(const plan_input& in) noexcept {
+    if (in.request) {
+        switch (*in.request) {
+        case host_action::lock:
+            return {job_kind::lock, std::nullopt};
+        case host_action::force_lock:
+            return {job_kind::force_lock, std::nullopt};
+        case host_action::unlock:
+            return {job_kind::enable, std::nullopt};
+        case host_action::reboot:
+            return {job_kind::reboot, std::nullopt};
+        case host_action::reset:
+            return {job_kind::reset, std::nullopt};
+        default:
+            break;  // not a job (delete is carried out by the request itself)
+        }
+    }
+    const auto& st = in.states;
+    if (st.administrative == admin_state::locked) {
+        return {};
+    }
+    auto due = [&](const std::optional<time_point>& at) { return !at || *at <= in.now; };
+    if (st.operational == oper_state::enabled) {
+        if (in.heartbeat_lost) {
+            return {job_kind::recover, std::nullopt};
+        }
+        if (in.has_subfunction && st.subfunction_operational == oper_state::disabled) {
+            if (due(in.subfunction_retry_at)) {
+                return {job_kind::enable_subfunction, std::nullopt};
+            }
+            return {job_kind::none, in.subfunction_retry_at};
+        }
+        return {};
+    }
+    if (due(in.retry_at)) {
+        return {job_kind::enable, std::nullopt};
+    }
+    return {job_kind::none, in.retry_at};
+}
+
+std::chrono::milliseconds retry_interval(failure_cause cause, const autorecovery_config& c) noexcept {
+    switch (cause) {
+    case failure_cause::config:
+        return c.config_interval;
+    case failure_cause::goenabled:
+        return c.goenabled_interval;
+    case failure_cause::services:
+        return c.services_interval;
+    case failure_cause::heartbeat:
+        return c.heartbeat_interval;
+    case failure_cause::boot:
+        return c.boot_interval;
+    case failure_cause::none:
+        break;
+    }
+    return std::chrono::milliseconds{0};
+}
+
+verdict judge_config(const net::alive_report& alive) {
+    const auto flags = alive.flags;
+    if (flags == 0) {
+        return {};
+    }
+    if (!has(flags, f::configured)) {
+        return failed("the host reports it is not configured");
+    }
+    if (has(flags, f::luks_failed)) {
+        return failed("the host's encrypted volume failed");
+    }
+    const auto explained = f::main_goenabled_failed | f::subf_goenabled_failed | f::main_services_failed |
+                           f::subf_services_failed;
+    if (has(flags, f::not_healthy) && !has(flags, explained)) {
+        return failed(why(alive, "the host reports it is not healthy"));
+    }
+    return {step::passed, {}};
+}
+
+verdict judge_goenabled(const net::alive_report& alive, bool subfunction) {
+    const auto pass = subfunction ? f::subf_goenabled : f::main_goenabled;
+    const auto fail = subfunction ? f::subf_goenabled_failed : f::main_goenabled_failed;
+    if (has(alive.flags, fail)) {
+        return failed(why(alive, "a self-test failed"));
+    }
+    if (has(alive.flags, pass)) {
+        return {step::passed, {}};
+    }
+    return {};
+}
+
+verdict judge_services(const net::alive_report& alive, bool subfunction) {
+    const auto pass = subfunction ? f::subf_services_started : f::main_services_started;
+    const auto fail = subfunction ? f::subf_services_failed : f::main_services_failed;
+    if (has(alive.flags, fail)) {
+        return failed(why(alive, "a host service failed to start"));
+    }
+    if (has(alive.flags, pass)) {
+        return {step::passed, {}};
+    }
+    return {};
+}
+
+verdict judge_subfunction_config(const net::alive_report& alive) {
+    // A zero flags word is no failure (reference §2.4): the host has not said anything yet.
+    if (has(alive.flags, f::subf_configured)) {
+        return {step::passed, {}};
+    }
+    return {};
+}
+
+bool unlock_needs_reboot(bool reachable, std::uint64_t uptime_s,
+                         std::chrono::milliseconds fresh_boot_uptime) noexcept {
+    if (!reachable) {
+        return false;
+    }
+    return std::chrono::seconds{uptime_s} >= fresh_boot_uptime;
+}
+
+std::vector<std::string> degrade_names(std::uint32_t mask) {
+    std::vector<std::string> out;
+    for (const auto& [bit, name] : {std::pair{degrade::heartbeat_mgmt, "heartbeat-mgmt"},
+                                    std::pair{degrade::heartbeat_cluster, "heartbeat-cluster"},
+                                    std::pair{degrade::failure_flag, "failure-flag"},
+                                    std::pair{degrade::service_manager, "service-manager"},
+                                    std::pair{degrade::subfunction, "subfunction"}}) {
+        if (has(mask, bit)) {
+            out.emplace_back(name);
+        }
+    }
+    return out;
+}
+
+std::uint32_t alive_degrade(std::uint32_t alive_flags) noexcept {
+    std::uint32_t out = 0;
+    const auto failures = f::main_goenabled_failed | f::subf_goenabled_failed | f::main_services_failed |
+                          f::subf_services_failed;
+    if (has(alive_flags, failures)) {
+        out |= degrade::failure_flag;
+    }
+    if (has(alive_flags, f::sm_degraded)) {
+        out |= degrade::service_manager;
+    }
+    return out;
+}
+
+std::uint32_t heartbeat_degrade_bit(heartbeat::network net) noexcept {
+    return net == heartbeat::network::mgmt ? degrade::heartbeat_mgmt : degrade::heartbeat_cluster;
+}
+
+avail_state in_service_availability(std::uint32_t degrade_mask) noexcept {
+    return degrade_mask == 0 ? avail_state::available : avail_state::degraded;
+}
+
+std::optional<avail_state> idle_availability(const host_states& st, bool reachable) noexcept {
+    if (st.operational == oper_state::enabled) {
+        return std::nullopt;
+    }
+    const bool follows = st.administrative == admin_state::locked
+                             ? st.availability != avail_state::power_off
+                             : st.availability == avail_state::online || st.availability == avail_state::offline;
+    if (!follows) {
+        return std::nullopt;
+    }
+    return reachable ? avail_state::online : avail_state::offline;
+}
+
+std::optional<net::command_kind> lock_correction(admin_state admin, std::uint32_t alive_flags) noexcept {
+    if (alive_flags == 0) {
+        return std::nullopt;
+    }
+    const bool reports_locked = has(alive_flags, f::locked);
+    if (admin == admin_state::locked && !reports_locked) {
+        return net::command_kind::lock;
+    }
+    if (admin == admin_state::unlocked && reports_locked) {
+        return net::command_kind::unlock;
+    }
+    return std::nullopt;
+}
+
+std::vector<alarm> expected_alarms(const alarm_input& in) {
+    std::vector<alarm> out;
+    const auto& st = in.states;
+    const bool locked = st.administrative == admin_state::locked;
+    if (locked) {
+        out.push_back({"200.001", "warning",
+                       fmt::format("{} was administratively locked to take it out of service.", in.name)});
+    }
+    const bool failed =
+        !locked && st.operational == oper_state::disabled && st.availability == avail_state::failed;
+    if (failed && in.cause != failure_cause::config) {
+        out.push_back({"200.004", "critical",
+                       fmt::format("{} experienced a service-affecting failure. Auto-recovery in progress.",
+                                   in.name)});
+    } else if (!locked && st.operational == oper_state::enabled && has(in.degrade_mask, degrade::failure_flag)) {
+        out.push_back({"200.004", "major",
+                       fmt::format("{} reports a failed self-test or host service while in service.", in.name)});
+    }
+    for (const auto& [net, id, label] :
+         {std::tuple{heartbeat::network::mgmt, "200.005", "Management"},
+          std::tuple{heartbeat::network::cluster, "200.009", "Cluster-host"}}) {
+        const auto level = in.heartbeat[static_cast<std::size_t>(net)];
+        if (level == heartbeat::hb_state::failed) {
+            out.push_back({id, "critical",
+                           fmt::format("{} experienced a persistent critical '{} Network' communication failure.",
+                                       in.name, label)});
+        } else if (level == heartbeat::hb_state::degraded) {
+            out.push_back({id, "major",
+                           fmt::format("{} is experiencing intermittent '{} Network' heartbeat failures.",
+                                       in.name, label)});
+        }
+    }
+    if (failed && in.cause == failure_cause::config) {
+        out.push_back({"200.011", "critical", fmt::format("{} experienced a configuration failure.", in.name)});
+    }
+    if (in.has_subfunction && !locked && st.subfunction_operational == oper_state::disabled &&
+        st.subfunction_availability == avail_state::failed) {
+        out.push_back({"200.013", "critical",
+                       fmt::format("{} compute subfunction experienced a service-affecting failure.", in.name)});
+    }
+    std::sort(out.begin(), out.end(), [](const alarm& a, const alarm& b) { return a.id < b.id; });
+    return out;
+}
+
+}  // namespace mtce::fleet

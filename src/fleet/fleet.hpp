@@ -1,0 +1,70 @@
+#pragma once
+
+// The fleet manager (design §1): the inventory, one supervising coroutine per managed host, the messages
+// to and from the host agents, alarms, the event log, and what the REST API shows of all of it.
+
+#include <memory>
+#include <string>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include "api/backend.hpp"
+#include "core/config.hpp"
+#include "core/tasks.hpp"
+
+namespace mtce::host {
+class wire_sender;
+}
+namespace mtce::heartbeat {
+class monitor;
+}
+
+namespace mtce::fleet {
+
+/// The controller's fleet manager. Construct it once the heartbeat monitor exists, open() it, then run().
+///
+/// Every managed host has a supervising coroutine that runs one job at a time (add, enable, recovery, lock,
+/// force-lock, reboot, reset, subfunction enable), chosen by next_job() from its state and the requests
+/// accepted through the API. A request that the running job gives way to cancels it. Hosts listed in
+/// `[[controller.hosts]]` are heartbeated and shown but not managed.
+///
+/// Not thread-safe: constructed, run and called on the event loop's thread. The inventory's disk writes
+/// happen on a thread of its own.
+class fleet_manager : public api::backend {
+public:
+    /// `monitor` may be null (no network address: nothing to heartbeat, no host can be enabled).
+    fleet_manager(asio::any_io_executor ex, config_store& config, host::wire_sender& wire,
+                  heartbeat::monitor* monitor);
+    ~fleet_manager() override;
+    fleet_manager(const fleet_manager&) = delete;
+    fleet_manager& operator=(const fleet_manager&) = delete;
+
+    /// Opens the inventory in controller.state_dir, loads hosts, alarms and recent events, and adds this
+    /// controller's own host if it is not there. Binds the sockets that receive mtcAlive, acks and results.
+    /// Throws std::runtime_error saying what is wrong (a locked, corrupt or unreadable database; a port in
+    /// use): the controller does not start on a state it cannot trust.
+    void open();
+
+    /// Supervises every host, receives the hosts' messages and audits availability until the tasks are
+    /// asked to stop; then stops every supervisor. Throws if receiving fails for good.
+    asio::awaitable<void> run(task_set& tasks);
+
+    // api::backend
+    [[nodiscard]] nlohmann::json hosts() const override;
+    [[nodiscard]] bool host(std::string_view name, nlohmann::json& out) const override;
+    [[nodiscard]] nlohmann::json health() const override;
+    [[nodiscard]] std::string metrics() const override;
+    [[nodiscard]] nlohmann::json alarms() const override;
+    [[nodiscard]] nlohmann::json events(std::uint64_t since, std::size_t limit) const override;
+    asio::awaitable<api::outcome> add_host(api::add_host_request request) override;
+    asio::awaitable<api::outcome> delete_host(std::string name) override;
+    asio::awaitable<api::outcome> act(std::string name, std::string action) override;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace mtce::fleet

@@ -1,0 +1,532 @@
+// The host lifecycles: one supervising coroutine per managed host runs one job at a time, each written as
+// the runbook reads (reference controller-lifecycle §2). Decisions come from decisions.hpp; these
+// coroutines only wait and act. A step that fails throws job_failure, which run_job turns into
+// unlocked-disabled-failed with the reason in the task and a retry after the cause's interval.
+#include <asio/co_spawn.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/duration.hpp"
+#include "fleet/manager.hpp"
+#include "net/message.hpp"
+
+namespace mtce::fleet {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+asio::awaitable<bool> cancelled() {
+    auto state = co_await asio::this_coro::cancellation_state;
+    co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+bool is_request_job(job_kind k) {
+    return k == job_kind::lock || k == job_kind::force_lock || k == job_kind::reboot || k == job_kind::reset;
+}
+
+}  // namespace
+
+void fleet_manager::impl::spawn_supervisor(managed_host& h) {
+    h.supervised = true;
+    h.stop.emplace();
+    asio::co_spawn(ex, supervise(h),
+                   asio::bind_cancellation_slot(h.stop->slot(), [&h, name = h.spec.name](std::exception_ptr e) {
+                       h.supervised = false;
+                       h.changed.notify();
+                       if (e && !is_cancellation(e)) {
+                           spdlog::error("host {}: supervisor ended: {}", name, exception_message(e));
+                       }
+                   }));
+}
+
+asio::awaitable<void> fleet_manager::impl::supervise(managed_host& h) {
+    using namespace asio::experimental::awaitable_operators;
+    h.running = job_kind::add;
+    co_await run_job(h, job_kind::add, false);
+    h.running = job_kind::none;
+    for (;;) {
+        const bool stop = co_await cancelled();
+        if (stop) {
+            co_return;
+        }
+        plan_input in;
+        in.states = h.states;
+        in.has_subfunction = h.has_subfunction();
+        in.request = h.request;
+        in.heartbeat_lost = h.heartbeat_lost;
+        in.retry_at = h.retry_at;
+        in.subfunction_retry_at = h.subfunction_retry_at;
+        in.now = clock::now();
+        const auto p = next_job(in);
+        if (p.job == job_kind::none) {
+            co_await h.changed.wait(p.wake_at.value_or(time_point::max()));
+            continue;
+        }
+        const bool from_request = h.request.has_value() && (is_request_job(p.job) || p.job == job_kind::enable);
+        if (from_request) {
+            h.request.reset();
+        }
+        h.running = p.job;
+        h.preempt = false;
+        if (p.job == job_kind::force_lock) {
+            co_await run_job(h, p.job, from_request);
+        } else {
+            (void)co_await (run_job(h, p.job, from_request) ||
+                            h.wait_until([&h] { return h.preempt; }, time_point::max()));
+        }
+        const bool preempted = h.preempt;
+        h.running = job_kind::none;
+        h.preempt = false;
+        if (preempted) {
+            spdlog::info("host {}: {} interrupted by a new request", h.spec.name, to_string(p.job));
+        }
+        // A finished request is no longer pending; a new one accepted meanwhile has replaced it.
+        if (from_request && !h.request && h.action != host_action::none) {
+            h.action = host_action::none;
+            save(h);
+        }
+    }
+}
+
+asio::awaitable<void> fleet_manager::impl::run_job(managed_host& h, job_kind job, bool from_request) {
+    spdlog::debug("host {}: {} starts", h.spec.name, to_string(job));
+    try {
+        switch (job) {
+        case job_kind::add:
+            co_await add_job(h);
+            break;
+        case job_kind::enable:
+            co_await enable_job(h, from_request);
+            break;
+        case job_kind::enable_subfunction:
+            co_await enable_subfunction_job(h);
+            break;
+        case job_kind::recover:
+            co_await recover_job(h);
+            break;
+        case job_kind::lock:
+            co_await lock_job(h, false);
+            break;
+        case job_kind::force_lock:
+            co_await lock_job(h, true);
+            break;
+        case job_kind::reboot:
+            co_await reboot_job(h, net::command_kind::reboot);
+            break;
+        case job_kind::reset:
+            co_await reboot_job(h, net::command_kind::reset);
+            break;
+        case job_kind::none:
+            break;
+        }
+    } catch (const job_failure& f) {
+        fail(h, f);
+    } catch (const std::system_error& e) {
+        if (e.code() == asio::error::operation_aborted) {
+            throw;  // preempted or stopping: the caller knows why
+        }
+        spdlog::error("host {}: {} failed: {}", h.spec.name, to_string(job), e.what());
+        fail(h, {failure_cause::none, fmt::format("Internal Error: {}", e.what())});
+    } catch (const std::exception& e) {
+        spdlog::error("host {}: {} failed: {}", h.spec.name, to_string(job), e.what());
+        fail(h, {failure_cause::none, fmt::format("Internal Error: {}", e.what())});
+    }
+}
+
+void fleet_manager::impl::fail(managed_host& h, const job_failure& f) {
+    const auto cfg = this->cfg();
+    stop_heartbeat(h);
+    h.cause = f.cause;
+    const auto interval = retry_interval(f.cause, cfg->autorecovery);
+    h.retry_at = clock::now() + interval;
+    h.enable_started.reset();
+    enables.failures[std::string{to_string(f.cause)}] += 1;
+    spdlog::warn("host {}: {} (cause {}); next enable in {}", h.spec.name, f.task, to_string(f.cause),
+                 format_duration(interval));
+    set_task(h, f.task);
+    set_oper_avail(h, oper_state::disabled, avail_state::failed, "enable failed");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// add: what the host is doing, learned without disturbing it (also after a controller restart)
+
+asio::awaitable<void> fleet_manager::impl::add_job(managed_host& h) {
+    const auto cfg = this->cfg();
+    if (h.action != host_action::none && h.action != host_action::remove) {
+        spdlog::info("host {}: resuming the accepted '{}'", h.spec.name, to_string(h.action));
+        h.request = h.action;
+    }
+    if (h.states.administrative == admin_state::locked) {
+        co_return;  // its availability follows its mtcAlive (audit)
+    }
+    if (h.states.operational == oper_state::disabled) {
+        h.retry_at.reset();  // enable now: whatever was in progress is started over
+        co_return;
+    }
+    // Enabled: keep it so, unless its heartbeat says otherwise.
+    if (h.self) {
+        co_return;
+    }
+    if (!h.task.empty() && h.cause == failure_cause::none) {
+        set_task(h, {});
+    }
+    start_heartbeat(h);
+    const auto losses = h.losses;
+    const bool lost = co_await h.wait_until([&] { return h.losses != losses; }, clock::now() + cfg->controller.heartbeat_soak);
+    if (lost) {
+        spdlog::warn("host {}: heartbeat lost while the controller was learning its state", h.spec.name);
+        h.heartbeat_lost = true;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// enable: unlock, or a retry after a failure
+
+asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlock) {
+    const auto cfg = this->cfg();
+    const auto now = clock::now();
+    h.enable_started = now;
+    h.cause = failure_cause::none;
+    h.heartbeat_lost = false;
+    h.degrade_mask = 0;
+    stop_heartbeat(h);
+    const auto avail = h.states.availability == avail_state::online || h.states.availability == avail_state::offline
+                           ? h.states.availability
+                           : avail_state::failed;
+    set_task(h, unlock ? "Unlocking" : "Enabling");
+    set_oper_avail(h, oper_state::disabled, avail, unlock ? "unlock" : "enable retry");
+
+    // The host learns it is unlocked (its services may start); a lost datagram is repaired by the lock
+    // correction on its next mtcAlive.
+    send(h, {net::command_kind::unlock, 0, 0, false});
+
+    const bool reachable = h.alive.has_value() && h.reachable(now, cfg->controller.offline_window);
+    const auto uptime = h.alive ? h.alive->uptime_s : 0;
+    const bool failed_before = (alive_degrade(h.alive_flags()) & degrade::failure_flag) != 0;
+    const auto old_boot = h.boot_id();
+    const auto count = h.alive_count;
+    if (reachable && (unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime) || failed_before)) {
+        if (h.self) {
+            // The controller's own host: its agent reboots it after a delay, and the controller that
+            // starts on the new boot finishes the enable (add, then enable without a reboot).
+            set_task(h, "Rebooting this controller");
+            net::command c{net::command_kind::reboot, 0,
+                           static_cast<std::uint32_t>(
+                               std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
+                           false};
+            (void)co_await request(h, c);
+            co_await pause(h, cfg->controller.self_reboot_delay + cfg->controller.reboot_timeout);
+            throw job_failure{failure_cause::boot, "Reboot Failed: this controller did not reboot"};
+        }
+        co_await reboot_host(h, net::command_kind::reboot);
+        co_await await_boot(h, old_boot, count, "Booting");
+    } else if (!reachable) {
+        co_await await_boot(h, {}, count, "Booting");
+    }
+    co_await test_and_enable(h);
+}
+
+asio::awaitable<void> fleet_manager::impl::test_and_enable(managed_host& h) {
+    const auto cfg = this->cfg();
+    set_task(h, "Testing");
+    set_oper_avail(h, oper_state::disabled, avail_state::intest, "testing");
+
+    const auto configuration = co_await await_verdict(
+        h, [](const net::alive_report& a, bool) { return judge_config(a); }, false, cfg->controller.goenabled_timeout);
+    if (configuration.result == step::failed) {
+        throw job_failure{failure_cause::config, "Configuration Failed: " + configuration.reason};
+    }
+    const auto tests = co_await await_verdict(h, judge_goenabled, false, cfg->controller.goenabled_timeout);
+    if (tests.result == step::failed) {
+        throw job_failure{failure_cause::goenabled, "In-Test Failed: " + tests.reason};
+    }
+    if (tests.result == step::pending) {
+        throw job_failure{failure_cause::goenabled,
+                          fmt::format("In-Test Timeout: no self-test result within {}",
+                                      format_duration(cfg->controller.goenabled_timeout))};
+    }
+    send(h, {net::command_kind::unlock, 0, 0, false});  // a second copy, in case the first was lost
+    set_task(h, "Enabling Host Services");
+    const auto services = co_await await_verdict(h, judge_services, false, cfg->controller.services_timeout);
+    if (services.result == step::failed) {
+        throw job_failure{failure_cause::services, "Host Services Failed: " + services.reason};
+    }
+    if (services.result == step::pending) {
+        throw job_failure{failure_cause::services,
+                          fmt::format("Host Services Timeout: not started within {}",
+                                      format_duration(cfg->controller.services_timeout))};
+    }
+    if (!h.self) {
+        set_task(h, "Initializing: heartbeat soak");
+        start_heartbeat(h);
+        co_await soak(h, "Enable Heartbeat Failure");
+    }
+    mark_enabled(h);
+}
+
+void fleet_manager::impl::mark_enabled(managed_host& h) {
+    h.cause = failure_cause::none;
+    h.retry_at.reset();
+    refresh_in_service(h);
+    set_task(h, {});
+    set_oper_avail(h, oper_state::enabled, in_service_availability(h.degrade_mask), "enabled");
+    if (h.has_subfunction()) {
+        h.subfunction_retry_at.reset();  // the subfunction's enable follows at once
+    }
+    if (h.enable_started) {
+        const auto took = std::chrono::duration<double>(clock::now() - *h.enable_started).count();
+        enables.observe(took);
+        log_event(h.spec.name, "enabled", fmt::format("enabled in {:.1f} s", took));
+        spdlog::info("host {}: enabled in {:.1f} s", h.spec.name, took);
+        h.enable_started.reset();
+    }
+}
+
+asio::awaitable<verdict> fleet_manager::impl::await_verdict(managed_host& h,
+                                                            verdict (*judge)(const net::alive_report&, bool),
+                                                            bool subfunction, std::chrono::milliseconds limit) {
+    verdict v;
+    (void)co_await h.wait_until(
+        [&] {
+            if (h.alive) {
+                v = judge(*h.alive, subfunction);
+            }
+            return v.result != step::pending;
+        },
+        clock::now() + limit);
+    co_return v;
+}
+
+asio::awaitable<void> fleet_manager::impl::soak(managed_host& h, std::string_view failed_task) {
+    const auto losses = h.losses;
+    const bool lost =
+        co_await h.wait_until([&] { return h.losses != losses; }, clock::now() + cfg()->controller.heartbeat_soak);
+    if (lost) {
+        throw job_failure{failure_cause::heartbeat, std::string{failed_task}};
+    }
+}
+
+asio::awaitable<void> fleet_manager::impl::await_boot(managed_host& h, const std::string& old_boot,
+                                                      std::uint64_t since_count, std::string_view task) {
+    const auto limit = boot_timeout(h.spec.personality);
+    set_task(h, std::string{task});
+    const bool booted = co_await h.wait_until(
+        [&] { return h.alive_count > since_count && (old_boot.empty() || h.boot_id() != old_boot); },
+        clock::now() + limit);
+    if (!booted) {
+        throw job_failure{failure_cause::boot,
+                          fmt::format("Boot Failed: no mtcAlive from a new boot within {}", format_duration(limit))};
+    }
+}
+
+asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::command_kind kind) {
+    const auto cfg = this->cfg();
+    const bool reset = kind == net::command_kind::reset;
+    const auto old_boot = h.boot_id();
+    auto went_down = [&] {
+        return (!old_boot.empty() && h.boot_id() != old_boot) ||
+               !h.reachable(clock::now(), cfg->controller.offline_window);
+    };
+    set_task(h, reset ? "Reset Request" : "Reboot Request");
+    bool ever_acked = false;
+    for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
+        net::command c{kind, 0, 0, false};
+        const auto id = send(h, c);
+        const bool acked = co_await h.wait_until(
+            [&] { return h.replies[id].acked || went_down(); }, clock::now() + cfg->controller.command_timeout);
+        h.replies.erase(id);
+        if (!acked) {
+            spdlog::info("host {}: no answer to {} request {} of {}", h.spec.name, to_string(kind), ask + 1,
+                         cfg->controller.command_retries);
+            continue;
+        }
+        ever_acked = true;
+        set_task(h, reset ? "Resetting" : "Rebooting");
+        const bool down = co_await h.wait_until(went_down, clock::now() + cfg->controller.reboot_timeout);
+        if (down) {
+            co_return;
+        }
+        spdlog::warn("host {}: acknowledged the {} but is still up after {}", h.spec.name, to_string(kind),
+                     format_duration(cfg->controller.reboot_timeout));
+    }
+    if (!ever_acked && !h.reachable(clock::now(), cfg->controller.offline_window)) {
+        co_return;  // it is down already: it will boot (or not) on its own
+    }
+    throw job_failure{failure_cause::boot, fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",
+                                                       ever_acked ? "the host did not go down"
+                                                                  : "the host does not answer")};
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the worker subfunction of an all-in-one controller
+
+asio::awaitable<void> fleet_manager::impl::enable_subfunction_job(managed_host& h) {
+    const auto cfg = this->cfg();
+    auto states = h.states;
+    states.subfunction_operational = oper_state::disabled;
+    states.subfunction_availability = avail_state::intest;
+    set_task(h, "Enabling Worker Subfunction");
+    set_states(h, states, "subfunction enable");
+    try {
+        const auto configured = co_await await_verdict(
+            h, [](const net::alive_report& a, bool) { return judge_subfunction_config(a); }, true,
+            cfg->controller.subfunction_config_timeout);
+        if (configured.result != step::passed) {
+            throw job_failure{failure_cause::config,
+                              fmt::format("Worker Configuration Timeout: not configured within {}",
+                                          format_duration(cfg->controller.subfunction_config_timeout))};
+        }
+        const auto tests = co_await await_verdict(h, judge_goenabled, true, cfg->controller.goenabled_timeout);
+        if (tests.result == step::failed) {
+            throw job_failure{failure_cause::goenabled, "Worker In-Test Failed: " + tests.reason};
+        }
+        if (tests.result == step::pending) {
+            throw job_failure{failure_cause::goenabled, "Worker In-Test Timeout"};
+        }
+        const auto services = co_await await_verdict(h, judge_services, true, cfg->controller.services_timeout);
+        if (services.result == step::failed) {
+            throw job_failure{failure_cause::services, "Worker Host Services Failed: " + services.reason};
+        }
+        if (services.result == step::pending) {
+            throw job_failure{failure_cause::services, "Worker Host Services Timeout"};
+        }
+    } catch (const job_failure& f) {
+        if (!h.self) {
+            throw;  // a peer is failed and enabled again as a whole (reference §2.4)
+        }
+        // This controller never fails itself: the subfunction fails, the host is degraded, and the
+        // subfunction's enable is tried again after the cause's interval.
+        h.subfunction_retry_at = clock::now() + retry_interval(f.cause, cfg->autorecovery);
+        h.degrade_mask |= degrade::subfunction;
+        auto failed = h.states;
+        failed.subfunction_operational = oper_state::disabled;
+        failed.subfunction_availability = avail_state::failed;
+        failed.availability = in_service_availability(h.degrade_mask);
+        set_task(h, f.task);
+        set_states(h, failed, "subfunction failed");
+        co_return;
+    }
+    h.degrade_mask &= ~degrade::subfunction;
+    h.subfunction_retry_at.reset();
+    auto enabled = h.states;
+    enabled.subfunction_operational = oper_state::enabled;
+    enabled.subfunction_availability = avail_state::available;
+    enabled.availability = in_service_availability(h.degrade_mask);
+    set_task(h, {});
+    set_states(h, enabled, "subfunction enabled");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// graceful recovery of an enabled host whose heartbeat was lost (reference §2.5)
+
+asio::awaitable<void> fleet_manager::impl::recover_job(managed_host& h) {
+    const auto cfg = this->cfg();
+    h.heartbeat_lost = false;
+    h.enable_started = clock::now();
+    stop_heartbeat(h);
+    set_task(h, "Graceful Recovery");
+    const auto old_boot = h.boot_id();
+    const auto count = h.alive_count;
+    send(h, {net::command_kind::mtcalive, 0, 0, false});
+    const bool answered = co_await h.wait_until([&] { return h.alive_count > count; },
+                                                clock::now() + cfg->controller.loss_recovery_timeout);
+    if (answered && h.boot_id() == old_boot) {
+        // Up, and it did not reboot: the network (or the host) faltered. Its heartbeat must hold again.
+        start_heartbeat(h);
+        co_await soak(h, "Graceful Recovery Failed: heartbeat lost again");
+        h.enable_started.reset();
+        refresh_in_service(h);
+        set_task(h, {});
+        set_oper_avail(h, oper_state::enabled, in_service_availability(h.degrade_mask), "gracefully recovered");
+        log_event(h.spec.name, "recovered", "gracefully recovered without a reboot");
+        co_return;
+    }
+    if (!answered) {
+        // Loss of communication: the host is failed; ask it once to reboot, then wait for it to come back.
+        set_task(h, "Graceful Recovery Wait");
+        set_oper_avail(h, oper_state::disabled, avail_state::failed, "loss of communication");
+        send(h, {net::command_kind::reboot, 0, 0, false});
+        co_await await_boot(h, old_boot, count, "Graceful Recovery Wait");
+    } else {
+        log_event(h.spec.name, "recovered", "the host rebooted; testing it again");
+    }
+    co_await test_and_enable(h);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// lock and force-lock (reference §2.6)
+
+asio::awaitable<void> fleet_manager::impl::lock_job(managed_host& h, bool force) {
+    const auto cfg = this->cfg();
+    stop_heartbeat(h);
+    h.heartbeat_lost = false;
+    h.retry_at.reset();
+    h.subfunction_retry_at.reset();
+    h.enable_started.reset();
+    set_task(h, force ? "Force Locking" : "Locking");
+    if (force) {
+        set_oper_avail(h, oper_state::disabled,
+                       h.reachable(clock::now(), cfg->controller.offline_window) ? avail_state::online
+                                                                                 : avail_state::offline,
+                       "force-lock");
+    }
+    net::command c{net::command_kind::lock, 0, 0, false};
+    c.id = ++next_command;
+    const bool acked = co_await request(h, c);
+    if (acked) {
+        set_task(h, force ? "Force Locking: stopping host services" : "Locking: stopping host services");
+        const bool reported =
+            co_await h.wait_until([&] { return h.replies[c.id].result.has_value(); },
+                                  clock::now() + cfg->controller.services_timeout);
+        if (!reported) {
+            log_event(h.spec.name, "lock", "the host did not report its services stopped");
+        } else if (!h.replies[c.id].result->ok) {
+            log_event(h.spec.name, "lock", "host services failed to stop: " + h.replies[c.id].result->reason);
+        }
+    } else {
+        log_event(h.spec.name, "lock", "the host does not answer; it is told again when it reports");
+    }
+    h.replies.erase(c.id);
+    if (force) {
+        try {
+            co_await reboot_host(h, net::command_kind::reboot);
+        } catch (const job_failure& f) {
+            log_event(h.spec.name, "lock", "force-lock: " + f.task);
+        }
+    }
+    h.cause = failure_cause::none;
+    h.degrade_mask = 0;
+    set_task(h, {});
+    set_oper_avail(h, oper_state::disabled,
+                   h.reachable(clock::now(), cfg->controller.offline_window) ? avail_state::online
+                                                                             : avail_state::offline,
+                   force ? "force-locked" : "locked");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// reboot and reset of a locked host through its agent (reference §2.8)
+
+asio::awaitable<void> fleet_manager::impl::reboot_job(managed_host& h, net::command_kind kind) {
+    const bool reset = kind == net::command_kind::reset;
+    std::string done = reset ? "Reset Completed" : "Reboot Completed";
+    try {
+        co_await reboot_host(h, kind);
+    } catch (const job_failure& f) {
+        done = f.task;
+    }
+    log_event(h.spec.name, reset ? "reset" : "reboot", done);
+    set_task(h, done);
+    co_await pause(h, cfg()->controller.task_display);
+    set_task(h, {});
+}
+
+asio::awaitable<void> fleet_manager::impl::pause(managed_host& h, std::chrono::milliseconds d) {
+    (void)co_await h.wait_until([] { return false; }, clock::now() + d);
+}
+
+}  // namespace mtce::fleet

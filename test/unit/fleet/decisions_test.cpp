@@ -1,0 +1,307 @@
+#define BOOST_TEST_MODULE fleet_decisions_test
+#include "fleet/decisions.hpp"
+
+#include <ostream>
+
+#include <boost/test/unit_test.hpp>
+
+#include "net/message.hpp"
+
+namespace mtce::fleet {
+// Boost.Test prints the values of failed comparisons.
+std::ostream& operator<<(std::ostream& o, admin_state s) { return o << to_string(s); }
+std::ostream& operator<<(std::ostream& o, avail_state s) { return o << to_string(s); }
+std::ostream& operator<<(std::ostream& o, job_kind k) { return o << to_string(k); }
+}  // namespace mtce::fleet
+namespace mtce::net {
+std::ostream& operator<<(std::ostream& o, command_kind k) { return o << to_string(k); }
+}  // namespace mtce::net
+
+using namespace mtce::fleet;
+using namespace std::chrono_literals;
+namespace f = mtce::net::alive_flags;
+using mtce::role;
+
+namespace {
+
+admission_view worker(admin_state admin, oper_state oper = oper_state::disabled) {
+    return {"worker-0", admin, oper, role::worker, false, false, host_action::none};
+}
+
+host_states states(admin_state a, oper_state o, avail_state v) {
+    host_states s;
+    s.administrative = a;
+    s.operational = o;
+    s.availability = v;
+    return s;
+}
+
+mtce::net::alive_report alive(std::uint32_t flags, std::string failure = {}) {
+    mtce::net::alive_report r;
+    r.hostname = "worker-0";
+    r.flags = flags;
+    r.failure = std::move(failure);
+    return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_unlocked_host_cannot_be_unlocked_again) {
+    const auto why = refusal(worker(admin_state::unlocked), host_action::unlock, {});
+    BOOST_REQUIRE(why.has_value());
+    BOOST_TEST(*why == "host is already unlocked");
+    BOOST_TEST(!refusal(worker(admin_state::locked), host_action::unlock, {}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_locked_host_cannot_be_locked_or_force_locked_again) {
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::lock, {}) == "host is already locked");
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::force_lock, {}) == "host is already locked");
+    BOOST_TEST(!refusal(worker(admin_state::unlocked, oper_state::enabled), host_action::lock, {}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_only_enabled_controller_cannot_be_locked) {
+    admission_view c{"controller-1", admin_state::unlocked, oper_state::enabled, role::controller, false, false,
+                     host_action::none};
+    BOOST_TEST(*refusal(c, host_action::lock, {1}) == "it is the only enabled controller");
+    BOOST_TEST(*refusal(c, host_action::force_lock, {1}) == "it is the only enabled controller");
+    BOOST_TEST(!refusal(c, host_action::lock, {2}).has_value());
+    c.operational = oper_state::disabled;  // a disabled controller is not what keeps the cluster running
+    BOOST_TEST(!refusal(c, host_action::lock, {1}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_active_controller_cannot_lock_reboot_or_delete_itself) {
+    admission_view self{"controller-0", admin_state::unlocked, oper_state::enabled, role::controller, true, false,
+                        host_action::none};
+    BOOST_TEST(refusal(self, host_action::lock, {2}).has_value());
+    BOOST_TEST(refusal(self, host_action::force_lock, {2}).has_value());
+    self.administrative = admin_state::locked;
+    BOOST_TEST(refusal(self, host_action::reboot, {}).has_value());
+    BOOST_TEST(refusal(self, host_action::remove, {}).has_value());
+    BOOST_TEST(!refusal(self, host_action::unlock, {}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(reboot_reset_and_delete_need_a_locked_host) {
+    for (auto a : {host_action::reboot, host_action::reset, host_action::remove}) {
+        BOOST_TEST(*refusal(worker(admin_state::unlocked, oper_state::enabled), a, {}) ==
+                   "host is unlocked; lock it first");
+        BOOST_TEST(!refusal(worker(admin_state::locked), a, {}).has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bmc_actions_are_refused_with_a_reason) {
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) == "host has no BMC provisioned");
+    auto with_bmc = worker(admin_state::locked);
+    with_bmc.has_bmc = true;
+    BOOST_TEST(refusal(with_bmc, host_action::reinstall, {}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_accepted_for_a_host_being_deleted) {
+    auto h = worker(admin_state::locked);
+    h.in_progress = host_action::remove;
+    BOOST_TEST(*refusal(h, host_action::unlock, {}) == "host is being deleted");
+}
+
+BOOST_AUTO_TEST_CASE(lock_and_unlock_change_the_administrative_state_at_once) {
+    BOOST_TEST(admin_after(admin_state::unlocked, host_action::lock) == admin_state::locked);
+    BOOST_TEST(admin_after(admin_state::unlocked, host_action::force_lock) == admin_state::locked);
+    BOOST_TEST(admin_after(admin_state::locked, host_action::unlock) == admin_state::unlocked);
+    BOOST_TEST(admin_after(admin_state::locked, host_action::reboot) == admin_state::locked);
+}
+
+BOOST_AUTO_TEST_CASE(adding_and_force_lock_are_never_interrupted) {
+    BOOST_TEST(!preempted_by(job_kind::add, host_action::lock));
+    BOOST_TEST(!preempted_by(job_kind::force_lock, host_action::unlock));
+    BOOST_TEST(preempted_by(job_kind::enable, host_action::lock));
+    BOOST_TEST(preempted_by(job_kind::lock, host_action::unlock));
+    BOOST_TEST(preempted_by(job_kind::recover, host_action::force_lock));
+    BOOST_TEST(!preempted_by(job_kind::enable, host_action::none));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_comes_before_anything_the_state_asks_for) {
+    plan_input in;
+    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
+    in.heartbeat_lost = true;
+    in.request = host_action::lock;
+    BOOST_TEST(next_job(in).job == job_kind::lock);
+    in.request = host_action::unlock;
+    BOOST_TEST(next_job(in).job == job_kind::enable);
+    in.request.reset();
+    BOOST_TEST(next_job(in).job == job_kind::recover);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_host_is_enabled_again_once_its_retry_is_due) {
+    const auto now = time_point{} + 100s;
+    plan_input in;
+    in.now = now;
+    in.states = states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
+    in.retry_at = now + 30s;
+    const auto p = next_job(in);
+    BOOST_TEST(p.job == job_kind::none);
+    BOOST_REQUIRE(p.wake_at.has_value());
+    BOOST_TEST(p.wake_at->time_since_epoch().count() == in.retry_at->time_since_epoch().count());
+    in.now = now + 30s;
+    BOOST_TEST(next_job(in).job == job_kind::enable);
+    in.retry_at.reset();  // after a controller restart
+    BOOST_TEST(next_job(in).job == job_kind::enable);
+}
+
+BOOST_AUTO_TEST_CASE(a_locked_host_has_nothing_to_do) {
+    plan_input in;
+    in.states = states(admin_state::locked, oper_state::disabled, avail_state::online);
+    in.heartbeat_lost = true;
+    BOOST_TEST(next_job(in).job == job_kind::none);
+    BOOST_TEST(!next_job(in).wake_at.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_disabled_subfunction_of_an_enabled_host_is_enabled_when_due) {
+    plan_input in;
+    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
+    in.has_subfunction = true;
+    in.states.subfunction_operational = oper_state::disabled;
+    BOOST_TEST(next_job(in).job == job_kind::enable_subfunction);
+    in.subfunction_retry_at = in.now + 5s;
+    BOOST_TEST(next_job(in).job == job_kind::none);
+    in.states.subfunction_operational = oper_state::enabled;
+    BOOST_TEST(next_job(in).job == job_kind::none);
+}
+
+BOOST_AUTO_TEST_CASE(each_cause_has_its_own_retry_interval) {
+    mtce::autorecovery_config c;
+    c.goenabled_interval = 7s;
+    c.heartbeat_interval = 600s;
+    BOOST_TEST(retry_interval(failure_cause::goenabled, c).count() == 7000);
+    BOOST_TEST(retry_interval(failure_cause::heartbeat, c).count() == 600000);
+    BOOST_TEST(retry_interval(failure_cause::none, c).count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_self_test_is_named_by_the_host) {
+    const auto v = judge_goenabled(alive(f::configured | f::not_healthy | f::main_goenabled_failed,
+                                         "/etc/mtce/goenabled.d/20-memory: exited with status 1"),
+                                   false);
+    BOOST_TEST(static_cast<int>(v.result) == static_cast<int>(step::failed));
+    BOOST_TEST(v.reason == "/etc/mtce/goenabled.d/20-memory: exited with status 1");
+    // A self-test failure is not a configuration failure.
+    BOOST_TEST(static_cast<int>(judge_config(alive(f::configured | f::not_healthy | f::main_goenabled_failed)).result) ==
+               static_cast<int>(step::passed));
+}
+
+BOOST_AUTO_TEST_CASE(self_tests_and_services_are_pending_until_reported) {
+    BOOST_TEST(static_cast<int>(judge_goenabled(alive(f::configured), false).result) ==
+               static_cast<int>(step::pending));
+    BOOST_TEST(static_cast<int>(judge_goenabled(alive(f::configured | f::main_goenabled), false).result) ==
+               static_cast<int>(step::passed));
+    BOOST_TEST(static_cast<int>(judge_services(alive(f::configured | f::main_goenabled), false).result) ==
+               static_cast<int>(step::pending));
+    BOOST_TEST(static_cast<int>(judge_services(alive(f::main_services_started), false).result) ==
+               static_cast<int>(step::passed));
+    BOOST_TEST(static_cast<int>(judge_services(alive(f::main_services_failed, "x: exited 3"), false).result) ==
+               static_cast<int>(step::failed));
+    // The subfunction's bits are its own.
+    BOOST_TEST(static_cast<int>(judge_goenabled(alive(f::main_goenabled), true).result) ==
+               static_cast<int>(step::pending));
+    BOOST_TEST(static_cast<int>(judge_goenabled(alive(f::subf_goenabled_failed), true).result) ==
+               static_cast<int>(step::failed));
+    BOOST_TEST(static_cast<int>(judge_services(alive(f::subf_services_started), true).result) ==
+               static_cast<int>(step::passed));
+}
+
+BOOST_AUTO_TEST_CASE(configuration_failures_are_recognised) {
+    BOOST_TEST(static_cast<int>(judge_config(alive(0)).result) == static_cast<int>(step::pending));
+    BOOST_TEST(static_cast<int>(judge_config(alive(f::healthy)).result) == static_cast<int>(step::failed));
+    BOOST_TEST(static_cast<int>(judge_config(alive(f::configured | f::not_healthy)).result) ==
+               static_cast<int>(step::failed));
+    BOOST_TEST(static_cast<int>(judge_config(alive(f::configured | f::luks_failed)).result) ==
+               static_cast<int>(step::failed));
+    BOOST_TEST(static_cast<int>(judge_config(alive(f::configured | f::healthy)).result) ==
+               static_cast<int>(step::passed));
+    BOOST_TEST(static_cast<int>(judge_subfunction_config(alive(f::configured)).result) ==
+               static_cast<int>(step::pending));
+    BOOST_TEST(static_cast<int>(judge_subfunction_config(alive(f::subf_configured)).result) ==
+               static_cast<int>(step::passed));
+}
+
+BOOST_AUTO_TEST_CASE(an_unlock_reboots_only_a_running_host_that_did_not_just_boot) {
+    BOOST_TEST(unlock_needs_reboot(true, 600, 120s));
+    BOOST_TEST(!unlock_needs_reboot(true, 30, 120s));
+    BOOST_TEST(!unlock_needs_reboot(false, 600, 120s));
+    BOOST_TEST(unlock_needs_reboot(true, 0, 0s));
+}
+
+BOOST_AUTO_TEST_CASE(an_enabled_host_is_degraded_while_a_cause_is_set) {
+    BOOST_TEST(alive_degrade(f::configured | f::healthy) == 0U);
+    BOOST_TEST(alive_degrade(f::main_services_failed) == degrade::failure_flag);
+    BOOST_TEST(alive_degrade(f::sm_degraded | f::subf_goenabled_failed) ==
+               (degrade::failure_flag | degrade::service_manager));
+    BOOST_TEST(in_service_availability(0) == avail_state::available);
+    BOOST_TEST(in_service_availability(degrade::heartbeat_cluster) == avail_state::degraded);
+    BOOST_TEST(heartbeat_degrade_bit(mtce::heartbeat::network::cluster) == degrade::heartbeat_cluster);
+    BOOST_TEST((degrade_names(degrade::heartbeat_mgmt | degrade::failure_flag) ==
+                std::vector<std::string>{"heartbeat-mgmt", "failure-flag"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_locked_or_disabled_host_goes_offline_and_online_with_its_mtcalive) {
+    const auto locked_online = states(admin_state::locked, oper_state::disabled, avail_state::online);
+    BOOST_TEST(*idle_availability(locked_online, false) == avail_state::offline);
+    BOOST_TEST(*idle_availability(locked_online, true) == avail_state::online);
+    const auto unlocked_offline = states(admin_state::unlocked, oper_state::disabled, avail_state::offline);
+    BOOST_TEST(*idle_availability(unlocked_offline, true) == avail_state::online);
+    // Failed, enabled and powered-off hosts keep what they have.
+    BOOST_TEST(!idle_availability(states(admin_state::unlocked, oper_state::disabled, avail_state::failed), true));
+    BOOST_TEST(!idle_availability(states(admin_state::unlocked, oper_state::enabled, avail_state::available), false));
+    BOOST_TEST(!idle_availability(states(admin_state::locked, oper_state::disabled, avail_state::power_off), true));
+}
+
+BOOST_AUTO_TEST_CASE(a_host_whose_own_lock_disagrees_is_told_again) {
+    BOOST_TEST(*lock_correction(admin_state::locked, f::configured) == mtce::net::command_kind::lock);
+    BOOST_TEST(*lock_correction(admin_state::unlocked, f::configured | f::locked) == mtce::net::command_kind::unlock);
+    BOOST_TEST(!lock_correction(admin_state::locked, f::configured | f::locked));
+    BOOST_TEST(!lock_correction(admin_state::unlocked, f::configured));
+    BOOST_TEST(!lock_correction(admin_state::locked, 0));
+}
+
+BOOST_AUTO_TEST_CASE(alarms_follow_the_state) {
+    alarm_input in;
+    in.name = "worker-0";
+    in.states = states(admin_state::locked, oper_state::disabled, avail_state::online);
+    auto a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 1U);
+    BOOST_TEST(a[0].id == "200.001");
+    BOOST_TEST(a[0].severity == "warning");
+
+    in.states = states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
+    in.cause = failure_cause::goenabled;
+    a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 1U);
+    BOOST_TEST(a[0].id == "200.004");
+    BOOST_TEST(a[0].severity == "critical");
+
+    in.cause = failure_cause::config;
+    a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 1U);
+    BOOST_TEST(a[0].id == "200.011");
+
+    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::degraded);
+    in.cause = failure_cause::none;
+    in.degrade_mask = degrade::failure_flag | degrade::heartbeat_cluster;
+    in.heartbeat = {mtce::heartbeat::hb_state::failed, mtce::heartbeat::hb_state::degraded};
+    a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 3U);
+    BOOST_TEST(a[0].id == "200.004");
+    BOOST_TEST(a[0].severity == "major");
+    BOOST_TEST(a[1].id == "200.005");
+    BOOST_TEST(a[1].severity == "critical");
+    BOOST_TEST(a[2].id == "200.009");
+    BOOST_TEST(a[2].severity == "major");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_subfunction_raises_its_own_alarm) {
+    alarm_input in;
+    in.name = "controller-0";
+    in.has_subfunction = true;
+    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::degraded);
+    in.states.subfunction_operational = oper_state::disabled;
+    in.states.subfunction_availability = avail_state::failed;
+    const auto a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 1U);
+    BOOST_TEST(a[0].id == "200.013");
+}
