@@ -22,7 +22,8 @@ void start_reporting(role_context& ctx, agent_parts& parts) {
     const auto key = std::as_bytes(std::span{ctx.cluster_key.data(), ctx.cluster_key.size()});
     parts.wire = std::make_unique<host::wire_sender>(
         key, cfg->agent.hostname,
-        host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file)));
+        host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file),
+                                 /*simulated=*/!cfg->agent.boot_id_file.empty()));
 
     std::uint32_t pulse_flags = net::pulse_flags::process_monitor_ok;  // no process monitor yet: healthy
     if (!cfg->cluster.address.empty()) {
