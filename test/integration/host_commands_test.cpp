@@ -520,5 +520,14 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_runs_its_subfunction_self_tests_on
     BOOST_REQUIRE_MESSAGE(result.has_value(), h.log());
     BOOST_TEST(result->ok);
     BOOST_TEST(h.dir.read("tests.log") == "main\nsubfunction\nsubfunction\n");
+
+    // A lazy reboot: acknowledged at once, carried out after its delay. The agent stopped during the
+    // failsafe's wait (as a real reboot stops it) runs no reset.
+    h.mgmt->send(ctl.command(net::command_kind::reboot, 2, /*delay_s=*/2));
+    BOOST_REQUIRE_MESSAGE(parse_ack(h.mgmt->wait_for(ack_of(2), 10s)).has_value(), h.log());
+    BOOST_TEST(!h.dir.exists("reboot.log"));
+    BOOST_REQUIRE_MESSAGE(h.wait_for_file("reboot.log", 20s), h.log());
+    BOOST_TEST(contains(h.log(), "reboot requested by controller-0: rebooting in 2s"));
     h.stop();
+    BOOST_TEST(!h.dir.exists("reset.log"));
 }
