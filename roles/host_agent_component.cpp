@@ -10,19 +10,22 @@ namespace mtce::roles {
 
 namespace {
 
-/// Heartbeat answers and mtcAlive, on every provisioned network. Throws if a socket cannot be opened.
+/// Heartbeat answers, mtcAlive and the controller's commands, on every provisioned network. Throws if a
+/// socket cannot be opened.
 void start_reporting(role_context& ctx, agent_parts& parts) {
     const auto cfg = ctx.config.current();
     std::vector<std::string> skipped;
     auto controllers = host::controller_addresses(cfg->agent.controllers, skipped);
     for (const auto& name : skipped) {
-        spdlog::warn("agent.controllers: '{}' is not an IP address; ignored for heartbeat and mtcAlive",
-                     name);
+        spdlog::warn(
+            "agent.controllers: '{}' is not an IP address; ignored for heartbeat, mtcAlive and commands",
+            name);
     }
     const auto key = std::as_bytes(std::span{ctx.cluster_key.data(), ctx.cluster_key.size()});
     parts.wire = std::make_unique<host::wire_sender>(
         key, cfg->agent.hostname,
-        host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file)));
+        host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file),
+                                 /*simulated=*/!cfg->agent.boot_id_file.empty()));
 
     std::uint32_t pulse_flags = net::pulse_flags::process_monitor_ok;  // no process monitor yet: healthy
     if (!cfg->cluster.address.empty()) {
@@ -37,10 +40,18 @@ void start_reporting(role_context& ctx, agent_parts& parts) {
         ctx.tasks.spawn(fmt::format("heartbeat ({})", name),
                         responder.serve(*network, cfg->heartbeat.mode, ctx.tasks));
     }
-    parts.alive = std::make_unique<host::mtc_alive_sender>(ctx.ex, ctx.config, *parts.agent, *parts.wire,
-                                                           std::move(controllers));
+    parts.alive =
+        std::make_unique<host::mtc_alive_sender>(ctx.ex, ctx.config, *parts.agent, *parts.wire, controllers);
     parts.agent->on_flags_changed([alive = parts.alive.get()] { alive->flags_may_have_changed(); });
     ctx.tasks.spawn("mtcAlive", parts.alive->run(ctx.tasks));
+
+    parts.commands = std::make_unique<host::command_server>(
+        ctx.ex, ctx.config, *parts.agent, *parts.wire, std::move(controllers), ctx.tasks,
+        [alive = parts.alive.get()] { alive->send_now(); });
+    for (std::size_t i = 0; i < parts.commands->networks(); ++i) {
+        ctx.tasks.spawn(fmt::format("commands ({})", parts.commands->network_name(i)),
+                        parts.commands->serve(i));
+    }
 }
 
 }  // namespace
@@ -56,7 +67,7 @@ tl::expected<std::unique_ptr<agent_role>, std::string> start_agent_role(role_con
         try {
             start_reporting(ctx, parts);
         } catch (const std::exception& e) {
-            return tl::unexpected{std::string{"heartbeat: "} + e.what()};
+            return tl::unexpected{std::string{"heartbeat, mtcAlive and commands: "} + e.what()};
         }
     }
     ctx.tasks.spawn("host boot sequence", parts.agent->boot());

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "host/agent.hpp"
+#include "host/commands.hpp"
 #include "host/mtc_alive.hpp"
 #include "host/pulse_responder.hpp"
 #include "host/wire.hpp"
@@ -12,16 +13,17 @@
 namespace mtce::roles {
 
 /// The host agent's parts: the agent itself, and on a host with a provisioned network its heartbeat
-/// responders and mtcAlive sender.
+/// responders, mtcAlive sender and command server.
 struct agent_parts {
     std::unique_ptr<host::host_agent> agent;
     std::unique_ptr<host::wire_sender> wire;
     std::vector<std::unique_ptr<host::pulse_responder>> responders;
     std::unique_ptr<host::mtc_alive_sender> alive;
+    std::unique_ptr<host::command_server> commands;
 };
 
-/// A role made of the host agent alone: prepared, then its boot sequence, pulse responders and mtcAlive
-/// sender spawned as supervised tasks.
+/// A role made of the host agent alone: prepared, then its boot sequence, pulse responders, mtcAlive
+/// sender and command server spawned as supervised tasks.
 class agent_role : public running_role {
 public:
     explicit agent_role(agent_parts parts) : parts_{std::move(parts)} {}

@@ -18,6 +18,7 @@ namespace {
 
 constexpr int goenabled_kind = 0;
 constexpr int services_kind = 1;
+constexpr int boot_kind = 2;
 
 void log_script(std::string_view what, const script_run& run) {
     const auto name = run.script.filename().string();
@@ -84,45 +85,70 @@ std::optional<std::string> host_agent::prepare() {
 }
 
 asio::awaitable<void> host_agent::boot() {
+    co_await join_or_run({boot_kind, 0, 0}, [this] { return boot_sequence(); });
+}
+
+asio::awaitable<void> host_agent::resume_boot() {
+    const run_key key{boot_kind, 0, 0};
+    co_await join_or_run(key, [this] { return boot_sequence(); });
+    // The sequence just joined may have passed the host services while the host was still locked.
+    if (boot_left_services_for_lock_ && !lock_.locked() && !tasks_.stopping()) {
+        co_await join_or_run(key, [this] { return boot_sequence(); });
+    }
+}
+
+asio::awaitable<run_report> host_agent::boot_sequence() {
     // g++ 12 miscompiles co_await inside a condition: every await below is a statement of its own.
     const auto cfg = config_.current();
+    boot_left_services_for_lock_ = false;
+    run_report done;
 
     if (flags_.goenabled_passed_this_boot(context::main)) {
         spdlog::info("goenabled: main self-tests already passed this boot, not running them again");
     } else {
         const auto main_tests = co_await goenabled(context::main);
         if (!main_tests.outcome.passed) {
-            co_return;
+            co_return main_tests;
         }
     }
     if (tasks_.stopping()) {
-        co_return;
+        co_return done;
     }
-    const bool main_services = co_await start_services_if_unlocked(cfg->self);
-    if (!main_services || !cfg->has_worker_subfunction() || tasks_.stopping()) {
-        co_return;
+    const auto main_services = co_await start_services_if_unlocked(cfg->self);
+    if (main_services == start_outcome::failed || !cfg->has_worker_subfunction() || tasks_.stopping()) {
+        co_return done;
     }
 
-    const bool subfunction_tests = co_await subfunction_goenabled();
-    if (!subfunction_tests || tasks_.stopping()) {
-        co_return;
-    }
-    co_await start_services_if_unlocked(role::worker);
-}
-
-asio::awaitable<bool> host_agent::subfunction_goenabled() {
-    const auto cfg = config_.current();
     if (flags_.goenabled_passed_this_boot(context::subfunction)) {
         spdlog::info("goenabled: worker subfunction self-tests already passed this boot");
-        co_return true;
+    } else {
+        const auto subfunction_tests = co_await goenabled(context::subfunction);
+        if (!subfunction_tests.outcome.passed) {
+            co_return subfunction_tests;
+        }
     }
+    if (tasks_.stopping()) {
+        co_return done;
+    }
+    if (main_services == start_outcome::left_for_lock) {
+        // The subfunction's services never start before the main function's.
+        spdlog::info("host services (worker): not started, the host is locked");
+        boot_left_services_for_lock_ = true;
+        co_return done;
+    }
+    co_await start_services_if_unlocked(role::worker);
+    co_return done;
+}
+
+asio::awaitable<run_report> host_agent::subfunction_goenabled() {
+    const auto cfg = config_.current();
     // As on the original system, the subfunction is tested only once its own configuration is complete.
     const auto& marker = cfg->host.subfunction_config_marker;
     spdlog::info("goenabled: waiting up to {} for the worker configuration ('{}')",
                  format_duration(cfg->host.subfunction_config_timeout), marker.string());
     const bool configured = co_await wait_for_file(marker, cfg->host.subfunction_config_timeout);
+    run_report report;
     if (!configured) {
-        run_report report;
         report.outcome = {false, "worker configuration not complete after " +
                                      format_duration(cfg->host.subfunction_config_timeout) + " ('" +
                                      marker.string() + "' missing)"};
@@ -132,23 +158,44 @@ asio::awaitable<bool> host_agent::subfunction_goenabled() {
                           ec.message());
         }
         flags_changed();
-        co_return false;
+        co_return report;
     }
-    const auto report = co_await goenabled(context::subfunction);
-    co_return report.outcome.passed;
+    const std::string what = "goenabled (worker subfunction)";
+    spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
+    report = co_await run_goenabled(*cfg, context::subfunction,
+                                    [&](const script_run& run) { log_script(what, run); });
+    log_report(what, report);
+    if (auto ec = flags_.record_goenabled(context::subfunction, role::worker, report)) {
+        spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
+                      ec.message());
+    }
+    flags_changed();
+    co_return report;
 }
 
-asio::awaitable<bool> host_agent::start_services_if_unlocked(role function) {
+asio::awaitable<host_agent::start_outcome> host_agent::start_services_if_unlocked(role function) {
     if (lock_.locked()) {
         spdlog::info("host services ({}): not started, the host is locked", to_string(function));
-        co_return true;
+        boot_left_services_for_lock_ = true;
+        co_return start_outcome::left_for_lock;
     }
     if (flags_.services_started_this_boot(function)) {
         spdlog::info("host services ({}): already started this boot", to_string(function));
-        co_return true;
+        co_return start_outcome::started;
     }
     const auto report = co_await services(function, service_action::start);
-    co_return report.outcome.passed;
+    co_return report.outcome.passed ? start_outcome::started : start_outcome::failed;
+}
+
+asio::awaitable<void> host_agent::wait_for(run_key key) {
+    for (;;) {
+        const auto it = running_.find(key);
+        if (it == running_.end()) {
+            co_return;
+        }
+        const auto flight = it->second;
+        co_await flight->done.wait();
+    }
 }
 
 asio::awaitable<run_report> host_agent::join_or_run(run_key key,
@@ -174,27 +221,32 @@ asio::awaitable<run_report> host_agent::join_or_run(run_key key,
 }
 
 asio::awaitable<run_report> host_agent::goenabled(context ctx) {
-    return join_or_run(
-        {goenabled_kind, static_cast<int>(ctx), 0}, [this, ctx]() -> asio::awaitable<run_report> {
-            const auto cfg = config_.current();
-            const role function = ctx == context::main ? cfg->self : role::worker;
-            const std::string what = ctx == context::main ? "goenabled" : "goenabled (worker subfunction)";
-            spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-            auto report =
-                co_await run_goenabled(*cfg, ctx, [&](const script_run& run) { log_script(what, run); });
-            log_report(what, report);
-            if (auto ec = flags_.record_goenabled(ctx, function, report)) {
-                spdlog::error("{}: cannot write the result flag in '{}': {}", what,
-                              cfg->host.run_dir.string(), ec.message());
-            }
-            flags_changed();
-            co_return report;
-        });
+    if (ctx == context::subfunction) {
+        return join_or_run({goenabled_kind, static_cast<int>(ctx), 0},
+                           [this] { return subfunction_goenabled(); });
+    }
+    return join_or_run({goenabled_kind, static_cast<int>(ctx), 0}, [this]() -> asio::awaitable<run_report> {
+        const auto cfg = config_.current();
+        const std::string what = "goenabled";
+        spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
+        auto report = co_await run_goenabled(*cfg, context::main,
+                                             [&](const script_run& run) { log_script(what, run); });
+        log_report(what, report);
+        if (auto ec = flags_.record_goenabled(context::main, cfg->self, report)) {
+            spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
+                          ec.message());
+        }
+        flags_changed();
+        co_return report;
+    });
 }
 
 asio::awaitable<run_report> host_agent::services(role function, service_action action) {
+    const auto other = action == service_action::start ? service_action::stop : service_action::start;
+    // Starting services that are being stopped (or the reverse) would race the two script sets.
+    co_await wait_for({services_kind, static_cast<int>(function), static_cast<int>(other)});
     const run_key key{services_kind, static_cast<int>(function), static_cast<int>(action)};
-    return join_or_run(key, [this, function, action]() -> asio::awaitable<run_report> {
+    auto finished = co_await join_or_run(key, [this, function, action]() -> asio::awaitable<run_report> {
         const auto cfg = config_.current();
         const std::string what = fmt::format("host services ({} {})", to_string(function), to_string(action));
         spdlog::info("{}: running '{}'", what,
@@ -213,6 +265,7 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
         flags_changed();
         co_return report;
     });
+    co_return finished;
 }
 
 std::error_code host_agent::set_locked(bool locked) {

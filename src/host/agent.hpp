@@ -21,9 +21,9 @@ namespace mtce::host {
 
 /// The host agent of every role: self-tests, host services and the lock, for this host's functions.
 ///
-/// The boot sequence reads top to bottom (see boot()). goenabled() and services() may also be requested at
-/// any time; a request for a run that is already in progress joins it instead of running it twice.
-/// Not thread-safe: lives on the event loop's thread.
+/// The boot sequence reads top to bottom (see boot()). boot(), goenabled() and services() may also be
+/// requested at any time (the controller's commands); a request for a run that is already in progress joins
+/// it instead of running it twice. Not thread-safe: lives on the event loop's thread.
 class host_agent {
 public:
     host_agent(asio::any_io_executor ex, config_store& config, task_set& tasks);
@@ -33,11 +33,22 @@ public:
     [[nodiscard]] std::optional<std::string> prepare();
 
     /// Main self-tests, main host services, then (all-in-one) the worker subfunction's.
-    /// Steps already done this boot are not repeated (an agent restart does not re-run passed tests).
-    /// Once a stop is requested no new step starts.
+    /// Steps already done this boot are not repeated (an agent restart does not re-run passed tests), and
+    /// host services are started only while the host is unlocked; on an all-in-one host the subfunction's
+    /// are not started either when the main function's were left out for the lock. Once a stop is requested
+    /// no new step starts. Joins a boot sequence already in progress.
     asio::awaitable<void> boot();
 
+    /// After an unlock: finishes the boot sequence. Joins a boot sequence in progress (it checks the lock
+    /// before starting host services, so it goes on to start them); if that one had already left host
+    /// services out because of the lock, runs the sequence once more. Never runs two at once.
+    asio::awaitable<void> resume_boot();
+
+    /// Runs (or joins) the self-tests of `ctx`. The subfunction's first wait up to
+    /// host.subfunction_config_timeout for host.subfunction_config_marker, and fail if it does not appear.
     asio::awaitable<run_report> goenabled(context ctx);
+    /// Runs (or joins) the function's host services scripts. A start waits for a stop of the same function
+    /// in progress to end first, and a stop for a start.
     asio::awaitable<run_report> services(role function, service_action action);
 
     [[nodiscard]] bool locked() const { return lock_.locked(); }
@@ -52,10 +63,17 @@ private:
     struct in_flight;
     using run_key = std::tuple<int, int, int>;  // kind, context or function, action
 
+    /// How start_services_if_unlocked() ended.
+    enum class start_outcome { started, left_for_lock, failed };
+
     asio::awaitable<run_report> join_or_run(run_key key, std::function<asio::awaitable<run_report>()> start);
-    /// Starts the function's host services unless the host is locked; false only if they failed.
-    asio::awaitable<bool> start_services_if_unlocked(role function);
-    asio::awaitable<bool> subfunction_goenabled();
+    /// Waits until no run under `key` is in progress.
+    asio::awaitable<void> wait_for(run_key key);
+    asio::awaitable<run_report> boot_sequence();
+    /// Starts the function's host services unless the host is locked or they already started this boot.
+    asio::awaitable<start_outcome> start_services_if_unlocked(role function);
+    /// The subfunction's self-tests once its configuration marker exists.
+    asio::awaitable<run_report> subfunction_goenabled();
 
     asio::any_io_executor ex_;
     config_store& config_;
@@ -66,6 +84,7 @@ private:
 
     std::map<run_key, std::shared_ptr<in_flight>> running_;
     std::vector<std::function<void()>> flag_observers_;
+    bool boot_left_services_for_lock_ = false;  ///< the last boot sequence skipped services: locked
 };
 
 }  // namespace mtce::host

@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/files.hpp"
 #include "host/agent.hpp"
 #include "net/udp_endpoint.hpp"
 
@@ -20,6 +21,26 @@ bool file_exists(const std::filesystem::path& p) {
     std::error_code ec;
     return std::filesystem::exists(p, ec);
 }
+
+/// The value of the `reason=` line of a flag file's text, if it has one.
+std::optional<std::string_view> reason_line(std::string_view text) {
+    constexpr std::string_view key = "reason=";
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        const auto line = text.substr(0, nl);
+        if (line.substr(0, key.size()) == key) {
+            return line.substr(key.size());
+        }
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(nl + 1);
+    }
+    return std::nullopt;
+}
+
+/// Enough of a flag file for its reason line, which comes second.
+constexpr std::size_t failure_read_limit = 4096;
 
 }  // namespace
 
@@ -35,6 +56,9 @@ std::uint32_t compute_alive_flags(const alive_inputs& in) {
     if (in.goenabled_failed) {
         flags |= f::main_goenabled_failed;
     }
+    if (in.services_started) {
+        flags |= f::main_services_started;
+    }
     if (in.services_failed) {
         flags |= f::main_services_failed;
     }
@@ -49,6 +73,9 @@ std::uint32_t compute_alive_flags(const alive_inputs& in) {
         if (in.goenabled_subf_failed) {
             flags |= f::subf_goenabled_failed;
         }
+        if (in.services_subf_started) {
+            flags |= f::subf_services_started;
+        }
         if (in.services_subf_failed) {
             flags |= f::subf_services_failed;
         }
@@ -60,6 +87,24 @@ std::uint32_t compute_alive_flags(const alive_inputs& in) {
         flags |= f::healthy;
     }
     return flags;
+}
+
+std::string failure_reason(const failure_texts& in) {
+    const std::pair<const std::optional<std::string>*, std::string_view> files[] = {
+        {&in.goenabled_failed, "self-tests failed"},
+        {in.has_worker_subfunction ? &in.goenabled_subf_failed : nullptr,
+         "worker subfunction self-tests failed"},
+        {&in.services_failed, "host services failed"},
+        {in.has_worker_subfunction ? &in.services_subf_failed : nullptr, "worker host services failed"},
+    };
+    for (const auto& [text, name] : files) {
+        if (text == nullptr || !*text) {
+            continue;
+        }
+        const auto reason = reason_line(**text);
+        return std::string{reason && !reason->empty() ? *reason : name};
+    }
+    return {};
 }
 
 mtc_alive_sender::mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent,
@@ -83,12 +128,27 @@ std::uint32_t mtc_alive_sender::current_flags() const {
     in.goenabled_failed = file_exists(flags.goenabled_failed(context::main));
     in.goenabled_subf = file_exists(flags.goenabled_passed(context::subfunction));
     in.goenabled_subf_failed = file_exists(flags.goenabled_failed(context::subfunction));
+    in.services_started = file_exists(flags.services_started(cfg->self));
     in.services_failed = file_exists(flags.services_failed(cfg->self));
+    in.services_subf_started = file_exists(flags.services_started(role::worker));
     in.services_subf_failed = file_exists(flags.services_failed(role::worker));
     in.locked = agent_.locked();
     in.has_worker_subfunction = cfg->has_worker_subfunction();
     in.subfunction_configured = in.has_worker_subfunction && file_exists(cfg->host.subfunction_config_marker);
     return compute_alive_flags(in);
+}
+
+std::string mtc_alive_sender::current_failure() const {
+    const auto cfg = config_.current();
+    const auto& flags = agent_.flags();
+    failure_texts in;
+    in.has_worker_subfunction = cfg->has_worker_subfunction();
+    in.goenabled_failed = read_small_file(flags.goenabled_failed(context::main), failure_read_limit);
+    in.goenabled_subf_failed =
+        read_small_file(flags.goenabled_failed(context::subfunction), failure_read_limit);
+    in.services_failed = read_small_file(flags.services_failed(cfg->self), failure_read_limit);
+    in.services_subf_failed = read_small_file(flags.services_failed(role::worker), failure_read_limit);
+    return failure_reason(in);
 }
 
 void mtc_alive_sender::flags_may_have_changed() {
@@ -109,8 +169,15 @@ void mtc_alive_sender::send() {
     report.mgmt_ip = cfg->mgmt.address;
     report.cluster_ip = cfg->cluster.address;
     report.boot_id = wire_.boot().id_text;
-    report.uptime_s = boottime_ns() / 1'000'000'000U;
+    report.uptime_s =
+        uptime_seconds(wire_.boot(), realtime_ns() / 1'000'000'000U, boottime_ns() / 1'000'000'000U);
     report.flags = current_flags();
+    namespace f = net::alive_flags;
+    constexpr auto failures = f::main_goenabled_failed | f::subf_goenabled_failed | f::main_services_failed |
+                              f::subf_services_failed;
+    if ((report.flags & failures) != 0) {
+        report.failure = current_failure();
+    }
     const auto json = net::to_json(report);
     const auto payload = std::as_bytes(std::span{json.data(), json.size()});
     for (auto& [network, socket] : sockets_) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ struct alive_inputs {
     bool goenabled_failed = false;       ///< goenabled_failed
     bool goenabled_subf = false;         ///< goenabled_subf
     bool goenabled_subf_failed = false;  ///< goenabled_subf_failed
+    bool services_started = false;       ///< services_<main function>
     bool services_failed = false;        ///< services_<main function>_failed
+    bool services_subf_started = false;  ///< services_worker (all-in-one)
     bool services_subf_failed = false;   ///< services_worker_failed (all-in-one)
     bool locked = false;
     bool has_worker_subfunction = false;
@@ -40,6 +43,21 @@ struct alive_inputs {
 /// healthy once the main self-tests passed and nothing failed; not_healthy as soon as anything failed;
 /// neither while the self-tests have not finished.
 [[nodiscard]] std::uint32_t compute_alive_flags(const alive_inputs& in);
+
+/// The texts of the failure flag files of this boot; nullopt where the file does not exist.
+struct failure_texts {
+    std::optional<std::string> goenabled_failed;       ///< goenabled_failed
+    std::optional<std::string> goenabled_subf_failed;  ///< goenabled_subf_failed (all-in-one)
+    std::optional<std::string> services_failed;        ///< services_<main function>_failed
+    std::optional<std::string> services_subf_failed;   ///< services_worker_failed (all-in-one)
+    bool has_worker_subfunction = false;
+};
+
+/// mtcAlive's `failure`: the `reason=` line of the first failure file that exists, in the order of
+/// failure_texts (self-tests before services, main function before subfunction; the subfunction's files only
+/// on an all-in-one host, as for the flags). A file without a reason line gives a generic text ("host
+/// services failed"). Empty when no file exists. Pure.
+[[nodiscard]] std::string failure_reason(const failure_texts& in);
 
 /// Sends mtcAlive to every controller on every provisioned network, every `host.mtcalive_period`, and at
 /// once when the flags change (the host agent tells it when it writes a flag or changes the lock).
@@ -56,10 +74,14 @@ public:
     /// The flags may have changed: send now if they did.
     void flags_may_have_changed();
 
+    /// Sends one report on every network now (a controller asked for it), without waiting for the period.
+    void send_now() { send(); }
+
     [[nodiscard]] std::uint32_t current_flags() const;
 
 private:
     void send();
+    [[nodiscard]] std::string current_failure() const;
 
     config_store& config_;
     host_agent& agent_;

@@ -52,6 +52,17 @@ std::uint64_t boottime_ns() {
     return clock_ns(CLOCK_BOOTTIME);
 }
 
+std::uint64_t realtime_ns() {
+    return clock_ns(CLOCK_REALTIME);
+}
+
+std::uint64_t uptime_seconds(const boot_identity& boot, std::uint64_t realtime_s, std::uint64_t boottime_s) {
+    if (!boot.simulated) {
+        return boottime_s;
+    }
+    return realtime_s > boot.boot_time ? realtime_s - boot.boot_time : 0;
+}
+
 std::uint64_t choose_boot_time(std::string_view boot_id_text, const std::optional<std::string>& recorded,
                                std::uint64_t computed) {
     if (!recorded) {
@@ -69,11 +80,14 @@ std::uint64_t choose_boot_time(std::string_view boot_id_text, const std::optiona
     return std::max(computed, *previous + 1);
 }
 
-boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text) {
+boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
+                                 bool simulated) {
     const auto file = run_dir / "boot_time";
     const auto recorded = read_small_file(file, 512);
-    const std::uint64_t computed = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) / 1'000'000'000U;
+    const std::uint64_t now = clock_ns(CLOCK_REALTIME);
+    const std::uint64_t computed = (simulated ? now : now - clock_ns(CLOCK_BOOTTIME)) / 1'000'000'000U;
     boot_identity boot;
+    boot.simulated = simulated;
     boot.boot_time = choose_boot_time(boot_id_text, recorded, computed);
     boot.id = net::parse_boot_id(boot_id_text);
     const bool same =

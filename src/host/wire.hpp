@@ -20,6 +20,7 @@ struct boot_identity {
     std::string id_text;          ///< as read (kernel boot id, or a simulated host's text)
     net::boot_id id{};            ///< net::parse_boot_id(id_text)
     std::uint64_t boot_time = 0;  ///< seconds since the epoch when the boot began; fixed for the boot
+    bool simulated = false;       ///< the id comes from agent.boot_id_file, not from the kernel
 };
 
 /// The boot time to use, given what `<run_dir>/boot_time` recorded (`recorded`: its text, if any) and the
@@ -31,11 +32,22 @@ struct boot_identity {
                                              std::uint64_t computed);
 
 /// Reads this boot's identity; records the boot time in `<run_dir>/boot_time` when it is new.
-[[nodiscard]] boot_identity load_boot_identity(const std::filesystem::path& run_dir,
-                                               std::string boot_id_text);
+/// With the kernel's boot id the boot began when the kernel booted (CLOCK_REALTIME - CLOCK_BOOTTIME). A
+/// simulated host (`simulated`: its boot id comes from agent.boot_id_file) "reboots" by changing that file,
+/// so its boot began when the agent first saw the id: CLOCK_REALTIME now.
+[[nodiscard]] boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
+                                               bool simulated);
 
 /// CLOCK_BOOTTIME, the time since the kernel booted, suspend included.
 [[nodiscard]] std::uint64_t boottime_ns();
+
+/// CLOCK_REALTIME, the time since the epoch.
+[[nodiscard]] std::uint64_t realtime_ns();
+
+/// How long this boot has lasted, in seconds: `boottime_s` for a kernel boot; for a simulated one,
+/// `realtime_s` - `boot.boot_time` (0 if the clock is behind the boot time). Pure.
+[[nodiscard]] std::uint64_t uptime_seconds(const boot_identity& boot, std::uint64_t realtime_s,
+                                           std::uint64_t boottime_s);
 
 /// Encodes this host's datagrams: one codec, one sequence for every message type and network.
 /// The sequence starts at CLOCK_BOOTTIME in nanoseconds, so a restarted agent continues above its

@@ -145,9 +145,11 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
                               dir.path() / "agent.out",
                               dir.path() / "agent.err"};
 
-    // (a) mtcAlive arrives, authenticated, and reports the passed self-tests once they are done.
-    constexpr std::uint32_t expected_flags =
-        net::alive_flags::configured | net::alive_flags::healthy | net::alive_flags::main_goenabled;
+    // (a) mtcAlive arrives, authenticated, and reports the passed self-tests and the started host services
+    // once they are done.
+    constexpr std::uint32_t expected_flags = net::alive_flags::configured | net::alive_flags::healthy |
+                                             net::alive_flags::main_goenabled |
+                                             net::alive_flags::main_services_started;
     std::optional<std::uint32_t> last_flags;
     std::string last_json;
     const auto deadline = std::chrono::steady_clock::now() + 20s;

@@ -59,14 +59,23 @@ private:
 
 /// A host configuration rooted in `dir`: key file, boot id file, script, run and state directories there.
 /// `agent_keys` and `host_keys` are added to the [agent] and [host] tables; `tables` (whole tables) go last.
+/// Unless `host_keys` sets them, host.reboot_command and host.reset_command only append a line to
+/// `dir`/reboot-requested and `dir`/reset-requested: a test never reboots the machine it runs on.
 inline std::string host_config(const std::filesystem::path& dir, const std::string& hostname,
                                const std::string& agent_keys = "", const std::string& host_keys = "",
                                const std::string& tables = "") {
     const auto d = dir.string();
+    std::string harmless;
+    if (host_keys.find("reboot_command") == std::string::npos) {
+        harmless += "reboot_command = \"echo reboot >> '" + d + "/reboot-requested'\"\n";
+    }
+    if (host_keys.find("reset_command") == std::string::npos) {
+        harmless += "reset_command = \"echo reset >> '" + d + "/reset-requested'\"\n";
+    }
     return "[agent]\nhostname = \"" + hostname + "\"\nboot_id_file = \"" + d + "/boot_id\"\n" + agent_keys +
            "\n[auth]\nkey_file = \"" + d + "/key\"\n[host]\ngoenabled_dir = \"" + d +
            "/goenabled.d\"\nservices_dir = \"" + d + "/services.d\"\nrun_dir = \"" + d +
-           "/run\"\nstate_dir = \"" + d + "/state\"\n" + host_keys + "\n" + tables + "\n";
+           "/run\"\nstate_dir = \"" + d + "/state\"\n" + harmless + host_keys + "\n" + tables + "\n";
 }
 
 /// Whether `needle` occurs in `haystack`; for checks on logs, flag files and command output.

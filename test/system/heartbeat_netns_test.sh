@@ -226,6 +226,8 @@ services_dir = "$d/services.d"
 run_dir = "$d/run"
 state_dir = "$d/state"
 kill_grace = "300ms"
+reboot_command = "echo reboot >> '$d/reboot-requested'"
+reset_command = "echo reset >> '$d/reset-requested'"
 
 [heartbeat]
 mode = "multicast"
@@ -485,6 +487,8 @@ goenabled_dir = "$d/goenabled.d"
 services_dir = "$d/services.d"
 run_dir = "$d/run"
 state_dir = "$d/state"
+reboot_command = "echo reboot >> '$d/reboot-requested'"
+reset_command = "echo reset >> '$d/reset-requested'"
 
 [heartbeat]
 mode = "multicast"

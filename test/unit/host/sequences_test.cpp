@@ -6,6 +6,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
@@ -345,4 +346,85 @@ BOOST_AUTO_TEST_CASE(a_locked_all_in_one_controller_still_tests_its_subfunction_
     h.run(agent->boot());
     const std::vector<std::string> expected{"goenabled controller main", "goenabled worker subfunction"};
     BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_unlock_resumes_the_boot_of_a_host_that_booted_locked_without_repeating_its_tests) {
+    host_fixture h;
+    h.logging_script("goenabled.d/10-test", "goenabled");
+    h.logging_script("services.d/worker/10-svc", "services $1");
+    auto agent = h.agent();
+    BOOST_TEST(!agent->set_locked(true));
+    h.run(agent->boot());
+    BOOST_TEST(!h.dir.exists("run/services_worker"));
+    BOOST_TEST(!agent->set_locked(false));
+    h.run(agent->resume_boot());
+    const std::vector<std::string> expected{"goenabled", "services start"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+    BOOST_TEST(h.dir.exists("run/services_worker"));
+}
+
+BOOST_AUTO_TEST_CASE(an_unlock_during_the_boot_joins_it_instead_of_running_a_second_one) {
+    using namespace asio::experimental::awaitable_operators;
+    host_fixture h;
+    h.logging_script("goenabled.d/10-test", "goenabled", "sleep 0.5");
+    h.logging_script("services.d/worker/10-svc", "services $1");
+    auto agent = h.agent();
+    BOOST_TEST(!agent->set_locked(true));
+    h.run([&]() -> asio::awaitable<void> {
+        const auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer unlock_later{ex, 100ms};
+        auto unlock = [&]() -> asio::awaitable<void> {
+            co_await unlock_later.async_wait(asio::use_awaitable);
+            BOOST_TEST(!agent->set_locked(false));  // while the self-tests run
+            co_await agent->resume_boot();
+        };
+        co_await (agent->boot() && unlock());
+    }());
+    const std::vector<std::string> expected{"goenabled", "services start"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_unlocked_all_in_one_controller_starts_its_functions_in_order_after_a_locked_boot) {
+    host_fixture h(role::controller, "subfunctions = [\"worker\"]");
+    h.dir.write("run/.worker_config_complete", "");
+    h.logging_script("goenabled.d/10-test", "goenabled $MTCE_CONTEXT");
+    h.logging_script("services.d/controller/10-svc", "services controller");
+    h.logging_script("services.d/worker/10-svc", "services worker");
+    auto agent = h.agent();
+    BOOST_TEST(!agent->set_locked(true));
+    h.run(agent->boot());
+    BOOST_TEST(!agent->set_locked(false));
+    h.run(agent->resume_boot());
+    const std::vector<std::string> expected{"goenabled main", "goenabled subfunction", "services controller",
+                                            "services worker"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_waits_for_a_start_of_the_same_function_in_progress) {
+    using namespace asio::experimental::awaitable_operators;
+    host_fixture h;
+    h.logging_script("services.d/worker/10-svc", "begin $1",
+                     fmt::format("sleep 0.3\necho \"end $1\" >> '{}/log'", h.dir.path().string()));
+    auto agent = h.agent();
+    auto both = h.run([&]() -> asio::awaitable<std::pair<bool, bool>> {
+        auto [start, stop] = co_await (agent->services(role::worker, service_action::start) &&
+                                       agent->services(role::worker, service_action::stop));
+        co_return std::pair{start.outcome.passed, stop.outcome.passed};
+    }());
+    BOOST_TEST(both.first);
+    BOOST_TEST(both.second);
+    const std::vector<std::string> expected{"begin start", "end start", "begin stop", "end stop"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+    BOOST_TEST(!h.dir.exists("run/services_worker"));
+}
+
+BOOST_AUTO_TEST_CASE(the_subfunction_self_tests_on_request_wait_for_the_configuration_marker_too) {
+    host_fixture h(role::controller, "subfunctions = [\"worker\"]");
+    h.adjust([](mtce::config& cfg) { cfg.host.subfunction_config_timeout = 300ms; });
+    h.logging_script("goenabled.d/10-test", "goenabled $MTCE_CONTEXT");
+    auto agent = h.agent();
+    const auto report = h.run(agent->goenabled(context::subfunction));
+    BOOST_TEST(!report.outcome.passed);
+    BOOST_TEST(contains(report.outcome.reason, "worker configuration not complete"));
+    BOOST_TEST(!h.dir.exists("log"));
 }
