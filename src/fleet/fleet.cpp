@@ -85,7 +85,16 @@ void enable_stats::observe(double seconds) {
 }
 
 fleet_manager::impl::impl(asio::any_io_executor e, config_store& c, host::wire_sender& w, heartbeat::monitor* m)
-    : ex{e}, settings{c}, wire{w}, monitor{m}, inbox{w.codec()} {}
+    : ex{e},
+      settings{c},
+      wire{w},
+      monitor{m},
+      inbox{w.codec()},
+      // Command ids only grow, across controller restarts too: a host carries out an id it has seen only
+      // once, so a restarted controller must not reuse its predecessor's.
+      next_command{static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count())} {}
 
 std::chrono::milliseconds fleet_manager::impl::boot_timeout(role personality) const {
     const auto& c = cfg()->controller;

@@ -77,6 +77,17 @@ std::string monitor_metrics(const monitor& m) {
                                to_string(state), n);
         }
     }
+    family("mtce_heartbeat_misses", "gauge",
+           "Consecutive pulses missed, per host and network (hosts that answer every pulse are left out).");
+    for (const auto& v : views) {
+        for (auto net : networks) {
+            const auto& st = v.status[static_cast<std::size_t>(net)];
+            if (st.state != hb_state::unmonitored && st.misses != 0) {
+                out += fmt::format("mtce_heartbeat_misses{{host=\"{}\",network=\"{}\"}} {}\n", v.name,
+                                   to_string(net), st.misses);
+            }
+        }
+    }
     family("mtce_heartbeat_periods_total", "counter", "Heartbeat periods run.");
     out += fmt::format("mtce_heartbeat_periods_total {}\n", m.period());
     family("mtce_heartbeat_late_periods_total", "counter",
