@@ -97,8 +97,9 @@ std::string percent_encode(std::string_view s) {
     return out;
 }
 
-tl::expected<reply, std::string> get(std::string_view base_url, std::string_view path,
-                                     std::chrono::milliseconds timeout, std::string_view bearer_token) {
+tl::expected<reply, std::string> request(std::string_view method, std::string_view base_url,
+                                         std::string_view path, std::string_view body,
+                                         std::chrono::milliseconds timeout, std::string_view bearer_token) {
     while (!base_url.empty() && base_url.back() == '/') {
         base_url.remove_suffix(1);
     }
@@ -111,15 +112,22 @@ tl::expected<reply, std::string> get(std::string_view base_url, std::string_view
         return unreachable(to.error());
     }
     const auto target = to->path_prefix + std::string{path};
-    if (!target.starts_with('/') || !wire::is_token_text(target) || !wire::is_token_text(bearer_token)) {
-        return unreachable("the path or the bearer token contains spaces or control characters");
+    if (method.empty() || !wire::is_token_text(method) || !target.starts_with('/') ||
+        !wire::is_token_text(target) || !wire::is_token_text(bearer_token)) {
+        return unreachable("the method, the path or the bearer token contains spaces or control characters");
     }
     const tcp::endpoint endpoint{asio::ip::make_address(to->address.host), to->address.port};
-    auto r = run_with_deadline(endpoint, wire::format_request(to->address, target, bearer_token), timeout);
+    auto r = run_with_deadline(
+        endpoint, wire::format_request(method, to->address, target, body, bearer_token), timeout);
     if (!r) {
         return unreachable(r.error());
     }
     return r;
+}
+
+tl::expected<reply, std::string> get(std::string_view base_url, std::string_view path,
+                                     std::chrono::milliseconds timeout, std::string_view bearer_token) {
+    return request("GET", base_url, path, {}, timeout, bearer_token);
 }
 
 }  // namespace mtce::api

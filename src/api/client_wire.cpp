@@ -167,15 +167,23 @@ bool is_token_text(std::string_view s) {
                                 [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == '\x7f'; });
 }
 
-std::string format_request(const listen_address& to, std::string_view path, std::string_view bearer_token) {
+std::string format_request(std::string_view method, const listen_address& to, std::string_view path,
+                           std::string_view body, std::string_view bearer_token) {
     std::string out = fmt::format(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtce\r\nAccept: application/json\r\nConnection: "
+        "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtce\r\nAccept: application/json\r\nConnection: "
         "close\r\n",
-        path, to.to_string());
+        method, path, to.to_string());
     if (!bearer_token.empty()) {
         out += fmt::format("Authorization: Bearer {}\r\n", bearer_token);
     }
+    if (!body.empty()) {
+        out += "Content-Type: application/json\r\n";
+    }
+    if (!body.empty() || (method != "GET" && method != "HEAD")) {
+        out += fmt::format("Content-Length: {}\r\n", body.size());
+    }
     out += crlf;
+    out += body;
     return out;
 }
 

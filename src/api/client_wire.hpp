@@ -1,7 +1,7 @@
 #pragma once
 
 // The bytes of the command-line client's HTTP/1.1 exchange, without any networking: the base URL, the
-// request it sends and the reply it reads. Kept apart from api::get() so that it can be tested alone.
+// request it sends and the reply it reads. Kept apart from api::request() so that it can be tested alone.
 
 #include <cstddef>
 #include <optional>
@@ -29,9 +29,12 @@ struct target {
 /// "https://" is refused with "https is not supported by this client".
 [[nodiscard]] tl::expected<target, std::string> parse_base_url(std::string_view base_url);
 
-/// The GET request for `path` (already with its prefix) on `to`, with the bearer token if not empty.
-/// `path` and `bearer_token` must not contain control characters or spaces (the caller checks).
-[[nodiscard]] std::string format_request(const listen_address& to, std::string_view path,
+/// The `method` request for `path` (already with its prefix) on `to`, with the bearer token if not empty,
+/// and `body` as application/json if not empty. Content-Length is sent with a body and for every method but
+/// GET and HEAD. `method`, `path` and `bearer_token` must not contain control characters or spaces (the
+/// caller checks).
+[[nodiscard]] std::string format_request(std::string_view method, const listen_address& to,
+                                         std::string_view path, std::string_view body,
                                          std::string_view bearer_token);
 
 /// True if `s` can go into a request line or header value as is: no control characters, no spaces.

@@ -237,10 +237,14 @@ std::string_view reason_phrase(int status) {
         return "Conflict";
     case 413:
         return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     case 505:
@@ -251,14 +255,18 @@ std::string_view reason_phrase(int status) {
 }
 
 std::string serialize(const response& r, bool keep_alive, bool with_body) {
-    std::string out = fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n", r.status,
-        reason_phrase(r.status), r.content_type, r.body.size(), keep_alive ? "keep-alive" : "close");
+    std::string out = fmt::format("HTTP/1.1 {} {}\r\n", r.status, reason_phrase(r.status));
+    // 204 and 304 have no body, and so neither Content-Type nor Content-Length (RFC 9110 §8.6, §15.3.5).
+    const bool bodiless = r.status == 204 || r.status == 304;
+    if (!bodiless) {
+        out += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", r.content_type, r.body.size());
+    }
+    out += fmt::format("Connection: {}\r\n", keep_alive ? "keep-alive" : "close");
     for (const auto& [name, value] : r.headers) {
         out += fmt::format("{}: {}\r\n", name, value);
     }
     out += "\r\n";
-    if (with_body) {
+    if (with_body && !bodiless) {
         out += r.body;
     }
     return out;

@@ -83,7 +83,8 @@ struct response {
 [[nodiscard]] std::string_view reason_phrase(int status);
 
 /// The bytes of `r` on the wire: status line, Content-Type, Content-Length, Connection, extra headers and,
-/// unless `with_body` is false (a HEAD request), the body.
+/// unless `with_body` is false (a HEAD request), the body. A 204 or 304 response has no body, Content-Type
+/// or Content-Length.
 [[nodiscard]] std::string serialize(const response& r, bool keep_alive, bool with_body);
 
 }  // namespace mtce::api::http

@@ -1,9 +1,13 @@
 #include "api/router.hpp"
 
+#include <stdexcept>
+#include <utility>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "api/access.hpp"
+#include "api/requests.hpp"
 #include "core/text.hpp"
 
 namespace mtce::api {
@@ -21,23 +25,123 @@ http::response json_response(const json& j) {
     return {200, "application/json", dump(j) + "\n", {}};
 }
 
-http::response method_not_allowed(const http::request& req) {
-    auto r = error_response(405, "method not allowed",
-                            fmt::format("{} {} accepts GET and HEAD only", req.method, req.path));
-    r.headers.emplace_back("Allow", "GET, HEAD");
-    return r;
+char lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 bool is_read(std::string_view method) {
     return method == "GET" || method == "HEAD";
 }
 
+/// What a path names.
+enum class resource { hosts, host, host_actions, alarms, events, health, metrics };
+
+struct match {
+    resource what;
+    std::string_view name;  ///< the host's path segment, still percent-encoded (host, host_actions)
+};
+
+std::optional<match> match_path(std::string_view path) {
+    if (path == "/v1/hosts") {
+        return match{resource::hosts, {}};
+    }
+    if (path == "/v1/alarms") {
+        return match{resource::alarms, {}};
+    }
+    if (path == "/v1/events") {
+        return match{resource::events, {}};
+    }
+    if (path == "/v1/health") {
+        return match{resource::health, {}};
+    }
+    if (path == "/metrics") {
+        return match{resource::metrics, {}};
+    }
+    constexpr std::string_view hosts_prefix = "/v1/hosts/";
+    constexpr std::string_view actions_suffix = "/actions";
+    if (!path.starts_with(hosts_prefix)) {
+        return std::nullopt;
+    }
+    const auto rest = path.substr(hosts_prefix.size());
+    const auto slash = rest.find('/');
+    const auto name = rest.substr(0, slash);
+    if (name.empty()) {
+        return std::nullopt;
+    }
+    if (slash == std::string_view::npos) {
+        return match{resource::host, name};
+    }
+    if (rest.substr(slash) == actions_suffix) {
+        return match{resource::host_actions, name};
+    }
+    return std::nullopt;
+}
+
+/// The methods a resource serves, as the Allow header lists them.
+std::string_view allowed_methods(resource r) {
+    switch (r) {
+    case resource::hosts:
+        return "GET, HEAD, POST";
+    case resource::host:
+        return "GET, HEAD, DELETE";
+    case resource::host_actions:
+        return "POST";
+    default:
+        return "GET, HEAD";
+    }
+}
+
+bool serves(resource r, std::string_view method) {
+    switch (r) {
+    case resource::hosts:
+        return is_read(method) || method == "POST";
+    case resource::host:
+        return is_read(method) || method == "DELETE";
+    case resource::host_actions:
+        return method == "POST";
+    default:
+        return is_read(method);
+    }
+}
+
+http::response method_not_allowed(const http::request& req, resource r) {
+    const auto allow = allowed_methods(r);
+    auto resp = error_response(405, "method not allowed", fmt::format("{} serves {} only", req.path, allow));
+    resp.headers.emplace_back("Allow", std::string{allow});
+    return resp;
+}
+
+http::response bad_request(std::string_view reason) {
+    return error_response(400, "bad request", reason);
+}
+
+http::response bad_name() {
+    return bad_request("the host name in the path is not correctly percent-encoded");
+}
+
+/// Whether a Content-Type names JSON: "application/json", any case, parameters (charset) allowed.
+bool is_json_type(std::string_view type) {
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+        type.remove_suffix(1);
+    }
+    constexpr std::string_view json_type = "application/json";
+    if (type.size() != json_type.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < type.size(); ++i) {
+        if (lower(type[i]) != json_type[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// GET /v1/hosts/{name}
 http::response one_host(std::string_view encoded_name, const backend& b) {
     const auto name = percent_decode(encoded_name);
     if (!name) {
-        return error_response(400, "bad request",
-                              "the host name in the path is not correctly percent-encoded");
+        return bad_name();
     }
     json doc;
     if (!b.host(*name, doc)) {
@@ -46,10 +150,65 @@ http::response one_host(std::string_view encoded_name, const backend& b) {
     return json_response(doc);
 }
 
+/// GET /v1/events?since=N&limit=M
+http::response events(std::string_view query, const backend& b) {
+    const auto q = parse_events_query(query);
+    if (!q) {
+        return bad_request(q.error());
+    }
+    return json_response(b.events(q->since, q->limit));
+}
+
+http::response read(const http::request& req, const match& m, const backend& b) {
+    switch (m.what) {
+    case resource::hosts:
+        return json_response(b.hosts());
+    case resource::host:
+        return one_host(m.name, b);
+    case resource::alarms:
+        return json_response(b.alarms());
+    case resource::events:
+        return events(req.query, b);
+    case resource::health:
+        return json_response(b.health());
+    case resource::metrics:
+        return {200, std::string{metrics_content_type}, b.metrics(), {}};
+    case resource::host_actions:
+        break;
+    }
+    throw std::logic_error{"no read on " + req.path};
+}
+
+/// The response for what the backend did.
+http::response from_outcome(const outcome& o) {
+    if (o.status == 204) {
+        return {204, "application/json", {}, {}};
+    }
+    if (o.status >= 200 && o.status <= 299) {
+        auto body = o.body.empty() ? std::string{"{}"} : o.body;
+        if (!body.ends_with('\n')) {
+            body += '\n';
+        }
+        return {o.status, "application/json", std::move(body), {}};
+    }
+    if (o.status >= 400 && o.status <= 599) {
+        return error_response(o.status, o.error.empty() ? error_title(o.status) : o.error, o.reason);
+    }
+    throw std::logic_error{fmt::format("the backend answered with status {}", o.status)};
+}
+
 }  // namespace
 
 http::response error_response(int status, std::string_view error, std::string_view reason) {
     return {status, "application/json", dump(json{{"error", error}, {"reason", reason}}) + "\n", {}};
+}
+
+std::string error_title(int status) {
+    std::string s{http::reason_phrase(status)};
+    for (auto& c : s) {
+        c = lower(c);
+    }
+    return s;
 }
 
 std::optional<std::string> percent_decode(std::string_view segment) {
@@ -75,32 +234,48 @@ std::optional<std::string> percent_decode(std::string_view segment) {
     return out;
 }
 
-http::response route(const http::request& req, const backend& b, bool may_change) {
+asio::awaitable<http::response> route(const http::request& req, backend& b, bool may_change) {
     if (is_mutating(req.method) && !may_change) {
-        return error_response(403, "forbidden",
-                              "changes are accepted only from loopback or with the API bearer token");
+        co_return error_response(403, "forbidden",
+                                 "changes are accepted only from loopback or with the API bearer token");
     }
-    constexpr std::string_view hosts_prefix = "/v1/hosts/";
-    const std::string_view path = req.path;
-    const bool known = path == "/v1/hosts" || path == "/v1/health" || path == "/metrics" ||
-                       (path.starts_with(hosts_prefix) && path.size() > hosts_prefix.size() &&
-                        path.find('/', hosts_prefix.size()) == std::string_view::npos);
-    if (!known) {
-        return error_response(404, "not found", fmt::format("no resource at {}", path));
+    const auto m = match_path(req.path);
+    if (!m) {
+        co_return error_response(404, "not found", fmt::format("no resource at {}", req.path));
     }
-    if (!is_read(req.method)) {
-        return method_not_allowed(req);
+    if (!serves(m->what, req.method)) {
+        co_return method_not_allowed(req, m->what);
     }
-    if (path == "/v1/hosts") {
-        return json_response(b.hosts());
+    if (is_read(req.method)) {
+        co_return read(req, *m, b);
     }
-    if (path == "/v1/health") {
-        return json_response(b.health());
+    const auto type = req.header("content-type");
+    if (!req.body.empty() && type && !is_json_type(*type)) {
+        co_return error_response(415, "unsupported media type",
+                                 fmt::format("the body must be application/json, not '{}'", *type));
     }
-    if (path == "/metrics") {
-        return {200, std::string{metrics_content_type}, b.metrics(), {}};
+    if (m->what == resource::hosts) {
+        auto request = parse_add_host(req.body);
+        if (!request) {
+            co_return bad_request(request.error());
+        }
+        const auto done = co_await b.add_host(std::move(*request));
+        co_return from_outcome(done);
     }
-    return one_host(path.substr(hosts_prefix.size()), b);
+    auto name = percent_decode(m->name);
+    if (!name) {
+        co_return bad_name();
+    }
+    if (m->what == resource::host) {
+        const auto done = co_await b.delete_host(std::move(*name));
+        co_return from_outcome(done);
+    }
+    auto action = parse_action(req.body);
+    if (!action) {
+        co_return bad_request(action.error());
+    }
+    const auto done = co_await b.act(std::move(*name), std::move(*action));
+    co_return from_outcome(done);
 }
 
 }  // namespace mtce::api

@@ -1,10 +1,14 @@
 #pragma once
 
-// The REST API's routes (design §3.4): a request in, a response out, the data from a backend. No I/O.
+// The REST API's routes (design §3.4): a request in, a response out, the data and the decisions from a
+// backend. No I/O of its own: reads are answered at once from the backend's documents, changes await the
+// backend's coroutines.
 
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <asio/awaitable.hpp>
 
 #include "api/backend.hpp"
 #include "api/http.hpp"
@@ -17,10 +21,26 @@ inline constexpr std::string_view metrics_content_type = "text/plain; version=0.
 /// A JSON error response: {"error": error, "reason": reason} with `status`.
 [[nodiscard]] http::response error_response(int status, std::string_view error, std::string_view reason);
 
-/// Answers `req`. `may_change` is the access decision for this client (see may_change()); a mutating request
-/// without it is refused with 403 before anything else is looked at. HEAD is answered as GET (the caller
-/// leaves the body out). The backend's exceptions propagate.
-[[nodiscard]] http::response route(const http::request& req, const backend& b, bool may_change);
+/// The "error" of a JSON error for `status` when nothing more specific is known: its reason phrase in lower
+/// case ("Request Header Fields Too Large" -> "request header fields too large").
+[[nodiscard]] std::string error_title(int status);
+
+/// Answers `req`:
+/// - GET (and HEAD, answered as GET: the caller leaves the body out) /v1/hosts, /v1/hosts/{name},
+///   /v1/alarms, /v1/events?since=N&limit=M, /v1/health and /metrics;
+/// - POST /v1/hosts, DELETE /v1/hosts/{name} and POST /v1/hosts/{name}/actions, which await the backend's
+///   add_host(), delete_host() and act(); their outcome becomes the response (2xx: its body, none for 204;
+///   otherwise the JSON error).
+///
+/// `may_change` is the access decision for this client (see may_change()): a mutating request without it is
+/// refused with 403 before anything else is looked at. Then an unknown path is 404, a method the path does
+/// not serve 405 (with Allow), a change with a body whose Content-Type is not application/json 415, and a
+/// body or query that does not parse 400 with the reason; only then is the backend asked.
+///
+/// The backend's exceptions propagate, as does a std::logic_error for an outcome whose status is neither
+/// 2xx nor 4xx/5xx. `req` and `b` must outlive the returned awaitable. Cancelling it cancels the backend's
+/// coroutine.
+[[nodiscard]] asio::awaitable<http::response> route(const http::request& req, backend& b, bool may_change);
 
 /// Decodes %XX escapes in one path segment; nullopt for a malformed escape or an encoded '/' or NUL.
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view segment);

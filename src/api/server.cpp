@@ -2,9 +2,12 @@
 
 #include <array>
 #include <cerrno>
+#include <exception>
 #include <list>
+#include <optional>
 #include <string_view>
 #include <system_error>
+#include <variant>
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -20,6 +23,7 @@
 #include "api/access.hpp"
 #include "api/http.hpp"
 #include "api/router.hpp"
+#include "core/tasks.hpp"
 
 namespace mtce::api {
 
@@ -34,15 +38,6 @@ enum class read_outcome { complete, refused, timed_out, closed };
 
 std::string to_string(const tcp::endpoint& ep) {
     return listen_address{ep.address().to_string(), ep.port()}.to_string();
-}
-
-/// "Request Header Fields Too Large" -> "request header fields too large", the "error" of a JSON error.
-std::string error_title(int status) {
-    std::string s{http::reason_phrase(status)};
-    for (auto& c : s) {
-        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    return s;
 }
 
 /// Errors of accept() that say "not now" (out of descriptors or memory, a client gone before accept), not
@@ -72,7 +67,13 @@ namespace detail {
 
 struct server_state {
     server_state(asio::any_io_executor e, listen_address w, backend& b, std::string t, server_options o)
-        : ex{std::move(e)}, where{std::move(w)}, data{&b}, token{std::move(t)}, options{o}, acceptor{ex} {}
+        : ex{std::move(e)},
+          where{std::move(w)},
+          data{&b},
+          token{std::move(t)},
+          options{o},
+          acceptor{ex},
+          closing{ex} {}
 
     asio::any_io_executor ex;
     listen_address where;
@@ -83,11 +84,14 @@ struct server_state {
     std::list<tcp::socket*> connections;  ///< open connections, to close them when the server stops
     std::size_t active = 0;               ///< connection coroutines not yet finished
     bool closed = false;
+    event closing;  ///< set by close(): ends the backend calls still waited for
 
     /// Closes the listening socket and every connection: their pending operations end with
-    /// operation_aborted, and their coroutines return without touching the backend again.
+    /// operation_aborted, a backend coroutine still running for one of them is cancelled, and their
+    /// coroutines return without touching the backend again.
     void close() {
         closed = true;
+        closing.set();
         std::error_code ec;
         acceptor.close(ec);
         for (auto* s : connections) {
@@ -173,16 +177,44 @@ asio::awaitable<void> linger_close(tcp::socket& sock, asio::steady_timer& deadli
     }
 }
 
-/// The response to a complete request: the access decision, then the route. A backend failure is a 500.
-http::response answer(const state& s, const http::request& req, const asio::ip::address& peer) {
-    const bool allowed = is_mutating(req.method) && may_change(peer, req.header("authorization"), s.token);
+/// What the route gave: a response, or the exception the backend threw. (A struct, not a variant: `||`
+/// flattens variants into its own result.)
+struct routed {
+    std::optional<http::response> response;
+    std::exception_ptr failure;
+};
+
+/// route(), with its exception as a value: an awaitable raced with `||` must not throw (§7.1 of the style).
+asio::awaitable<routed> route_caught(const http::request& req, backend& b, bool allowed) {
+    routed out;
     try {
-        return route(req, *s.data, allowed);
-    } catch (const std::exception& e) {
-        // The details go to the log, not to a client that may be anywhere on the network.
-        spdlog::warn("api: {} {}: {}", req.method, req.target, e.what());
-        return error_response(500, "internal error", "the controller could not answer; see its log");
+        out.response = co_await route(req, b, allowed);
+    } catch (...) {
+        out.failure = std::current_exception();
     }
+    co_return out;
+}
+
+/// The response to a complete request: the access decision, then the route, until the server closes (then
+/// nullopt: the backend's coroutine is cancelled and nothing is answered). A backend failure is a 500.
+asio::awaitable<std::optional<http::response>> answer(const std::shared_ptr<state> s,
+                                                      const http::request& req,
+                                                      const asio::ip::address& peer) {
+    const bool allowed = is_mutating(req.method) && may_change(peer, req.header("authorization"), s->token);
+    if (s->closed) {
+        co_return std::nullopt;
+    }
+    auto raced = co_await (route_caught(req, *s->data, allowed) || s->closing.wait());
+    if (raced.index() == 1) {
+        co_return std::nullopt;
+    }
+    auto& got = std::get<0>(raced);
+    if (got.response) {
+        co_return std::move(got.response);
+    }
+    // The details go to the log, not to a client that may be anywhere on the network.
+    spdlog::warn("api: {} {}: {}", req.method, req.target, exception_message(got.failure));
+    co_return error_response(500, "internal error", "the controller could not answer; see its log");
 }
 
 /// One client connection: requests one after another (keep-alive), each read and each response written under
@@ -210,10 +242,16 @@ asio::awaitable<void> serve_connection(std::shared_ptr<state> s, tcp::socket soc
         bool with_body = true;
         if (got == read_outcome::complete) {
             const auto& req = parser.current();
-            resp = answer(*s, req, peer.address());
+            auto answered = co_await answer(s, req, peer.address());
+            if (!answered) {
+                co_return;
+            }
+            resp = std::move(*answered);
             keep_alive = req.keep_alive;
             with_body = req.method != "HEAD";
-            spdlog::debug("api: {} {} {} -> {}", peer_text, req.method, req.target, resp.status);
+            // Changes are logged for the record (never their bodies: a BMC password may be in one).
+            const auto level = is_mutating(req.method) ? spdlog::level::info : spdlog::level::debug;
+            spdlog::log(level, "api: {} {} {} -> {}", peer_text, req.method, req.target, resp.status);
         } else {
             const auto refusal =
                 got == read_outcome::refused

@@ -32,13 +32,18 @@ struct server_options {
     std::size_t max_connections = 64;  ///< connections beyond this are closed at once
 };
 
-/// Serves the backend over HTTP/1.1: GET /v1/hosts, /v1/hosts/{name}, /v1/health and /metrics.
+/// Serves the backend over HTTP/1.1: the routes of api::route() (GET /v1/hosts, /v1/hosts/{name},
+/// /v1/alarms, /v1/events, /v1/health, /metrics; POST /v1/hosts, DELETE /v1/hosts/{name}, POST
+/// /v1/hosts/{name}/actions).
 ///
 /// Mutating requests are refused with 403 unless they come from loopback or carry `Authorization: Bearer
 /// <token>` (an empty token: loopback only). Each connection is a coroutine with deadlines on every read and
-/// write; the server never blocks the loop. Errors are JSON {"error": ..., "reason": ...}.
+/// write; the server never blocks the loop. A change waits for the backend's coroutine, which bounds its own
+/// waits. Errors are JSON {"error": ..., "reason": ...}; a backend exception is a 500 whose details are
+/// logged only. Changes are logged at info level (method, target, status; never the body).
 /// Not thread-safe: constructed, run and destroyed on the event loop's thread; the backend is called there.
-/// Destroying the server closes every connection; the backend must outlive the server.
+/// Stopping or destroying the server closes every connection and cancels the backend coroutines still
+/// running for them; the backend must outlive the server.
 class server {
 public:
     server(asio::any_io_executor ex, listen_address where, backend& b, std::string bearer_token,

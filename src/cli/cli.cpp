@@ -11,17 +11,13 @@
 #include <fmt/format.h>
 
 #include "cli/client_commands.hpp"
+#include "cli/host_commands.hpp"
+#include "cli/log_commands.hpp"
 #include "mtce/version.hpp"
 
 namespace mtce::cli {
 
 namespace {
-
-/// A subcommand whose component does not exist yet: it parses its arguments, then says so honestly.
-int not_implemented(std::string_view what) {
-    fmt::print(stderr, "mtce: not implemented yet: {}\n", what);
-    return exit_failed;
-}
 
 CLI::Validator role_validator() {
     return CLI::IsMember({"controller", "worker", "storage"});
@@ -58,16 +54,6 @@ int check_config(const std::filesystem::path& path, const std::optional<std::str
         fmt::print(stderr, "{}\n", e.to_string());
     }
     return exit_usage;
-}
-
-/// The subcommand path the command line chose, e.g. "mtce host add".
-std::string chosen_command(const CLI::App& app) {
-    std::string out = "mtce";
-    for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
-        cmd = cmd->get_subcommands().front();
-        out += " " + cmd->get_name();
-    }
-    return out;
 }
 
 std::filesystem::path self_path(const char* argv0) {
@@ -127,20 +113,19 @@ int run(int argc, char** argv) {
     add_json(host_show);
 
     auto* host_add = host_cmd->add_subcommand("add", "Add a host to the inventory");
-    std::string personality, subfunctions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username,
-        bmc_password_file;
-    host_add->add_option("NAME", name, "Host name")->required();
-    host_add->add_option("--personality", personality, "controller, worker or storage")
+    add_options add;
+    host_add->add_option("NAME", add.name, "Host name")->required();
+    host_add->add_option("--personality", add.personality, "controller, worker or storage")
         ->required()
         ->check(role_validator());
-    host_add->add_option("--subfunctions", subfunctions, "Comma-separated subfunctions, e.g. worker");
-    host_add->add_option("--mgmt-ip", mgmt_ip, "Management network address")->required();
-    host_add->add_option("--cluster-ip", cluster_ip, "Cluster network address");
-    host_add->add_option("--bmc-type", bmc_type, "redfish, ipmi or none")
+    host_add->add_option("--subfunctions", add.subfunctions, "Comma-separated subfunctions, e.g. worker");
+    host_add->add_option("--mgmt-ip", add.mgmt_ip, "Management network address")->required();
+    host_add->add_option("--cluster-ip", add.cluster_ip, "Cluster network address");
+    host_add->add_option("--bmc-type", add.bmc_type, "redfish, ipmi or none")
         ->check(CLI::IsMember({"redfish", "ipmi", "none"}));
-    host_add->add_option("--bmc-address", bmc_address, "BMC address, ADDR[:PORT]");
-    host_add->add_option("--bmc-username", bmc_username, "BMC user name");
-    host_add->add_option("--bmc-password-file", bmc_password_file, "File holding the BMC password");
+    host_add->add_option("--bmc-address", add.bmc_address, "BMC address, ADDR[:PORT]");
+    host_add->add_option("--bmc-username", add.bmc_username, "BMC user name");
+    host_add->add_option("--bmc-password-file", add.bmc_password_file, "File holding the BMC password");
 
     auto* host_delete = host_cmd->add_subcommand("delete", "Delete a locked host");
     host_delete->add_option("NAME", name, "Host name")->required();
@@ -151,7 +136,7 @@ int run(int argc, char** argv) {
          {"lock", "unlock", "reboot", "reset", "power-on", "power-off", "power-cycle", "reinstall"}) {
         auto* cmd = host_cmd->add_subcommand(action, fmt::format("{} a host", action));
         cmd->add_option("NAME", name, "Host name")->required();
-        cmd->add_flag("--force", force, "Force the action (e.g. force-lock reboots the host)");
+        cmd->add_flag("--force", force, "With lock: force-lock (takes the host out of service at once)");
         actions[action] = cmd;
     }
 
@@ -239,8 +224,25 @@ int run(int argc, char** argv) {
     if (*host_show) {
         return run_host_show(client, name);
     }
-    if (*host_cmd || *alarm_cmd || *event_cmd) {
-        return not_implemented(chosen_command(app) + " (needs the controller's fleet manager)");
+    if (*host_add) {
+        return run_host_add(client, add);
+    }
+    if (*host_delete) {
+        return run_host_delete(client, name);
+    }
+    for (const auto& [action, cmd] : actions) {
+        if (*cmd) {
+            return run_host_action(client, name, action, force);
+        }
+    }
+    if (*host_wait) {
+        return run_host_wait(client, name, state, {.timeout = std::chrono::seconds{wait_timeout}});
+    }
+    if (*alarm_list) {
+        return run_alarm_list(client);
+    }
+    if (*event_list) {
+        return run_event_list(client, {.follow = follow});
     }
     return exit_usage;
 }

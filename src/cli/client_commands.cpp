@@ -2,18 +2,18 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "api/client.hpp"
+#include "api/client_wire.hpp"
 #include "api/listen.hpp"
 #include "cli/cli.hpp"
 #include "cli/host_view.hpp"
 #include "core/config.hpp"
+#include "core/files.hpp"
 
 namespace mtce::cli {
 
@@ -21,88 +21,46 @@ namespace {
 
 using nlohmann::json;
 
-/// For one request to the controller, connection included.
-constexpr std::chrono::seconds request_timeout{10};
+/// The longest token file read; the controller reads at most as much.
+constexpr std::size_t max_token_file = 4096;
 
-/// What the API answered, as JSON; nullopt if the body is not JSON.
-std::optional<json> parse_body(const api::reply& r) {
-    auto doc = json::parse(r.body, /*cb=*/nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
+std::optional<std::string> env_value(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') {
         return std::nullopt;
     }
-    return doc;
+    return std::string{v};
 }
 
-/// The "error: reason" of a JSON error body (design §3.4), or what there is of it.
-std::string error_text(const api::reply& r, const std::optional<json>& doc) {
+/// The reason of a JSON error body (design §3.4), else its error, else the HTTP status.
+std::string reason_of(long status, const std::optional<json>& doc) {
     if (doc && doc->is_object()) {
-        const auto error = doc->value("error", std::string{});
-        const auto reason = doc->value("reason", std::string{});
-        if (!error.empty() || !reason.empty()) {
-            return reason.empty() ? error : error.empty() ? reason : fmt::format("{}: {}", error, reason);
+        for (const char* field : {"reason", "error"}) {
+            const auto it = doc->find(field);
+            if (it != doc->end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+                return printable(it->get<std::string>());
+            }
         }
     }
-    return fmt::format("HTTP status {}", r.status);
+    return fmt::format("HTTP status {}", status);
 }
 
-/// The API's base URL for this command line; the reason (a usage or configuration error) otherwise.
-tl::expected<std::string, std::string> api_url(const client_options& options) {
-    std::optional<std::string> env;
-    if (const char* e = std::getenv("MTCE_API"); e != nullptr && *e != '\0') {
-        env = e;
-    }
-    std::optional<std::string> listen;
-    if (!options.api && !env) {
-        auto from_config = listen_from_config(options.config);
-        if (!from_config) {
-            return tl::unexpected{from_config.error()};
-        }
-        listen = *from_config;
-    }
-    return choose_api_url(options.api, env, listen);
-}
-
-/// Fetches `path` as JSON. On failure prints why on stderr and sets `status` to the exit status.
-struct fetched {
-    int status = exit_ok;
-    long http_status = 0;
-    json doc;
-    std::string error;  ///< for a non-2xx answer: the API's "error: reason"
-};
-
-fetched fetch(const client_options& options, const std::string& path) {
-    fetched out;
-    const auto url = api_url(options);
-    if (!url) {
-        fmt::print(stderr, "mtce: {}\n", url.error());
-        out.status = exit_usage;
-        return out;
-    }
-    const auto r = api::get(*url, path, request_timeout);
+api_session::answer classify(const tl::expected<api::reply, std::string>& r) {
+    api_session::answer a;
     if (!r) {
-        fmt::print(stderr, "mtce: {}\n", r.error());
-        out.status = exit_unreachable;
-        return out;
+        a.reason = r.error();
+        return a;
     }
-    out.http_status = r->status;
-    auto doc = parse_body(*r);
-    if (r->status < 200 || r->status > 299) {
-        out.error = error_text(*r, doc);
-        out.status = exit_failed;
-        return out;
+    a.reached = true;
+    a.status = r->status;
+    auto doc = json::parse(r->body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_discarded()) {
+        a.doc = std::move(doc);
     }
-    if (!doc) {
-        fmt::print(stderr, "mtce: the controller at {} answered {} with something that is not JSON\n", *url,
-                   path);
-        out.status = exit_failed;
-        return out;
+    if (!a.ok()) {
+        a.reason = reason_of(a.status, a.doc);
     }
-    out.doc = std::move(*doc);
-    return out;
-}
-
-void print_json(const json& doc) {
-    fmt::print("{}\n", doc.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace));
+    return a;
 }
 
 }  // namespace
@@ -133,19 +91,19 @@ tl::expected<std::string, std::string> choose_api_url(const std::optional<std::s
     return std::string{default_api_url};
 }
 
-tl::expected<std::optional<std::string>, std::string> listen_from_config(
+tl::expected<std::optional<client_config>, std::string> client_config_from(
     const std::optional<std::filesystem::path>& config) {
     std::filesystem::path path = default_config_path;
     if (config) {
         path = *config;
     } else if (::access(path.c_str(), R_OK) != 0) {
-        return std::optional<std::string>{};
+        return std::optional<client_config>{};
     }
     std::optional<config_errors> first_errors;
     for (const auto r : {role::controller, role::worker, role::storage}) {
         auto cfg = load_config(path, r);
         if (cfg) {
-            return std::optional<std::string>{cfg->controller.api_listen};
+            return client_config{cfg->controller.api_listen, cfg->controller.api_token_file};
         }
         if (!first_errors) {
             first_errors = std::move(cfg.error());
@@ -154,46 +112,164 @@ tl::expected<std::optional<std::string>, std::string> listen_from_config(
     return tl::unexpected{first_errors->front().to_string()};
 }
 
-int run_host_list(const client_options& options) {
-    const auto got = fetch(options, "/v1/hosts");
-    if (got.status != exit_ok) {
-        if (!got.error.empty()) {
-            fmt::print(stderr, "mtce: cannot list hosts: {}\n", got.error);
-        }
-        return got.status;
+tl::expected<std::optional<std::string>, std::string> listen_from_config(
+    const std::optional<std::filesystem::path>& config) {
+    const auto cfg = client_config_from(config);
+    if (!cfg) {
+        return tl::unexpected{cfg.error()};
     }
-    if (!got.doc.is_array()) {
+    if (!*cfg) {
+        return std::optional<std::string>{};
+    }
+    return std::optional<std::string>{(*cfg)->api_listen};
+}
+
+std::optional<std::string> choose_api_token(const std::optional<std::string>& env,
+                                            const std::optional<std::string>& token_file_text) {
+    if (env && !env->empty()) {
+        return env;
+    }
+    if (!token_file_text) {
+        return std::nullopt;
+    }
+    constexpr std::string_view blanks = " \t\r\n";
+    const auto first = token_file_text->find_first_not_of(blanks);
+    if (first == std::string::npos) {
+        return std::nullopt;
+    }
+    const auto last = token_file_text->find_last_not_of(blanks);
+    return token_file_text->substr(first, last - first + 1);
+}
+
+int exit_status_for(long http_status, bool names_a_host) {
+    if (http_status >= 200 && http_status <= 299) {
+        return exit_ok;
+    }
+    switch (http_status) {
+    case 400:
+        return exit_usage;
+    case 404:
+        return names_a_host ? exit_no_such_host : exit_failed;
+    case 409:
+        return exit_refused;
+    default:
+        return exit_failed;
+    }
+}
+
+tl::expected<api_session, std::string> api_session::open(const client_options& options, bool for_changes) {
+    const auto env_api = env_value("MTCE_API");
+    std::optional<client_config> cfg;
+    bool loaded = false;
+    const auto load = [&]() -> tl::expected<void, std::string> {
+        if (!loaded) {
+            auto c = client_config_from(options.config);
+            if (!c) {
+                return tl::unexpected{c.error()};
+            }
+            cfg = std::move(*c);
+            loaded = true;
+        }
+        return {};
+    };
+    std::optional<std::string> listen;
+    if (!options.api && !env_api) {
+        if (auto ok = load(); !ok) {
+            return tl::unexpected{ok.error()};
+        }
+        if (cfg) {
+            listen = cfg->api_listen;
+        }
+    }
+    auto url = choose_api_url(options.api, env_api, listen);
+    if (!url) {
+        return tl::unexpected{url.error()};
+    }
+    std::optional<std::string> token;
+    if (for_changes) {
+        const auto env_token = env_value("MTCE_API_TOKEN");
+        std::optional<std::string> file_text;
+        if (!env_token) {
+            if (auto ok = load(); !ok) {
+                return tl::unexpected{ok.error()};
+            }
+            if (cfg && !cfg->api_token_file.empty()) {
+                file_text = read_small_file(cfg->api_token_file, max_token_file);
+            }
+        }
+        token = choose_api_token(env_token, file_text);
+        if (token && !api::wire::is_token_text(*token)) {
+            return tl::unexpected{
+                std::string{env_token ? "MTCE_API_TOKEN" : "the controller.api_token_file"} +
+                " token contains spaces or control characters"};
+        }
+    }
+    return api_session{std::move(*url), token.value_or("")};
+}
+
+api_session::answer api_session::get(const std::string& path, std::chrono::milliseconds timeout) const {
+    return classify(api::get(url_, path, timeout));
+}
+
+api_session::answer api_session::send(std::string_view method, const std::string& path,
+                                      std::string_view body) const {
+    return classify(api::request(method, url_, path, body, request_timeout, token_));
+}
+
+int report_failure(const api_session::answer& got, std::string_view what, bool names_a_host) {
+    if (!got.reached) {
+        fmt::print(stderr, "mtce: {}\n", got.reason);
+        return exit_unreachable;
+    }
+    fmt::print(stderr, "mtce: {}: {}\n", what, got.reason);
+    return exit_status_for(got.status, names_a_host);
+}
+
+void print_json(const json& doc) {
+    fmt::print("{}\n", doc.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace));
+}
+
+int run_host_list(const client_options& options) {
+    const auto session = api_session::open(options, /*for_changes=*/false);
+    if (!session) {
+        fmt::print(stderr, "mtce: {}\n", session.error());
+        return exit_usage;
+    }
+    const auto got = session->get("/v1/hosts");
+    if (!got.ok()) {
+        return report_failure(got, "cannot list hosts", /*names_a_host=*/false);
+    }
+    if (!got.doc || !got.doc->is_array()) {
         fmt::print(stderr, "mtce: the controller's host list is not a JSON array\n");
         return exit_failed;
     }
     if (options.json) {
-        print_json(got.doc);
+        print_json(*got.doc);
     } else {
-        fmt::print("{}", render_host_table(got.doc));
+        fmt::print("{}", render_host_table(*got.doc));
     }
     return exit_ok;
 }
 
 int run_host_show(const client_options& options, const std::string& name) {
-    const auto got = fetch(options, "/v1/hosts/" + api::percent_encode(name));
-    if (got.http_status == 404) {
-        fmt::print(stderr, "mtce: {}\n", got.error);
-        return exit_no_such_host;
+    const auto session = api_session::open(options, /*for_changes=*/false);
+    if (!session) {
+        fmt::print(stderr, "mtce: {}\n", session.error());
+        return exit_usage;
     }
-    if (got.status != exit_ok) {
-        if (!got.error.empty()) {
-            fmt::print(stderr, "mtce: cannot show host {}: {}\n", name, got.error);
-        }
-        return got.status;
+    const auto got = session->get("/v1/hosts/" + api::percent_encode(name));
+    if (!got.ok()) {
+        return report_failure(got, fmt::format("cannot show host {}", printable(name)),
+                              /*names_a_host=*/true);
     }
-    if (!got.doc.is_object()) {
+    if (!got.doc || !got.doc->is_object()) {
         fmt::print(stderr, "mtce: the controller's host document is not a JSON object\n");
         return exit_failed;
     }
     if (options.json) {
-        print_json(got.doc);
+        print_json(*got.doc);
     } else {
-        fmt::print("{}", render_host(got.doc));
+        fmt::print("{}", render_host(*got.doc));
     }
     return exit_ok;
 }

@@ -15,18 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-/// Control characters (a terminal escape sequence, say) never reach the terminal.
-std::string printable(std::string_view s) {
-    std::string out{s};
-    for (auto& c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            c = '?';
-        }
-    }
-    return out;
-}
-
 std::string value_text(const json& v) {
     if (v.is_null()) {
         return "-";
@@ -63,7 +51,20 @@ constexpr std::array<std::string_view, 14> show_fields{"name",
 
 constexpr std::array<std::string_view, 2> networks{"mgmt", "cluster"};
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
+}  // namespace
+
+std::string printable(std::string_view s) {
+    std::string out{s};
+    for (auto& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
+std::string aligned_table(const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> width;
     for (const auto& row : rows) {
         width.resize(std::max(width.size(), row.size()), 0);
@@ -81,8 +82,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
     }
     return out;
 }
-
-}  // namespace
 
 std::string cell_text(const json& doc, std::string_view field) {
     if (!doc.is_object()) {
@@ -136,7 +135,18 @@ std::string render_host_table(const json& hosts) {
                             heartbeat_cell(h, "mgmt"), heartbeat_cell(h, "cluster")});
         }
     }
-    return table(rows);
+    return aligned_table(rows);
+}
+
+std::string state_text(const json& host) {
+    return fmt::format("{}-{}-{}", cell_text(host, "administrative"), cell_text(host, "operational"),
+                       cell_text(host, "availability"));
+}
+
+std::string render_wait_line(std::string_view clock, std::string_view name, const json& host) {
+    const auto task = cell_text(host, "task");
+    return fmt::format("{} {} {}{}\n", clock, printable(name), state_text(host),
+                       task == "-" ? "" : " " + task);
 }
 
 std::string render_host(const json& host) {

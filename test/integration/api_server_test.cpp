@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE api_server_test
-// The REST server over real sockets on loopback: routes, errors, deadlines, limits, and the client.
+// The REST server over real sockets on loopback: routes (reads and changes), errors, access, deadlines,
+// limits, shutdown, and the client.
 #include <boost/test/unit_test.hpp>
 
 #include <netinet/in.h>
@@ -12,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
@@ -99,6 +102,13 @@ mtce::api::reply get(const mtce::test::api_server& s, const std::string& path) {
     return *r;
 }
 
+mtce::api::reply request(const mtce::test::api_server& s, const std::string& method, const std::string& path,
+                         const std::string& body = "") {
+    auto r = mtce::api::request(method, s.url(), path, body, 5s);
+    BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error()));
+    return *r;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_content_type_and_body) {
@@ -136,18 +146,181 @@ BOOST_AUTO_TEST_CASE(an_unknown_host_or_route_is_404_with_a_json_error) {
     BOOST_TEST(json::parse(route.body)["error"] == "not found");
 }
 
-BOOST_AUTO_TEST_CASE(a_post_from_loopback_passes_the_access_check_and_gets_405) {
+BOOST_AUTO_TEST_CASE(changes_from_loopback_reach_the_backend_and_answer_201_202_and_204) {
     mtce::test::fake_backend b;
     mtce::test::api_server s{b};
-    for (const std::string request :
-         {"POST /v1/hosts HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-          "DELETE /v1/hosts/worker-0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}) {
+    const auto added = request(s, "POST", "/v1/hosts",
+                               R"({"name": "worker-1", "personality": "worker", "mgmt_ip": "10.0.0.11",
+                                   "bmc_type": "ipmi", "bmc_password": "s3cret"})");
+    BOOST_TEST(added.status == 201);
+    BOOST_TEST(added.content_type == "application/json");
+    BOOST_TEST(json::parse(added.body) == json({{"name", "worker-1"}}));
+    const auto acted = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "force-lock"})");
+    BOOST_TEST(acted.status == 202);
+    BOOST_TEST(json::parse(acted.body) == json::object());
+    const auto deleted = request(s, "DELETE", "/v1/hosts/worker%2D1");
+    BOOST_TEST(deleted.status == 204);
+    BOOST_TEST(deleted.body.empty());
+    const auto calls = b.calls();
+    BOOST_REQUIRE(calls.size() == 3u);
+    BOOST_TEST(calls[0].request.bmc_password == "s3cret");
+    BOOST_TEST(calls[1].name == "worker-0");
+    BOOST_TEST(calls[1].action == "force-lock");
+    BOOST_TEST(calls[2].method == "delete_host");
+    BOOST_TEST(calls[2].name == "worker-1");
+}
+
+BOOST_AUTO_TEST_CASE(a_204_on_a_kept_alive_connection_is_followed_by_the_next_response) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    raw_connection c{s.port()};
+    c.send(
+        "DELETE /v1/hosts/worker-0 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const auto all = c.read_until_closed(5s);
+    BOOST_TEST(
+        all.starts_with("HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\nHTTP/1.1 200 OK\r\n"), all);
+    BOOST_TEST(json::parse(body_of(all.substr(all.find("HTTP/1.1 200")))) == json({{"status", "ok"}}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_bodies_are_400_with_the_parsers_reason_and_never_reach_the_backend) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {R"({"name": "w", "personality": "worker", "mgmt_ip": 11})", "'mgmt_ip' must be a string"},
+        {R"({"name": "w", "personality": "worker", "mgmt_ip": "1", "rack": 4})", "unknown field 'rack'"},
+        {R"({"name": "w", "personality": "worker", "mgmt_ip": "1")", "the body is not valid JSON: "},
+    };
+    for (const auto& [body, reason] : cases) {
+        const auto r = request(s, "POST", "/v1/hosts", body);
+        BOOST_TEST(r.status == 400, body);
+        const auto doc = json::parse(r.body);
+        BOOST_TEST(doc["error"] == "bad request");
+        BOOST_TEST(doc["reason"].get<std::string>().starts_with(reason), doc.dump());
+    }
+    const auto action = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": 1})");
+    BOOST_TEST(action.status == 400);
+    BOOST_TEST(json::parse(action.body)["reason"] == "'action' must be a string");
+    BOOST_TEST(request(s, "GET", "/v1/events?since=-1").status == 400);
+    BOOST_TEST(b.calls().empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_backends_answers_404_409_503_and_an_unknown_actions_400_are_passed_on) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    b.answer_next({400, "bad request", "unknown action 'dance'", ""});
+    b.answer_next({404, "not found", "no host named worker-9", ""});
+    b.answer_next({409, "conflict", "cannot unlock: host is already unlocked", ""});
+    b.answer_next({503, "unavailable", "the inventory could not be saved", ""});
+    const auto unknown = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "dance"})");
+    BOOST_TEST(unknown.status == 400);
+    BOOST_TEST(json::parse(unknown.body) ==
+               json({{"error", "bad request"}, {"reason", "unknown action 'dance'"}}));
+    BOOST_TEST(request(s, "DELETE", "/v1/hosts/worker-9").status == 404);
+    const auto refused = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "unlock"})");
+    BOOST_TEST(refused.status == 409);
+    BOOST_TEST(json::parse(refused.body)["reason"] == "cannot unlock: host is already unlocked");
+    const auto unsaved =
+        request(s, "POST", "/v1/hosts", R"({"name": "w", "personality": "worker", "mgmt_ip": "1"})");
+    BOOST_TEST(unsaved.status == 503);
+    BOOST_TEST(json::parse(unsaved.body)["error"] == "unavailable");
+    BOOST_REQUIRE(b.calls().size() == 4u);
+    BOOST_TEST(b.calls()[0].action == "dance");
+}
+
+BOOST_AUTO_TEST_CASE(a_backend_exception_is_a_500_that_keeps_its_details_to_the_log) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    b.throw_next("disk on fire at /var/lib/mtce");
+    const auto r = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "lock"})");
+    BOOST_TEST(r.status == 500);
+    BOOST_TEST(json::parse(r.body) == json({{"error", "internal error"},
+                                            {"reason", "the controller could not answer; see its log"}}));
+    BOOST_TEST(r.body.find("disk") == std::string::npos);
+    BOOST_TEST(get(s, "/v1/health").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_method_is_405_with_allow_and_a_body_that_is_not_json_is_415) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    for (const auto& [request_text, allow] : std::vector<std::pair<std::string, std::string>>{
+             {"PUT /v1/hosts HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+              "GET, HEAD, POST"},
+             {"GET /v1/hosts/worker-0/actions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "POST"},
+             {"DELETE /v1/alarms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GET, HEAD"}}) {
         raw_connection c{s.port()};
-        c.send(request);
+        c.send(request_text);
         const auto response = c.read_until_closed(5s);
         BOOST_TEST(status_of(response) == 405, response);
-        BOOST_TEST(json::parse(body_of(response))["error"] == "method not allowed");
+        BOOST_TEST(response.find("\r\nAllow: " + allow + "\r\n") != std::string::npos, response);
     }
+    raw_connection form{s.port()};
+    form.send(
+        "POST /v1/hosts/worker-0/actions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        "application/x-www-form-urlencoded"
+        "\r\nContent-Length: 11\r\nConnection: close\r\n\r\naction=lock");
+    const auto response = form.read_until_closed(5s);
+    BOOST_TEST(status_of(response) == 415, response);
+    BOOST_TEST(json::parse(body_of(response))["error"] == "unsupported media type");
+    BOOST_TEST(b.calls().empty());
+}
+
+BOOST_AUTO_TEST_CASE(alarms_and_events_are_served_with_since_and_limit) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    b.set_alarms(json::array({{{"id", 1}, {"host", "worker-0"}, {"severity", "major"}}}));
+    for (int i = 0; i < 3; ++i) {
+        b.add_event("worker-0", "state", "e" + std::to_string(i));
+    }
+    BOOST_TEST(json::parse(get(s, "/v1/alarms").body)[0]["severity"] == "major");
+    BOOST_TEST(json::parse(get(s, "/v1/events").body).size() == 3u);
+    const auto later = json::parse(get(s, "/v1/events?since=1&limit=1").body);
+    BOOST_REQUIRE(later.size() == 1u);
+    BOOST_TEST(later[0]["text"] == "e1");
+}
+
+BOOST_AUTO_TEST_CASE(a_change_from_another_address_needs_the_bearer_token) {
+    const auto address = mtce::test::non_loopback_ipv4();
+    if (!address) {
+        BOOST_TEST_MESSAGE("no non-loopback IPv4 address on this machine: skipped");
+        return;
+    }
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b, {}, "s3cret", {*address, 0}};
+    const std::string lock = R"({"action": "lock"})";
+    const auto path = "/v1/hosts/worker-0/actions";
+    const auto anonymous = mtce::api::request("POST", s.url(), path, lock, 5s);
+    BOOST_REQUIRE(anonymous.has_value());
+    BOOST_TEST(anonymous->status == 403);
+    BOOST_TEST(json::parse(anonymous->body)["error"] == "forbidden");
+    BOOST_TEST(mtce::api::request("POST", s.url(), path, lock, 5s, "wrong")->status == 403);
+    BOOST_TEST(mtce::api::request("DELETE", s.url(), "/v1/hosts/worker-0", "", 5s)->status == 403);
+    BOOST_TEST(b.calls().empty());
+    BOOST_TEST(mtce::api::get(s.url(), "/v1/hosts", 5s)->status == 200);  // reading needs no token
+    BOOST_TEST(mtce::api::request("POST", s.url(), path, lock, 5s, "s3cret")->status == 202);
+    BOOST_TEST(b.calls().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(stopping_cancels_a_change_the_backend_is_still_working_on_and_closes_its_connection) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server s{b};
+    b.hang_next();
+    raw_connection c{s.port()};
+    c.send(
+        "POST /v1/hosts/worker-0/actions HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n"
+        "{\"action\":\"lock\"}");
+    const auto limit = clock_type::now() + 10s;
+    while (b.calls().empty() && clock_type::now() < limit) {
+        std::this_thread::sleep_for(10ms);
+    }
+    BOOST_REQUIRE(b.calls().size() == 1u);
+    s.stop();
+    BOOST_TEST(!s.failed());
+    BOOST_TEST(s.running() == 0u);
+    BOOST_TEST(b.cancelled() == 1u);
+    bool timed_out = false;
+    BOOST_TEST(c.read_until_closed(3s, &timed_out).empty());  // closed without an answer
+    BOOST_TEST(!timed_out);
 }
 
 BOOST_AUTO_TEST_CASE(a_kept_alive_connection_serves_pipelined_requests_in_order) {

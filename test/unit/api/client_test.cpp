@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE api_client_test
-// The command-line client's HTTP/1.1 bytes: base URLs, the request, and replies parsed strictly.
+// The command-line client's HTTP/1.1 bytes: base URLs, the requests (with and without a body), and replies
+// parsed strictly.
 #include <boost/test/unit_test.hpp>
 
 #include <string>
@@ -140,9 +141,28 @@ BOOST_AUTO_TEST_CASE(base_urls_are_parsed_strictly) {
 BOOST_AUTO_TEST_CASE(the_request_names_the_host_and_asks_to_close) {
     const auto to = parse_base_url("http://[::1]:2112").value();
     BOOST_TEST(
-        format_request(to.address, "/v1/hosts", "") ==
+        format_request("GET", to.address, "/v1/hosts", "", "") ==
         "GET /v1/hosts HTTP/1.1\r\nHost: [::1]:2112\r\nUser-Agent: mtce\r\nAccept: application/json\r\n"
         "Connection: close\r\n\r\n");
-    BOOST_TEST(format_request(to.address, "/", "t0k").find("\r\nAuthorization: Bearer t0k\r\n\r\n") !=
-               std::string::npos);
+    BOOST_TEST(
+        format_request("GET", to.address, "/", "", "t0k").find("\r\nAuthorization: Bearer t0k\r\n\r\n") !=
+        std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_with_a_body_sends_it_as_json_with_its_length) {
+    const auto to = parse_base_url("http://127.0.0.1:2112").value();
+    const std::string body = R"({"action":"lock"})";
+    BOOST_TEST(format_request("POST", to.address, "/v1/hosts/w/actions", body, "t0k") ==
+               "POST /v1/hosts/w/actions HTTP/1.1\r\nHost: 127.0.0.1:2112\r\nUser-Agent: mtce\r\n"
+               "Accept: application/json\r\nConnection: close\r\nAuthorization: Bearer t0k\r\n"
+               "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n" +
+                   body);
+}
+
+BOOST_AUTO_TEST_CASE(a_change_without_a_body_says_its_length_is_zero) {
+    const auto to = parse_base_url("http://127.0.0.1:2112").value();
+    BOOST_TEST(format_request("DELETE", to.address, "/v1/hosts/w", "", "") ==
+               "DELETE /v1/hosts/w HTTP/1.1\r\nHost: 127.0.0.1:2112\r\nUser-Agent: mtce\r\n"
+               "Accept: application/json\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    BOOST_TEST(format_request("HEAD", to.address, "/", "", "").find("Content-Length") == std::string::npos);
 }

@@ -1,18 +1,13 @@
 #define BOOST_TEST_MODULE api_http_test
-// The REST server without sockets: requests parsed from bytes (one at a time, within limits), routed to a
-// backend, and responses serialised.
+// The REST server's HTTP without sockets: requests parsed from bytes (one at a time, within limits) and
+// responses serialised. (The routes are in router_test.cpp.)
 #include <boost/test/unit_test.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include "api/http.hpp"
-#include "api/router.hpp"
-#include "fake_backend.hpp"
 
 using mtce::api::http::request;
 using mtce::api::http::request_parser;
 using state = mtce::api::http::request_parser::state;
-using nlohmann::json;
 
 namespace {
 
@@ -23,18 +18,6 @@ request parsed(std::string_view text) {
     BOOST_REQUIRE(step.now == state::complete);
     BOOST_TEST(step.consumed == text.size());
     return p.current();
-}
-
-request get(std::string path, std::string method = "GET") {
-    request r;
-    r.method = std::move(method);
-    r.target = path;
-    r.path = std::move(path);
-    return r;
-}
-
-json body_of(const mtce::api::http::response& r) {
-    return json::parse(r.body);
 }
 
 }  // namespace
@@ -133,76 +116,6 @@ BOOST_AUTO_TEST_CASE(garbage_and_other_http_versions_are_refused) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(routes)
-
-BOOST_AUTO_TEST_CASE(get_hosts_is_the_backends_array) {
-    const mtce::test::fake_backend b;
-    const auto r = mtce::api::route(get("/v1/hosts"), b, false);
-    BOOST_TEST(r.status == 200);
-    BOOST_TEST(r.content_type == "application/json");
-    BOOST_TEST(body_of(r) == b.hosts_);
-}
-
-BOOST_AUTO_TEST_CASE(get_one_host_finds_it_by_its_percent_decoded_name) {
-    const mtce::test::fake_backend b;
-    BOOST_TEST(body_of(mtce::api::route(get("/v1/hosts/worker-0"), b, false)) == b.hosts_[1]);
-    BOOST_TEST(body_of(mtce::api::route(get("/v1/hosts/worker%2D0"), b, false)) == b.hosts_[1]);
-}
-
-BOOST_AUTO_TEST_CASE(an_unknown_host_is_404_with_the_error_body) {
-    const mtce::test::fake_backend b;
-    const auto r = mtce::api::route(get("/v1/hosts/nosuch"), b, false);
-    BOOST_TEST(r.status == 404);
-    BOOST_TEST(body_of(r) == (json{{"error", "not found"}, {"reason", "no host named nosuch"}}));
-}
-
-BOOST_AUTO_TEST_CASE(health_and_metrics_come_from_the_backend) {
-    const mtce::test::fake_backend b;
-    BOOST_TEST(body_of(mtce::api::route(get("/v1/health"), b, false)) == b.health());
-    const auto m = mtce::api::route(get("/metrics"), b, false);
-    BOOST_TEST(m.status == 200);
-    BOOST_TEST(m.content_type == "text/plain; version=0.0.4");
-    BOOST_TEST(m.body == b.metrics());
-}
-
-BOOST_AUTO_TEST_CASE(unknown_paths_are_404_and_other_methods_405_with_allow) {
-    const mtce::test::fake_backend b;
-    for (const char* path : {"/", "/v1", "/v1/hosts/", "/v1/hosts/a/b", "/v2/hosts", "/metrics/x"}) {
-        const auto r = mtce::api::route(get(path), b, false);
-        BOOST_TEST(r.status == 404, path);
-        BOOST_TEST(body_of(r)["error"] == "not found", path);
-    }
-    const auto put = mtce::api::route(get("/v1/hosts", "PUT"), b, true);
-    BOOST_TEST(put.status == 405);
-    BOOST_TEST(body_of(put)["error"] == "method not allowed");
-    BOOST_REQUIRE(put.headers.size() == 1);
-    BOOST_TEST(put.headers[0].first == "Allow");
-    BOOST_TEST(mtce::api::route(get("/v1/health", "OPTIONS"), b, false).status == 405);
-    BOOST_TEST(mtce::api::route(get("/v1/hosts", "HEAD"), b, false).status == 200);
-}
-
-BOOST_AUTO_TEST_CASE(a_mutating_request_without_the_right_to_change_is_403_before_routing) {
-    const mtce::test::fake_backend b;
-    for (const char* m : {"POST", "DELETE", "PUT", "PATCH"}) {
-        BOOST_TEST(mtce::api::route(get("/v1/hosts/worker-0", m), b, false).status == 403, m);
-        BOOST_TEST(mtce::api::route(get("/nowhere", m), b, false).status == 403, m);
-        BOOST_TEST(mtce::api::route(get("/v1/hosts/worker-0", m), b, true).status == 405, m);
-    }
-    BOOST_TEST(body_of(mtce::api::route(get("/v1/hosts", "POST"), b, false))["error"] == "forbidden");
-}
-
-BOOST_AUTO_TEST_CASE(percent_decoding_refuses_bad_escapes_slashes_and_nul) {
-    BOOST_TEST(mtce::api::percent_decode("a%20b").value_or("?") == "a b");
-    BOOST_TEST(mtce::api::percent_decode("plain").value_or("?") == "plain");
-    BOOST_TEST(!mtce::api::percent_decode("a%2").has_value());
-    BOOST_TEST(!mtce::api::percent_decode("a%").has_value());
-    BOOST_TEST(!mtce::api::percent_decode("a%zz").has_value());
-    BOOST_TEST(!mtce::api::percent_decode("a%2Fb").has_value());
-    BOOST_TEST(!mtce::api::percent_decode("a%00").has_value());
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
 BOOST_AUTO_TEST_CASE(a_response_has_status_line_type_length_connection_and_extra_headers) {
     mtce::api::http::response r{405, "application/json", "{}\n", {{"Allow", "GET, HEAD"}}};
     BOOST_TEST(mtce::api::http::serialize(r, false, true) ==
@@ -211,4 +124,19 @@ BOOST_AUTO_TEST_CASE(a_response_has_status_line_type_length_connection_and_extra
     BOOST_TEST(mtce::api::http::serialize(r, true, false) ==
                "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: 3\r\n"
                "Connection: keep-alive\r\nAllow: GET, HEAD\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_204_response_has_neither_body_nor_content_headers) {
+    mtce::api::http::response r{204, "application/json", "ignored", {}};
+    BOOST_TEST(mtce::api::http::serialize(r, true, true) ==
+               "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(the_statuses_of_changes_have_their_reason_phrases) {
+    BOOST_TEST(mtce::api::http::reason_phrase(201) == "Created");
+    BOOST_TEST(mtce::api::http::reason_phrase(202) == "Accepted");
+    BOOST_TEST(mtce::api::http::reason_phrase(409) == "Conflict");
+    BOOST_TEST(mtce::api::http::reason_phrase(415) == "Unsupported Media Type");
+    BOOST_TEST(mtce::api::http::reason_phrase(501) == "Not Implemented");
+    BOOST_TEST(mtce::api::http::reason_phrase(503) == "Service Unavailable");
 }

@@ -53,3 +53,37 @@ BOOST_AUTO_TEST_CASE(a_given_file_that_cannot_be_loaded_is_an_error_with_file_an
     BOOST_TEST(r.error().starts_with(bad.string() + ":2: controller.api_listen: "), r.error());
     BOOST_TEST(!listen_from_config(s.path() / "missing.toml").has_value());
 }
+
+BOOST_AUTO_TEST_CASE(the_token_comes_from_the_environment_first_then_the_file_trimmed) {
+    using mtce::cli::choose_api_token;
+    BOOST_TEST(choose_api_token("env-token", "file-token").value_or("") == "env-token");
+    BOOST_TEST(choose_api_token(std::nullopt, " file-token\n").value_or("") == "file-token");
+    BOOST_TEST(choose_api_token(std::string{}, "file-token").value_or("") == "file-token");
+    BOOST_TEST(!choose_api_token(std::nullopt, " \n\t").has_value());
+    BOOST_TEST(!choose_api_token(std::nullopt, std::nullopt).has_value());
+    BOOST_TEST(!choose_api_token(std::string{}, std::nullopt).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_token_file_is_named_by_the_configuration) {
+    mtce::test::scratch s;
+    const auto token = s.write("token", "t0k\n", 0600);
+    const auto file = s.write("mtce.toml", "[controller]\napi_token_file = \"" + token.string() + "\"\n");
+    const auto cfg = mtce::cli::client_config_from(file).value();
+    BOOST_REQUIRE(cfg.has_value());
+    BOOST_TEST(cfg->api_token_file == token);
+    BOOST_TEST(cfg->api_listen == "127.0.0.1:2112");
+}
+
+BOOST_AUTO_TEST_CASE(http_statuses_map_to_the_documented_exit_statuses) {
+    using mtce::cli::exit_status_for;
+    for (const long ok : {200L, 201L, 202L, 204L}) {
+        BOOST_TEST(exit_status_for(ok, true) == 0);
+    }
+    BOOST_TEST(exit_status_for(400, true) == 2);
+    BOOST_TEST(exit_status_for(404, true) == 3);
+    BOOST_TEST(exit_status_for(404, false) == 1);  // a route the controller does not have: not a host
+    BOOST_TEST(exit_status_for(409, true) == 4);
+    for (const long other : {401L, 403L, 405L, 415L, 500L, 501L, 503L, 302L}) {
+        BOOST_TEST(exit_status_for(other, true) == 1, other);
+    }
+}

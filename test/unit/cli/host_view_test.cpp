@@ -86,3 +86,25 @@ BOOST_AUTO_TEST_CASE(show_tolerates_missing_fields_and_prints_unknown_ones_last)
     BOOST_TEST(text.starts_with("name:                     w\npersonality:              -\n"));
     BOOST_TEST(text.ends_with("heartbeat cluster:        -\nzone:                     rack-2\n"));
 }
+
+BOOST_AUTO_TEST_CASE(the_state_is_admin_oper_avail_with_dashes_for_missing_fields) {
+    BOOST_TEST(state_text(json{{"administrative", "locked"},
+                               {"operational", "disabled"},
+                               {"availability", "power-off"}}) == "locked-disabled-power-off");
+    BOOST_TEST(state_text(json{{"administrative", "locked"}}) == "locked----");  // "locked", "-", "-"
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_line_has_the_clock_name_state_and_task_if_any) {
+    const json h{{"administrative", "unlocked"},
+                 {"operational", "disabled"},
+                 {"availability", "intest"},
+                 {"task", "Testing"}};
+    BOOST_TEST(render_wait_line("12:03:04", "worker-0", h) ==
+               "12:03:04 worker-0 unlocked-disabled-intest Testing\n");
+    auto idle = h;
+    idle["task"] = "";
+    BOOST_TEST(render_wait_line("12:03:05", "worker-0", idle) ==
+               "12:03:05 worker-0 unlocked-disabled-intest\n");
+    idle["task"] = "\x1b]0;owned\x07";
+    BOOST_TEST(render_wait_line("t", "w\n", idle) == "t w? unlocked-disabled-intest ?]0;owned?\n");
+}
