@@ -33,11 +33,11 @@ struct agent_options {
 int run_agent(const agent_options& options);
 
 struct demo_options {
-    int hosts = 1;
+    int hosts = 3;
     std::filesystem::path self_binary;  ///< the mtce executable to start agents from
 };
 
-/// `mtce demo`: a local host agent in a temporary directory, its sequences shown live.
+/// `mtce demo`: a controller and `hosts` hosts on loopback in a temporary directory, their lifecycles shown live.
 int run_demo(const demo_options& options);
 
 }  // namespace mtce::cli

@@ -1,24 +1,36 @@
-// `mtce demo`: a worker host agent in a temporary directory, unprivileged, its sequences shown live.
+// `mtce demo`: a controller and N hosts on loopback, unprivileged, each a real `mtce agent` child process in a
+// temporary directory, with unicast heartbeat between them. The demo adds the hosts to the inventory,
+// unlocks them and shows the host table live as they pass through their states; then one host dies and
+// the demo shows how the controller detects it, fails it and recovers it once it boots again.
 //
-// Act 1 boots the host: self-tests run in parallel, then host services start in name order.
-// Act 2 "reboots" it (a new boot identity) with one self-test failing and one hanging: the hung one is
-// killed at its deadline, the failure is recorded with the script named, and no host service starts.
-// The agent is the real `mtce agent` process; its log is shown as it runs. Everything is removed at exit.
+// A host "reboots" as its host.reboot_command asks: the command leaves a marker, and the demo stops the
+// agent, gives the host a new boot identity, empties its run directory (a tmpfs on a real host) and starts
+// it again. Everything is removed at exit or on Ctrl-C.
 #include "cli/cli.hpp"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "api/client.hpp"
+#include "cli/host_view.hpp"
 #include "core/files.hpp"
 
 extern char** environ;
@@ -29,6 +41,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
 
 std::atomic<bool> interrupted{false};
 
@@ -36,145 +50,309 @@ void on_interrupt(int) {
     interrupted = true;
 }
 
+constexpr std::string_view bold = "\033[1m";
+constexpr std::string_view plain = "\033[0m";
+
 void write_script(const fs::path& path, std::string_view body) {
-    const auto text = fmt::format("#!/bin/sh\n{}", body);
-    if (auto ec = write_file_atomic(path, text, fs::perms{0755})) {
+    if (auto ec = write_file_atomic(path, fmt::format("#!/bin/sh\n{}", body), fs::perms{0755})) {
         throw std::runtime_error{fmt::format("cannot write '{}': {}", path.string(), ec.message())};
     }
 }
 
+void write_text(const fs::path& path, std::string_view text, fs::perms mode = fs::perms{0644}) {
+    if (auto ec = write_file_atomic(path, text, mode)) {
+        throw std::runtime_error{fmt::format("cannot write '{}': {}", path.string(), ec.message())};
+    }
+}
+
+/// Whether a TCP port can be bound on `address` now (the demo's API port).
+bool port_free(const std::string& address, std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// One simulated host: a real agent process in its own directory, on its own loopback addresses.
 struct demo_host {
-    fs::path root;
-    fs::path config;
-    fs::path run_dir;
-
-    explicit demo_host(fs::path dir)
-        : root{std::move(dir)}, config{root / "mtce.toml"}, run_dir{root / "run"} {
-        for (const auto* sub : {"goenabled.d", "services.d/worker", "run", "state"}) {
-            fs::create_directories(root / sub);
-        }
-        (void)write_file_atomic(root / "cluster.key", "demo-cluster-key-0123456789abcdef\n", fs::perms{0600});
-        (void)write_file_atomic(root / "boot_id", "demo-boot-1\n");
-        const auto toml = fmt::format(R"([agent]
-hostname = "worker-0"
-boot_id_file = "{0}/boot_id"
-drain_timeout = "5s"
-
-[auth]
-key_file = "{0}/cluster.key"
-
-[host]
-goenabled_dir = "{0}/goenabled.d"
-services_dir = "{0}/services.d"
-run_dir = "{0}/run"
-state_dir = "{0}/state"
-goenabled_timeout = "4s"
-services_timeout = "10s"
-kill_grace = "1s"
-)",
-                                      root.string());
-        (void)write_file_atomic(config, toml);
-    }
-
-    void healthy_scripts() {
-        write_script(root / "goenabled.d/10-cpu",
-                     "# The host has at least one online CPU.\nsleep 1\n[ \"$(nproc)\" -ge 1 ]\n");
-        write_script(root / "goenabled.d/20-memory",
-                     "# At least 64 MiB of memory is available.\nsleep 2\n"
-                     "avail=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)\n[ \"$avail\" -gt 65536 ]\n");
-        write_script(root / "goenabled.d/30-disk",
-                     "# The state filesystem is below 98% full.\nsleep 1\n"
-                     "use=$(df -P \"$MTCE_STATE_DIR\" | awk 'NR==2 {sub(\"%\",\"\",$5); print $5}')\n"
-                     "[ \"$use\" -lt 98 ]\n");
-        for (const auto* name : {"10-network", "20-container-runtime", "30-kubelet"}) {
-            write_script(root / "services.d/worker" / name,
-                         fmt::format("echo \"{} $1 on $MTCE_HOSTNAME\"\nsleep 0.5\n", name));
-        }
-    }
-
-    void broken_scripts() {
-        write_script(root / "goenabled.d/20-memory",
-                     "echo 'memory: 3 uncorrectable ECC errors on DIMM B2' >&2\nexit 1\n");
-        write_script(root / "goenabled.d/30-disk",
-                     "# A disk that stopped answering: the check hangs.\nsleep 600\n");
-        // A reboot: a new boot identity, and /run (a tmpfs) comes back empty.
-        (void)write_file_atomic(root / "boot_id", "demo-boot-2\n");
-        for (const auto& entry : fs::directory_iterator{run_dir}) {
-            fs::remove_all(entry.path());
-        }
-    }
+    std::string name;
+    std::string role;
+    std::string mgmt_ip;
+    std::string cluster_ip;
+    fs::path dir;
+    pid_t pid = 0;
+    int boots = 1;
 };
 
-pid_t start_agent(const fs::path& binary, const fs::path& config) {
-    std::fflush(stdout);  // what was printed so far comes before the agent's log
-    std::vector<std::string> args{binary.string(), "agent",        "--role",      "worker", "--config",
-                                  config.string(), "--foreground", "--log-level", "info"};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    if (int rc = ::posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ); rc != 0) {
-        throw std::runtime_error{fmt::format("cannot start '{}': {}", binary.string(), std::strerror(rc))};
-    }
-    return pid;
-}
-
-void stop_agent(pid_t pid) {
-    (void)::kill(pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            return;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    (void)::kill(pid, SIGKILL);
-    (void)::waitpid(pid, &status, 0);
-}
-
-/// Waits until one of `paths` exists; returns it, or empty on timeout or Ctrl-C.
-fs::path wait_for_any(const std::vector<fs::path>& paths, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!interrupted && std::chrono::steady_clock::now() < deadline) {
-        for (const auto& p : paths) {
-            if (fs::exists(p)) {
-                return p;
+class demo {
+public:
+    demo(fs::path binary, fs::path root, int hosts) : binary_{std::move(binary)}, root_{std::move(root)} {
+        std::uint16_t base = 0;
+        for (int attempt = 0; attempt < 50 && base == 0; ++attempt) {
+            const auto candidate = static_cast<std::uint16_t>(21000 + ((::getpid() + attempt * 97) % 3000) * 10);
+            if (port_free("127.73.0.1", static_cast<std::uint16_t>(candidate + 9))) {
+                base = candidate;
             }
         }
-        std::this_thread::sleep_for(100ms);
-    }
-    return {};
-}
-
-void show_flag(const fs::path& path) {
-    auto text = read_small_file(path);
-    fmt::print("\n  ┌─ {}\n", path.string());
-    if (text) {
-        std::size_t start = 0;
-        while (start < text->size()) {
-            auto nl = text->find('\n', start);
-            fmt::print("  │ {}\n", text->substr(start, nl - start));
-            start = nl == std::string::npos ? text->size() : nl + 1;
+        if (base == 0) {
+            throw std::runtime_error{"no free port block on 127.73.0.1"};
+        }
+        base_ = base;
+        add("controller-0", "controller", 1);
+        for (int i = 0; i < hosts; ++i) {
+            const bool storage = hosts >= 3 && i == hosts - 1;
+            add(storage ? "storage-0" : fmt::format("worker-{}", i), storage ? "storage" : "worker", 10 + i);
         }
     }
-    fmt::print("  └─\n\n");
-}
 
-void heading(std::string_view text) {
-    fmt::print("\n\033[1m=== {}\033[0m\n\n", text);
+    ~demo() { stop_all(); }
+    demo(const demo&) = delete;
+    demo& operator=(const demo&) = delete;
+
+    [[nodiscard]] std::string api() const { return fmt::format("http://127.73.0.1:{}", base_ + 9); }
+    std::vector<demo_host>& hosts() { return hosts_; }
+    demo_host& host(const std::string& name) {
+        for (auto& h : hosts_) {
+            if (h.name == name) {
+                return h;
+            }
+        }
+        throw std::runtime_error{"no host " + name};
+    }
+
+    void start(demo_host& h) {
+        fs::create_directories(h.dir / "run");
+        const auto log = (h.dir / "agent.log").string();
+        std::vector<std::string> args{binary_.string(), "agent",        "--role",      h.role, "--config",
+                                      (h.dir / "mtce.toml").string(), "--foreground"};
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        const int rc = ::posix_spawn(&h.pid, binary_.c_str(), &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) {
+            throw std::runtime_error{fmt::format("cannot start '{}': {}", binary_.string(), std::strerror(rc))};
+        }
+    }
+
+    static void stop(demo_host& h, int sig) {
+        if (h.pid <= 0) {
+            return;
+        }
+        (void)::kill(h.pid, sig);
+        int status = 0;
+        for (int i = 0; i < 100; ++i) {
+            if (::waitpid(h.pid, &status, WNOHANG) == h.pid) {
+                h.pid = 0;
+                return;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        (void)::kill(h.pid, SIGKILL);
+        (void)::waitpid(h.pid, &status, 0);
+        h.pid = 0;
+    }
+
+    /// A new boot identity and an empty run directory, as after a reboot or a power cycle.
+    static void next_boot(demo_host& h) {
+        ++h.boots;
+        write_text(h.dir / "boot_id", fmt::format("{}-boot-{}\n", h.name, h.boots));
+        std::error_code ec;
+        fs::remove_all(h.dir / "run", ec);
+    }
+
+    /// Carries out the reboots the hosts asked for; returns the names of the hosts rebooted.
+    std::vector<std::string> serve_reboots() {
+        std::vector<std::string> out;
+        for (auto& h : hosts_) {
+            const auto marker = h.dir / "reboot-requested";
+            std::error_code ec;
+            if (h.pid > 0 && fs::exists(marker, ec)) {
+                fs::remove(marker, ec);
+                stop(h, SIGTERM);
+                // A reboot takes time (and a boot's time is counted in seconds: the next one must be later).
+                std::this_thread::sleep_for(1100ms);
+                next_boot(h);
+                start(h);
+                out.push_back(h.name);
+            }
+        }
+        return out;
+    }
+
+    void stop_all() {
+        for (auto& h : hosts_) {
+            if (h.pid > 0) {
+                (void)::kill(h.pid, SIGTERM);
+            }
+        }
+        for (auto& h : hosts_) {
+            stop(h, SIGTERM);
+        }
+    }
+
+    /// POST with a JSON body; the reply's status (0 when the controller does not answer).
+    long post(const std::string& path, const json& body) const {
+        const auto r = api::request("POST", api(), path, body.dump(), 10s);
+        return r ? r->status : 0;
+    }
+
+    [[nodiscard]] json get(const std::string& path) const {
+        const auto r = api::get(api(), path, 5s);
+        if (!r || r->status != 200) {
+            return nullptr;
+        }
+        return json::parse(r->body, nullptr, false);
+    }
+
+private:
+    void add(const std::string& name, const std::string& role, int n) {
+        demo_host h;
+        h.name = name;
+        h.role = role;
+        h.mgmt_ip = fmt::format("127.73.0.{}", n);
+        h.cluster_ip = fmt::format("127.74.0.{}", n);
+        h.dir = root_ / name;
+        const auto d = h.dir.string();
+        for (const auto* sub : {"goenabled.d", "services.d/controller", "services.d/worker", "services.d/storage",
+                                "run", "state"}) {
+            fs::create_directories(h.dir / sub);
+        }
+        write_text(h.dir / "cluster.key", "mtce-demo-cluster-key-0123456789abcdef\n", fs::perms{0600});
+        write_text(h.dir / "boot_id", name + "-boot-1\n");
+        write_script(h.dir / "goenabled.d/10-cpu", "# At least one CPU is online.\nsleep 1\n[ \"$(nproc)\" -ge 1 ]\n");
+        write_script(h.dir / "goenabled.d/20-memory",
+                     "# Enough memory is available.\nsleep 1.5\n"
+                     "avail=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)\n[ \"$avail\" -gt 65536 ]\n");
+        write_script(h.dir / "goenabled.d/30-disk", "# The state directory is writable.\nsleep 0.5\ntest -w \"$MTCE_STATE_DIR\"\n");
+        for (const auto* svc : {"10-network", "20-container-runtime", "30-kubelet"}) {
+            write_script(h.dir / "services.d" / role / svc, "sleep 0.3\n");
+        }
+        write_script(h.dir / "reboot", fmt::format("touch {}/reboot-requested\n", d));
+        auto network = [&](const char* which, const std::string& address, int offset) {
+            return fmt::format(
+                "[network.{}]\naddress = \"{}\"\nagent_port = {}\ncontroller_port = {}\npulse_port = {}\n"
+                "pulse_reply_port = {}\n",
+                which, address, base_ + offset, base_ + offset + 1, base_ + offset + 2, base_ + offset + 3);
+        };
+        std::string toml = fmt::format(
+            "[agent]\nhostname = \"{0}\"\nboot_id_file = \"{1}/boot_id\"\ndrain_timeout = \"2s\"\n"
+            "controllers = [\"127.73.0.1\", \"127.74.0.1\"]\n\n"
+            "[auth]\nkey_file = \"{1}/cluster.key\"\n\n"
+            "[heartbeat]\nmode = \"unicast\"\n\n"
+            "[host]\ngoenabled_dir = \"{1}/goenabled.d\"\nservices_dir = \"{1}/services.d\"\nrun_dir = \"{1}/run\"\n"
+            "state_dir = \"{1}/state\"\ngoenabled_timeout = \"10s\"\nservices_timeout = \"10s\"\nkill_grace = \"1s\"\n"
+            "mtcalive_period = \"1s\"\nreboot_command = \"{1}/reboot\"\nreset_command = \"{1}/reboot\"\n\n",
+            name, d);
+        toml += network("mgmt", h.mgmt_ip, 0) + "\n" + network("cluster", h.cluster_ip, 4);
+        if (role == "controller") {
+            toml += fmt::format(
+                "\n[controller]\nstate_dir = \"{}/ctl\"\napi_listen = \"127.73.0.1:{}\"\n"
+                "worker_boot_timeout = \"60s\"\nstorage_boot_timeout = \"60s\"\ncontroller_boot_timeout = \"60s\"\n"
+                "goenabled_timeout = \"20s\"\nservices_timeout = \"20s\"\nheartbeat_soak = \"3s\"\n"
+                "command_timeout = \"1s\"\ncommand_retries = 3\nreboot_timeout = \"15s\"\noffline_window = \"5s\"\n"
+                "loss_recovery_timeout = \"2s\"\ntask_display = \"3s\"\n\n"
+                "[autorecovery]\nconfig_interval = \"5s\"\ngoenabled_interval = \"5s\"\nservices_interval = \"5s\"\n"
+                "heartbeat_interval = \"5s\"\nboot_interval = \"5s\"\n",
+                d, base_ + 9);
+        }
+        write_text(h.dir / "mtce.toml", toml);
+        hosts_.push_back(std::move(h));
+    }
+
+    fs::path binary_;
+    fs::path root_;
+    std::uint16_t base_ = 0;
+    std::vector<demo_host> hosts_;
+};
+
+/// The screen: a title, the host table and the newest events, redrawn in place on a terminal; on anything
+/// else (a pipe, a log) only new events are printed, one line each.
+class screen {
+public:
+    explicit screen(bool tty) : tty_{tty}, start_{steady::now()} {}
+
+    void act(std::string title) {
+        act_ = std::move(title);
+        if (!tty_) {
+            fmt::print("\n=== {}\n", act_);
+            std::fflush(stdout);
+        }
+    }
+
+    void note(std::string line) {
+        notes_.push_back(std::move(line));
+        if (!tty_) {
+            fmt::print("{}\n", notes_.back());
+            std::fflush(stdout);
+        }
+    }
+
+    void show(const json& hosts, const json& events) {
+        if (events.is_array()) {
+            for (const auto& e : events) {
+                recent_.push_back(fmt::format("{} {:<13} {:<8} {}", e.value("time_text", "").substr(11, 8),
+                                              e.value("host", ""), e.value("kind", ""), e.value("text", "")));
+                if (!tty_) {
+                    fmt::print("  event: {}\n", recent_.back());
+                }
+            }
+            while (recent_.size() > 10) {
+                recent_.erase(recent_.begin());
+            }
+        }
+        if (!tty_) {
+            std::fflush(stdout);
+            return;
+        }
+        const auto secs = std::chrono::duration<double>(steady::now() - start_).count();
+        std::string out = "\033[H\033[2J";
+        out += fmt::format("{}mtce demo{}  {:.0f} s   {}{}{}\n\n", bold, plain, secs, bold, act_, plain);
+        out += hosts.is_array() ? render_host_table(hosts) : std::string{"(the controller is not answering)\n"};
+        out += "\nEvents (newest last):\n";
+        for (const auto& line : recent_) {
+            out += "  " + line.substr(0, 140) + "\n";
+        }
+        if (!notes_.empty()) {
+            out += "\n";
+            for (const auto& n : notes_) {
+                out += n + "\n";
+            }
+        }
+        fmt::print("{}", out);
+        std::fflush(stdout);
+    }
+
+private:
+    bool tty_;
+    steady::time_point start_;
+    std::string act_;
+    std::vector<std::string> recent_;
+    std::vector<std::string> notes_;
+};
+
+std::string state_of(const json& h) {
+    return fmt::format("{}-{}-{}", h.value("administrative", ""), h.value("operational", ""),
+                       h.value("availability", ""));
 }
 
 }  // namespace
 
 int run_demo(const demo_options& options) {
-    if (options.hosts != 1) {
-        fmt::print(stderr,
-                   "mtce: not implemented yet: a demo of {} hosts (it needs the controller's fleet "
-                   "manager); run 'mtce demo' for one host\n",
-                   options.hosts);
-        return exit_failed;
+    if (options.hosts < 1 || options.hosts > 200) {
+        fmt::print(stderr, "mtce: --hosts must be between 1 and 200\n");
+        return exit_usage;
     }
     std::string tmpl = (fs::temp_directory_path() / "mtce-demo.XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -188,58 +366,140 @@ int run_demo(const demo_options& options) {
     ::sigaction(SIGTERM, &sa, nullptr);
 
     int status = exit_ok;
-    pid_t agent = 0;
     try {
-        demo_host host{root};
-        host.healthy_scripts();
-        heading("Act 1: worker-0 boots");
-        fmt::print(
-            "A worker host agent starts in {} (no root needed).\n"
-            "Its three self-tests (goenabled.d/) take 1-2 s each and run in parallel;\n"
-            "when all pass, its host services (services.d/worker/) start one by one, in name order.\n\n",
-            root.string());
-        const auto t0 = std::chrono::steady_clock::now();
-        agent = start_agent(options.self_binary, host.config);
-        auto flag = wait_for_any({host.run_dir / "services_worker", host.run_dir / "services_worker_failed",
-                                  host.run_dir / "goenabled_failed"},
-                                 30s);
-        const auto took =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-        stop_agent(agent);
-        agent = 0;
-        if (flag.empty()) {
-            throw std::runtime_error{interrupted ? "interrupted"
-                                                 : "the agent did not finish its boot sequence"};
-        }
-        fmt::print("\nBoot sequence done in {:.1f} s (self-tests in parallel: ~2 s, not 4 s). Flag files:\n",
-                   static_cast<double>(took.count()) / 1000.0);
-        show_flag(host.run_dir / "goenabled");
-        show_flag(flag);
+        demo d{options.self_binary, root, options.hosts};
+        screen out{::isatty(STDOUT_FILENO) == 1};
+        std::uint64_t last_event = 0;
+        auto refresh = [&] {
+            for (const auto& name : d.serve_reboots()) {
+                out.note(fmt::format("  ({} reboots: the demo restarts its agent with a new boot identity)", name));
+            }
+            const auto hosts = d.get("/v1/hosts");
+            const auto events = d.get(fmt::format("/v1/events?since={}", last_event));
+            if (events.is_array() && !events.empty()) {
+                last_event = events.back().value("id", last_event);
+            }
+            out.show(hosts, events);
+            return hosts;
+        };
+        // Waits until `done(hosts)` or `limit`, redrawing every half second.
+        auto until = [&](auto done, std::chrono::seconds limit) {
+            const auto deadline = steady::now() + limit;
+            while (!interrupted && steady::now() < deadline) {
+                const auto hosts = refresh();
+                if (hosts.is_array() && done(hosts)) {
+                    return true;
+                }
+                std::this_thread::sleep_for(500ms);
+            }
+            return false;
+        };
+        auto all_in = [](const std::string& state) {
+            return [state](const json& hosts) {
+                std::size_t n = 0;
+                for (const auto& h : hosts) {
+                    n += h.value("management", "") == "managed" && state_of(h) == state ? 1 : 0;
+                }
+                return n == hosts.size();
+            };
+        };
+        auto host_in = [](const std::string& name, const std::string& state) {
+            return [name, state](const json& hosts) {
+                for (const auto& h : hosts) {
+                    if (h.value("name", "") == name) {
+                        return state_of(h) == state;
+                    }
+                }
+                return false;
+            };
+        };
+        auto fail = [&](const std::string& what) {
+            throw std::runtime_error{what};
+        };
 
-        heading("Act 2: worker-0 reboots with a bad DIMM and a hung disk");
-        fmt::print(
-            "After the reboot (a new boot identity) 20-memory fails and 30-disk hangs.\n"
-            "The hung test is killed at its 4 s deadline with its whole process group;\n"
-            "the host fails its self-tests, the flag names the script, and no host service starts.\n\n");
-        host.broken_scripts();
-        agent = start_agent(options.self_binary, host.config);
-        flag = wait_for_any({host.run_dir / "goenabled_failed", host.run_dir / "services_worker"}, 30s);
-        stop_agent(agent);
-        agent = 0;
-        if (flag.empty()) {
-            throw std::runtime_error{interrupted ? "interrupted" : "the agent did not finish its self-tests"};
+        fmt::print("Starting controller-0 and {} host(s) on loopback in {} ...\n", options.hosts, root.string());
+        for (auto& h : d.hosts()) {
+            d.start(h);
         }
-        show_flag(flag);
-        fmt::print("Host services started this boot: {}\n",
-                   fs::exists(host.run_dir / "services_worker") ? "yes" : "no");
-        heading("Done");
-        fmt::print("The multi-host demo (controller, heartbeat, lock/unlock) builds on this.\n");
+        out.act("1/4 controller-0 starts and adds itself to the inventory (locked)");
+        if (!until([](const json& hosts) { return !hosts.empty(); }, 30s)) {
+            fail("the controller did not answer");
+        }
+
+        out.act("2/4 the hosts are added to the inventory: locked, then online once they report");
+        for (const auto& h : d.hosts()) {
+            if (h.role == "controller") {
+                continue;
+            }
+            const auto code = d.post("/v1/hosts", {{"name", h.name},
+                                                   {"personality", h.role},
+                                                   {"mgmt_ip", h.mgmt_ip},
+                                                   {"cluster_ip", h.cluster_ip}});
+            if (code != 201) {
+                fail(fmt::format("adding {} was answered {}", h.name, code));
+            }
+        }
+        if (!until(all_in("locked-disabled-online"), 60s)) {
+            fail("the hosts did not all come online");
+        }
+
+        out.act("3/4 every host is unlocked: self-tests, host services, heartbeat soak, enabled");
+        const auto unlocked_at = steady::now();
+        for (const auto& h : d.hosts()) {
+            if (d.post("/v1/hosts/" + h.name + "/actions", {{"action", "unlock"}}) != 202) {
+                fail("unlocking " + h.name + " was refused");
+            }
+        }
+        if (!until(all_in("unlocked-enabled-available"), 180s)) {
+            fail("the hosts were not all enabled within 3 minutes");
+        }
+        const auto enable_s = std::chrono::duration<double>(steady::now() - unlocked_at).count();
+        out.note(fmt::format("{}All {} hosts unlocked-enabled-available {:.1f} s after the unlock.{}", bold,
+                             d.hosts().size(), enable_s, plain));
+
+        const std::string victim = d.hosts().size() > 2 ? d.hosts()[2].name : d.hosts().back().name;
+        out.act(fmt::format("4/4 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed", victim));
+        std::this_thread::sleep_for(2s);
+        const auto killed_at = steady::now();
+        demo::stop(d.host(victim), SIGKILL);
+        out.note(fmt::format("  {} killed: it answers neither heartbeat nor mtcAlive", victim));
+        if (!until(host_in(victim, "unlocked-disabled-failed"), 60s)) {
+            fail(victim + " was not failed");
+        }
+        const auto failed_s = std::chrono::duration<double>(steady::now() - killed_at).count();
+        out.note(fmt::format("{}{} failed {:.1f} s after it died; the controller waits for it to boot again.{}", bold,
+                             victim, failed_s, plain));
+        std::this_thread::sleep_for(4s);
+        out.note(fmt::format("  {} is powered on again (a new boot)", victim));
+        demo::next_boot(d.host(victim));
+        d.start(d.host(victim));
+        const auto back_at = steady::now();
+        if (!until(host_in(victim, "unlocked-enabled-available"), 120s)) {
+            fail(victim + " was not enabled again");
+        }
+        const auto recovered_s = std::chrono::duration<double>(steady::now() - back_at).count();
+        out.note(fmt::format("{}{} unlocked-enabled-available again {:.1f} s after it booted.{}", bold, victim,
+                             recovered_s, plain));
+        (void)until([](const json&) { return false; }, 3s);
+        if (interrupted) {
+            fmt::print("\nInterrupted.\n");
+        }
+        fmt::print("\nDone: {} hosts enabled {:.1f} s after the unlock; {} failed {:.1f} s after it died and was\n"
+                   "enabled again {:.1f} s after it booted. Stopping the agents and removing {}.\n",
+                   d.hosts().size(), enable_s, victim, failed_s, recovered_s, root.string());
     } catch (const std::exception& e) {
-        fmt::print(stderr, "mtce demo: {}\n", e.what());
-        status = exit_failed;
-    }
-    if (agent != 0) {
-        stop_agent(agent);
+        fmt::print(stderr, "\nmtce demo: {}\n", e.what());
+        status = interrupted ? exit_ok : exit_failed;
+        if (!interrupted) {
+            // What the controller said last, before its directory goes.
+            if (auto log = read_small_file(root / "controller-0" / "agent.log", 1U << 24U)) {
+                auto at = log->size();
+                for (int lines = 0; at > 0 && lines < 40; --at) {
+                    lines += (*log)[at - 1] == '\n' ? 1 : 0;
+                }
+                fmt::print(stderr, "--- the end of controller-0's log ---\n{}", log->substr(at));
+            }
+        }
     }
     std::error_code ec;
     fs::remove_all(root, ec);

@@ -234,13 +234,7 @@ void fleet_manager::impl::update_alarms(managed_host& h) {
     in.has_subfunction = h.has_subfunction();
     in.cause = h.cause;
     in.degrade_mask = h.degrade_mask;
-    if (monitor != nullptr && h.monitored) {
-        if (const auto v = monitor->find(h.spec.name)) {
-            for (auto net : all_networks) {
-                in.heartbeat[static_cast<std::size_t>(net)] = v->status[static_cast<std::size_t>(net)].state;
-            }
-        }
-    }
+    in.heartbeat = h.heartbeat_alarm;
     const auto wanted = expected_alarms(in);
     // Clear what is no longer wanted.
     for (auto it = active_alarms.lower_bound({h.spec.name, {}});
@@ -449,17 +443,24 @@ void fleet_manager::impl::on_heartbeat_event(std::string_view name, const heartb
         return;  // a monitor-only host
     }
     using k = heartbeat::hb_event_kind;
+    using heartbeat::hb_state;
     const auto bit = heartbeat_degrade_bit(e.net);
+    auto& level = h->heartbeat_alarm[static_cast<std::size_t>(e.net)];
     switch (e.kind) {
     case k::degrade_set:
+        if (level != hb_state::failed) {
+            level = hb_state::degraded;
+        }
         h->degrade_mask |= bit;
         log_event(name, "heartbeat", fmt::format("degraded on {} ({} misses)", to_string(e.net), e.misses));
         break;
     case k::degrade_clear:
+        level = hb_state::unmonitored;
         h->degrade_mask &= ~bit;
         log_event(name, "heartbeat", fmt::format("degrade cleared on {}", to_string(e.net)));
         break;
     case k::loss:
+        level = hb_state::failed;
         ++h->losses;
         log_event(name, "heartbeat", fmt::format("lost on {} ({} misses)", to_string(e.net), e.misses));
         if (h->states.operational == oper_state::enabled && h->running == job_kind::none) {
@@ -467,12 +468,14 @@ void fleet_manager::impl::on_heartbeat_event(std::string_view name, const heartb
         }
         break;
     case k::recovered:
+        level = hb_state::unmonitored;
         log_event(name, "heartbeat", fmt::format("recovered on {}", to_string(e.net)));
         break;
     default:
         break;
     }
     refresh_in_service(*h);
+    update_alarms(*h);
     h->changed.notify();
 }
 
@@ -633,6 +636,11 @@ void fleet_manager::open() {
         s.hosts.emplace(std::move(name), std::move(h));
     }
     for (auto& a : *alarms) {
+        // A heartbeat alarm stands until the heartbeat recovers, across a controller restart too.
+        if (auto* h = s.find(a.host); h != nullptr && (a.alarm_id == "200.005" || a.alarm_id == "200.009")) {
+            h->heartbeat_alarm[a.alarm_id == "200.005" ? 0 : 1] =
+                a.severity == "critical" ? heartbeat::hb_state::failed : heartbeat::hb_state::degraded;
+        }
         auto key = std::pair{a.host, a.alarm_id};
         s.active_alarms.emplace(std::move(key), std::move(a));
     }
@@ -948,7 +956,7 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     if (!spec) {
         co_return refused(400, "invalid host", spec.error());
     }
-    const auto& name = spec->name;
+    const std::string name = spec->name;
     if (s.monitor_only.count(name) != 0) {
         co_return refused(409, "conflict",
                           fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first",
@@ -979,8 +987,12 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
         h->alive_at = now - s.cfg()->controller.offline_window;  // not heard from yet
     }
     s.adding.insert(name);
-    const auto saved = co_await s.db->call(
-        [row = s.row_of(*h), password = request.bmc_password](inventory& inv) { return inv.insert_host(row, password); });
+    // g++ 12 mishandles a lambda temporary inside a co_await expression (it is relocated bitwise, and a
+    // string captured in it then points into the old place): every store call takes a named lambda.
+    auto insert = [row = s.row_of(*h), password = request.bmc_password](inventory& inv) {
+        return inv.insert_host(row, password);
+    };
+    const auto saved = co_await s.db->call(std::move(insert));
     s.adding.erase(name);
     if (!saved) {
         if (saved.error().code == store_errc::duplicate) {
@@ -1014,7 +1026,8 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
         h->stop->emit(asio::cancellation_type::terminal);
         (void)co_await h->wait_until([h] { return !h->supervised; }, clock::now() + std::chrono::seconds{10});
     }
-    const auto removed = co_await s.db->call([name](inventory& inv) { return inv.remove_host(name); });
+    auto remove = [name](inventory& inv) { return inv.remove_host(name); };
+    const auto removed = co_await s.db->call(std::move(remove));
     if (!removed) {
         h->deleting = false;
         s.spawn_supervisor(*h);
@@ -1051,7 +1064,8 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     auto row = s.row_of(*h);
     row.states.administrative = admin_after(h->states.administrative, *action);
     row.action = *action;
-    const auto saved = co_await s.db->call([row](inventory& inv) { return inv.update_host(row); });
+    auto update = [row](inventory& inv) { return inv.update_host(row); };
+    const auto saved = co_await s.db->call(std::move(update));
     h = s.find(name);  // it may have been deleted meanwhile
     if (h == nullptr) {
         co_return refused(404, "not found", fmt::format("host {} was deleted meanwhile", name));

@@ -63,6 +63,11 @@ struct managed_host {
     bool monitored = false;        ///< in the heartbeat monitor
     bool heartbeat_lost = false;   ///< a loss was reported while enabled; cleared when recovery starts
     std::uint64_t losses = 0;      ///< loss events since the controller started (soaks compare counts)
+    /// The heartbeat level per network the alarms show: set by degrade and loss events, cleared when the
+    /// heartbeat recovers, and forgotten when the host is locked or enabled again. It outlives the
+    /// monitoring itself, so a host failed after a loss keeps its heartbeat alarm until it is back.
+    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat_alarm{heartbeat::hb_state::unmonitored,
+                                                                               heartbeat::hb_state::unmonitored};
     std::optional<time_point> retry_at;
     std::optional<time_point> subfunction_retry_at;
     std::optional<host_action> request;  ///< accepted, waiting for its job to start

@@ -271,6 +271,7 @@ asio::awaitable<void> fleet_manager::impl::test_and_enable(managed_host& h) {
 
 void fleet_manager::impl::mark_enabled(managed_host& h) {
     h.cause = failure_cause::none;
+    h.heartbeat_alarm.fill(heartbeat::hb_state::unmonitored);  // its soak just passed
     h.retry_at.reset();
     refresh_in_service(h);
     set_task(h, {});
@@ -440,6 +441,7 @@ asio::awaitable<void> fleet_manager::impl::recover_job(managed_host& h) {
         start_heartbeat(h);
         co_await soak(h, "Graceful Recovery Failed: heartbeat lost again");
         h.enable_started.reset();
+        h.heartbeat_alarm.fill(heartbeat::hb_state::unmonitored);
         refresh_in_service(h);
         set_task(h, {});
         set_oper_avail(h, oper_state::enabled, in_service_availability(h.degrade_mask), "gracefully recovered");
@@ -501,6 +503,7 @@ asio::awaitable<void> fleet_manager::impl::lock_job(managed_host& h, bool force)
     }
     h.cause = failure_cause::none;
     h.degrade_mask = 0;
+    h.heartbeat_alarm.fill(heartbeat::hb_state::unmonitored);  // a locked host is not heartbeated
     set_task(h, {});
     set_oper_avail(h, oper_state::disabled,
                    h.reachable(clock::now(), cfg->controller.offline_window) ? avail_state::online

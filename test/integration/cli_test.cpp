@@ -34,12 +34,20 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     BOOST_TEST(run_command({MTCE_BINARY, "host", "wait", "worker-0"}, s.path()).exit_code == 2);
 }
 
-BOOST_AUTO_TEST_CASE(a_demo_of_several_hosts_says_it_is_not_implemented_yet_and_exits_1) {
+BOOST_AUTO_TEST_CASE(the_demo_takes_a_controller_and_two_hosts_through_their_lifecycles_and_cleans_up) {
     mtce::test::scratch s;
-    auto r = run_command({MTCE_BINARY, "demo", "--hosts", "3"}, s.path());
-    BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.out.empty());
-    BOOST_TEST(contains(r.err, "not implemented yet: "));
+    auto r = run_command({MTCE_BINARY, "demo", "--hosts", "2"}, s.path(), std::chrono::seconds{300});
+    BOOST_TEST_INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(contains(r.out, "All 3 hosts unlocked-enabled-available"));
+    BOOST_TEST(contains(r.out, "worker-1 failed"));
+    BOOST_TEST(contains(r.out, "worker-1 unlocked-enabled-available again"));
+    // Everything it made is gone: the temporary directory it named.
+    const auto at = r.out.find("in /tmp/mtce-demo.");
+    BOOST_REQUIRE(at != std::string::npos);
+    const auto path = r.out.substr(at + 3, r.out.find(' ', at + 3) - at - 3);
+    BOOST_TEST(!std::filesystem::exists(path), path);
+    BOOST_TEST(run_command({MTCE_BINARY, "demo", "--hosts", "0"}, s.path()).exit_code == 2);
 }
 
 BOOST_AUTO_TEST_CASE(config_check_accepts_the_shipped_file_for_every_role) {

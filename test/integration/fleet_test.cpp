@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -68,6 +69,18 @@ public:
     ~cluster() {
         stop_ = true;
         watcher_.join();
+        // A failed case shows what every process said.
+        const auto id = boost::unit_test::framework::current_test_case().p_id;
+        if (!boost::unit_test::results_collector.results(id).passed()) {
+            for (auto& [name, h] : hosts_) {
+                collect_log(h);
+                auto text = dir_.read(name + "/err.log");
+                if (text.size() > 6000) {
+                    text = text.substr(text.size() - 6000);
+                }
+                BOOST_TEST_MESSAGE("==== " << name << " ====\n" << text);
+            }
+        }
     }
 
     cluster(const cluster&) = delete;
@@ -236,6 +249,9 @@ private:
                         (void)h.agent->wait(5s);
                     }
                     collect_log(h);
+                    // A reboot takes time; a boot's time is counted in seconds, so the next boot must start
+                    // in a later second to be seen as newer.
+                    std::this_thread::sleep_for(1100ms);
                     next_boot(h);
                     start(h);
                 }
@@ -289,7 +305,12 @@ BOOST_AUTO_TEST_CASE(a_worker_is_added_unlocked_enabled_and_locked_again) {
     BOOST_TEST_INFO(added.out << added.err);
     BOOST_REQUIRE(added.exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
-    // A locked host stops its services (it started them when it booted unlocked).
+    // A locked host stops its services (it started them when it booted unlocked): the controller tells it it
+    // is locked when its mtcAlive says otherwise.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (c.dir().exists("worker-0/run/services_worker") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+    }
     BOOST_TEST(!c.dir().exists("worker-0/run/services_worker"));
     BOOST_TEST(contains(c.dir().read("worker-0/services.log"), "stop"));
 
@@ -354,7 +375,7 @@ BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_a_retry_recovers) {
-    cluster c{{"0s", false}};
+    cluster c{{"0s", false}};  // the unlock reboots the host, which then runs the broken self-test
     c.write_script("worker-0", "goenabled.d/20-memory", "echo 'ECC errors' >&2\nexit 1");
     BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
@@ -373,7 +394,7 @@ BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_
 }
 
 BOOST_AUTO_TEST_CASE(a_host_services_failure_fails_the_enable_naming_the_service) {
-    cluster c;
+    cluster c{{"0s", false}};  // the unlock reboots the host, which then starts the broken service
     c.write_script("worker-1", "services.d/worker/20-broken", "[ \"$1\" = start ] && exit 4\nexit 0");
     BOOST_REQUIRE(c.add("worker-1").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
