@@ -414,6 +414,13 @@ passed_scenario "controller-0 added itself; three hosts added, all locked-disabl
 
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 2: unlock controller-0 (it reboots itself), then the others (each reboots)"
+# An unlock reboots a host that has been up for controller.fresh_boot_uptime (5 s here) or more.
+for h in "${all_hosts[@]}"; do
+  for _ in $(seq 100); do
+    (($(field "$h" uptime_s) > 5)) && break
+    sleep 0.2
+  done
+done
 t0=$(now_ms)
 expect_exit 0 ctl host unlock controller-0
 wait_state controller-0 unlocked-enabled-available 180 >/dev/null
@@ -542,7 +549,7 @@ sleep 3
 if grep -E 'command .*lock.*from' "$dir/worker-0/log" | grep -F 10.91.0.99 >/dev/null; then
   fail "worker-0 acted on a forged command"
 fi
-[[ ! -s $dir/worker-0/state/admin_state ]] || ! grep -q locked "$dir/worker-0/state/admin_state" ||
+[[ ! -s $dir/worker-0/state/admin_state ]] || ! grep -qx locked "$dir/worker-0/state/admin_state" ||
   fail "worker-0 persisted a lock"
 for _ in $(seq 150); do
   grep -F 'dropped' "$dir/worker-0/log" | grep -F 'bad_mac' >/dev/null && break
