@@ -30,6 +30,8 @@ const std::string key_text = "fleet-test-cluster-key-0123456789abcdef\n";
 struct options {
     std::string fresh_boot_uptime = "120s";
     bool all_in_one = false;
+    std::string inventory_bytes;  ///< written to the controller's inventory.db before it starts, if not empty
+    bool small_state_disk = false;  ///< the controller's state on a 1 MiB tmpfs (root only)
 };
 
 /// One simulated host: its directory, configuration and agent process; "rebooted" on request.
@@ -55,6 +57,16 @@ public:
         add_sim("controller-0", "controller", 1);
         add_sim("worker-0", "worker", 10);
         add_sim("worker-1", "worker", 11);
+        const auto state = dir_.path() / "controller-0" / "ctl";
+        std::filesystem::create_directories(state);
+        if (o.small_state_disk) {
+            mounted_ = state;
+            (void)mtce::test::run_command({"/bin/mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", state.string()},
+                                          dir_.path());
+        }
+        if (!o.inventory_bytes.empty()) {
+            dir_.write("controller-0/ctl/inventory.db", o.inventory_bytes, 0600);
+        }
         for (auto& [name, h] : hosts_) {
             start(h);
         }
@@ -69,6 +81,12 @@ public:
     ~cluster() {
         stop_ = true;
         watcher_.join();
+        for (auto& [name, h] : hosts_) {
+            h.agent.reset();
+        }
+        if (!mounted_.empty()) {
+            (void)mtce::test::run_command({"/bin/umount", "-l", mounted_.string()}, "/");
+        }
         // A failed case shows what every process said.
         const auto id = boost::unit_test::framework::current_test_case().p_id;
         if (!boost::unit_test::results_collector.results(id).passed()) {
@@ -279,6 +297,7 @@ private:
 
     options opts_;
     mtce::test::scratch dir_;
+    std::filesystem::path mounted_;
     std::array<std::uint16_t, 4> ports_{};
     std::array<std::uint16_t, 4> cluster_ports_{};
     std::uint16_t api_port_ = 0;
@@ -361,7 +380,7 @@ BOOST_AUTO_TEST_CASE(refusals_carry_a_reason_and_their_exit_status) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on_its_new_boot) {
-    cluster c{{"0s", false}};
+    cluster c{{"0s", false, {}, false}};
     BOOST_REQUIRE(c.add("worker-1").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
     const auto t0 = std::chrono::steady_clock::now();
@@ -375,7 +394,7 @@ BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_a_retry_recovers) {
-    cluster c{{"0s", false}};  // the unlock reboots the host, which then runs the broken self-test
+    cluster c{{"0s", false, {}, false}};  // the unlock reboots the host, which then runs the broken self-test
     c.write_script("worker-0", "goenabled.d/20-memory", "echo 'ECC errors' >&2\nexit 1");
     BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
@@ -394,7 +413,7 @@ BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_
 }
 
 BOOST_AUTO_TEST_CASE(a_host_services_failure_fails_the_enable_naming_the_service) {
-    cluster c{{"0s", false}};  // the unlock reboots the host, which then starts the broken service
+    cluster c{{"0s", false, {}, false}};  // the unlock reboots the host, which then starts the broken service
     c.write_script("worker-1", "services.d/worker/20-broken", "[ \"$1\" = start ] && exit 4\nexit 0");
     BOOST_REQUIRE(c.add("worker-1").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
@@ -505,7 +524,7 @@ BOOST_AUTO_TEST_CASE(a_locked_host_is_rebooted_and_deleted) {
 }
 
 BOOST_AUTO_TEST_CASE(an_all_in_one_controller_enables_its_worker_subfunction_after_the_main_function) {
-    cluster c{{"120s", true}};
+    cluster c{{"120s", true, {}, false}};
     BOOST_REQUIRE(c.wait("controller-0", "locked-disabled-online", 30s));
     BOOST_REQUIRE(c.run({"host", "unlock", "controller-0"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("controller-0", "unlocked-enabled-available", 60s));
@@ -525,4 +544,77 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_enables_its_worker_subfunction_aft
     BOOST_TEST(main_enabled != std::string::npos);
     BOOST_TEST(subf_enabled != std::string::npos);
     BOOST_TEST(main_enabled < subf_enabled);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_inventory_stops_the_controller_which_says_so_and_leaves_it_as_it_is) {
+    const std::string garbage = "this is not an SQLite database, but an operator's mistake\n";
+    cluster c{{"120s", false, garbage, false}};
+    const auto code = c.host("controller-0").agent->exit_code(30s);
+    BOOST_REQUIRE(code.has_value());
+    BOOST_TEST(*code == 1);
+    const auto log = c.dir().read("controller-0/err.log.tmp");
+    BOOST_TEST_INFO(log);
+    BOOST_TEST(contains(log, "inventory.db"));
+    BOOST_TEST(contains(log, "left as it is"));
+    BOOST_TEST(c.dir().read("controller-0/ctl/inventory.db") == garbage);
+}
+
+BOOST_AUTO_TEST_CASE(a_locked_inventory_refuses_changes_with_a_reason_and_loses_nothing) {
+    cluster c;
+    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    // Another program holds the database's write lock for a while.
+    const auto db = (c.dir().path() / "controller-0/ctl/inventory.db").string();
+    mtce::test::process holder{{"/usr/bin/python3", "-c",
+                                "import sqlite3, sys, time\n"
+                                "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                                "c.execute('BEGIN EXCLUSIVE')\n"
+                                "print('held', flush=True)\n"
+                                "time.sleep(8)\n",
+                                db},
+                               c.dir().path() / "holder.out", c.dir().path() / "holder.err"};
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!contains(c.dir().read("holder.out"), "held") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+    }
+    BOOST_REQUIRE(contains(c.dir().read("holder.out"), "held"));
+    const auto add = c.add("worker-1");
+    BOOST_TEST(add.exit_code == 1);
+    BOOST_TEST(contains(add.err, "locked by another process"), add.err);
+    const auto unlock = c.run({"host", "unlock", "worker-0"});
+    BOOST_TEST(unlock.exit_code == 1);
+    BOOST_TEST(c.state("worker-0") == "locked-disabled-online");  // nothing changed
+    const auto other = c.show("worker-1");
+    BOOST_TEST((other.is_null() || other.value("management", "") != "managed"));
+    BOOST_REQUIRE(holder.exit_code(20s).has_value());
+    // Released: the same requests go through, and what was there before is all there.
+    BOOST_TEST(c.add("worker-1").exit_code == 0);
+    BOOST_TEST(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_refuses_changes_with_a_reason_and_loses_nothing) {
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    cluster c{{"120s", false, {}, true}};
+    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    // Fill the disk the inventory is on.
+    const auto filler = c.dir().path() / "controller-0/ctl/filler";
+    (void)mtce::test::run_command({"/bin/dd", "if=/dev/zero", "of=" + filler.string(), "bs=64k", "count=100"},
+                                  c.dir().path());
+    const auto add = c.add("worker-1");
+    BOOST_TEST(add.exit_code == 1);
+    BOOST_TEST(contains(add.err, "full"), add.err);
+    BOOST_TEST(c.state("worker-0") == "locked-disabled-online");
+    std::filesystem::remove(filler);
+    BOOST_TEST(c.add("worker-1").exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
+    // A restart finds both.
+    c.kill("controller-0");
+    c.start_again("controller-0", false);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 60s));
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 60s));
 }
