@@ -229,26 +229,31 @@ void print_json(const json& doc) {
     fmt::print("{}\n", doc.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace));
 }
 
-int run_host_list(const client_options& options) {
+int run_list(const client_options& options, const std::string& path, std::string_view what,
+             std::string (*render)(const nlohmann::json&)) {
     const auto session = api_session::open(options, /*for_changes=*/false);
     if (!session) {
         fmt::print(stderr, "mtce: {}\n", session.error());
         return exit_usage;
     }
-    const auto got = session->get("/v1/hosts");
+    const auto got = session->get(path);
     if (!got.ok()) {
-        return report_failure(got, "cannot list hosts", /*names_a_host=*/false);
+        return report_failure(got, fmt::format("cannot list {}", what), /*names_a_host=*/false);
     }
     if (!got.doc || !got.doc->is_array()) {
-        fmt::print(stderr, "mtce: the controller's host list is not a JSON array\n");
+        fmt::print(stderr, "mtce: the controller's {} list is not a JSON array\n", what);
         return exit_failed;
     }
     if (options.json) {
         print_json(*got.doc);
     } else {
-        fmt::print("{}", render_host_table(*got.doc));
+        fmt::print("{}", render(*got.doc));
     }
     return exit_ok;
+}
+
+int run_host_list(const client_options& options) {
+    return run_list(options, "/v1/hosts", "hosts", render_host_table);
 }
 
 int run_host_show(const client_options& options, const std::string& name) {

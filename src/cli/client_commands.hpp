@@ -104,6 +104,10 @@ int report_failure(const api_session::answer& got, std::string_view what, bool n
 void print_json(const nlohmann::json& doc);
 
 /// `mtce host list`; returns the exit status (mtce(8)).
+/// GET `path` (a JSON array) and print it: one JSON document with --json, else `render`'s table. `what`
+/// names the list in messages ("hosts"). Returns the exit status.
+int run_list(const client_options& options, const std::string& path, std::string_view what,
+             std::string (*render)(const nlohmann::json&));
 int run_host_list(const client_options& options);
 /// `mtce host show NAME`; returns the exit status (3 when there is no such host).
 int run_host_show(const client_options& options, const std::string& name);

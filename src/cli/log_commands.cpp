@@ -140,25 +140,7 @@ int follow(const api_session& session, const event_options& options, bool as_jso
 }  // namespace
 
 int run_alarm_list(const client_options& options) {
-    const auto session = api_session::open(options, /*for_changes=*/false);
-    if (!session) {
-        fmt::print(stderr, "mtce: {}\n", session.error());
-        return exit_usage;
-    }
-    const auto got = session->get("/v1/alarms");
-    if (!got.ok()) {
-        return report_failure(got, "cannot list alarms", /*names_a_host=*/false);
-    }
-    if (!got.doc || !got.doc->is_array()) {
-        fmt::print(stderr, "mtce: the controller's alarm list is not a JSON array\n");
-        return exit_failed;
-    }
-    if (options.json) {
-        print_json(*got.doc);
-    } else {
-        fmt::print("{}", render_alarm_table(*got.doc));
-    }
-    return exit_ok;
+    return run_list(options, "/v1/alarms", "alarms", render_alarm_table);
 }
 
 int run_event_list(const client_options& options, const event_options& events) {

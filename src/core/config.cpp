@@ -184,6 +184,15 @@ setter duration_value(Get get, std::chrono::milliseconds min, std::chrono::milli
     };
 }
 
+/// A duration key of one section: `key` sets `(c.*section).*field`.
+template <typename Section>
+void add_duration(std::map<std::string, setter>& keys, std::string key, Section config::*section,
+                  std::chrono::milliseconds Section::*field, std::chrono::milliseconds min,
+                  std::chrono::milliseconds max) {
+    keys[std::move(key)] = duration_value(
+        [section, field](config& c) -> std::chrono::milliseconds& { return (c.*section).*field; }, min, max);
+}
+
 bool is_ip_address(const std::string& s) {
     in6_addr buf{};
     return ::inet_pton(AF_INET, s.c_str(), &buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), &buf) == 1;
@@ -425,8 +434,7 @@ const std::map<std::string, setter>& schema() {
         host_path("subfunction_config_marker", &host_config::subfunction_config_marker);
         auto host_duration = [&](const char* key, std::chrono::milliseconds host_config::*field,
                                  std::chrono::milliseconds min, std::chrono::milliseconds max) {
-            k[std::string{"host."} + key] = duration_value(
-                [field](config& c) -> std::chrono::milliseconds& { return c.host.*field; }, min, max);
+            add_duration(k, std::string{"host."} + key, &config::host, field, min, max);
         };
         host_duration("goenabled_timeout", &host_config::goenabled_timeout, 100ms, 24h);
         host_duration("services_timeout", &host_config::services_timeout, 100ms, 24h);
@@ -473,8 +481,7 @@ const std::map<std::string, setter>& schema() {
         k["controller.hosts"] = parse_monitored_hosts;
         auto controller_duration = [&](const char* key, std::chrono::milliseconds controller_config::*field,
                                        std::chrono::milliseconds min, std::chrono::milliseconds max) {
-            k[std::string{"controller."} + key] = duration_value(
-                [field](config& c) -> std::chrono::milliseconds& { return c.controller.*field; }, min, max);
+            add_duration(k, std::string{"controller."} + key, &config::controller, field, min, max);
         };
         controller_duration("controller_boot_timeout", &controller_config::controller_boot_timeout, 1s, 24h);
         controller_duration("worker_boot_timeout", &controller_config::worker_boot_timeout, 1s, 24h);
@@ -494,8 +501,7 @@ const std::map<std::string, setter>& schema() {
         controller_duration("self_reboot_delay", &controller_config::self_reboot_delay, 0ms, 10min);
         controller_duration("task_display", &controller_config::task_display, 0ms, 1h);
         auto autorecovery_interval = [&](const char* key, std::chrono::milliseconds autorecovery_config::*field) {
-            k[std::string{"autorecovery."} + key] = duration_value(
-                [field](config& c) -> std::chrono::milliseconds& { return c.autorecovery.*field; }, 0ms, 24h);
+            add_duration(k, std::string{"autorecovery."} + key, &config::autorecovery, field, 0ms, 24h);
         };
         autorecovery_interval("config_interval", &autorecovery_config::config_interval);
         autorecovery_interval("goenabled_interval", &autorecovery_config::goenabled_interval);

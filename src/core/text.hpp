@@ -2,6 +2,9 @@
 
 // Small text helpers shared by parsers that must not pull in anything heavier.
 
+#include <cstddef>
+#include <string>
+
 namespace mtce {
 
 /// The value of a hexadecimal digit (either case), or -1 for any other character.
@@ -16,6 +19,18 @@ namespace mtce {
         return c - 'A' + 10;
     }
     return -1;
+}
+
+/// `s` cut to at most `n` bytes without splitting a UTF-8 sequence.
+[[nodiscard]] inline std::string cut_utf8(std::string s, std::size_t n) {
+    if (s.size() <= n) {
+        return s;
+    }
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) {
+        --n;
+    }
+    s.resize(n);
+    return s;
 }
 
 }  // namespace mtce

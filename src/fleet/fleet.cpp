@@ -339,7 +339,7 @@ void fleet_manager::impl::on_message(inbound in) {
     auto* h = find(in.sender);
     if (auto* alive = std::get_if<net::alive_report>(&in.body)) {
         if (h != nullptr) {
-            on_alive(*h, std::move(*alive), in.net);
+            on_alive(*h, std::move(*alive));
             return;
         }
         if (monitor_only.count(in.sender) != 0) {
@@ -383,7 +383,7 @@ void fleet_manager::impl::on_message(inbound in) {
     }
 }
 
-void fleet_manager::impl::on_alive(managed_host& h, net::alive_report r, network net) {
+void fleet_manager::impl::on_alive(managed_host& h, net::alive_report r) {
     const auto now = clock::now();
     const auto cfg = this->cfg();
     const bool new_boot = h.alive && h.alive->boot_id != r.boot_id;
@@ -395,9 +395,7 @@ void fleet_manager::impl::on_alive(managed_host& h, net::alive_report r, network
             h.heartbeat_lost = true;
         }
     }
-    if (h.alive_count == 0 || net == network::mgmt || h.spec.mgmt_ip.empty()) {
-        spdlog::trace("host {}: mtcAlive flags={:#x}", h.spec.name, r.flags);
-    }
+    spdlog::trace("host {}: mtcAlive flags={:#x}", h.spec.name, r.flags);
     h.alive = std::move(r);
     h.alive_at = now;
     ++h.alive_count;
@@ -710,15 +708,17 @@ asio::awaitable<void> fleet_manager::run(task_set& tasks) {
     tasks.spawn("fleet audit", s.audit_loop(tasks));
     co_await tasks.until_stop();
     // Stop every supervisor; what they were doing is saved and taken up by the next controller.
+    auto supervised = [&s] {
+        return std::any_of(s.hosts.begin(), s.hosts.end(), [](const auto& e) { return e.second->supervised; });
+    };
     for (auto& [name, h] : s.hosts) {
         if (h->supervised) {
             h->stop->emit(asio::cancellation_type::terminal);
         }
     }
-    asio::steady_timer t{s.ex};
-    for (int i = 0; i < 100 && std::any_of(s.hosts.begin(), s.hosts.end(), [](const auto& e) { return e.second->supervised; }); ++i) {
-        t.expires_after(std::chrono::milliseconds{20});
-        co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    const auto deadline = clock::now() + std::chrono::seconds{2};
+    while (supervised() && clock::now() < deadline) {
+        co_await s.supervisor_ended.wait(deadline);
     }
 }
 

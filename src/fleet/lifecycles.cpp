@@ -35,9 +35,10 @@ void fleet_manager::impl::spawn_supervisor(managed_host& h) {
     h.supervised = true;
     h.stop.emplace();
     asio::co_spawn(ex, supervise(h),
-                   asio::bind_cancellation_slot(h.stop->slot(), [&h, name = h.spec.name](std::exception_ptr e) {
+                   asio::bind_cancellation_slot(h.stop->slot(), [this, &h, name = h.spec.name](std::exception_ptr e) {
                        h.supervised = false;
                        h.changed.notify();
+                       supervisor_ended.notify();
                        if (e && !is_cancellation(e)) {
                            spdlog::error("host {}: supervisor ended: {}", name, exception_message(e));
                        }
@@ -219,7 +220,9 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
                            static_cast<std::uint32_t>(
                                std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
                            false};
+            c.id = ++next_command;
             (void)co_await request(h, c);
+            h.replies.erase(c.id);
             co_await pause(h, cfg->controller.self_reboot_delay + cfg->controller.reboot_timeout);
             throw job_failure{failure_cause::boot, "Reboot Failed: this controller did not reboot"};
         }

@@ -83,6 +83,7 @@ struct fleet_manager::impl {
     std::set<std::string> unsaved;  ///< hosts whose last write failed; written again by the audit
     enable_stats enables;
     time_point started{};
+    change_signal supervisor_ended;  ///< a host's supervisor returned
 
     std::shared_ptr<const mtce::config> cfg() const { return settings.current(); }
     std::chrono::milliseconds boot_timeout(role personality) const;
@@ -112,7 +113,7 @@ struct fleet_manager::impl {
     /// controller.command_retries times; whether it did. An ack with an error counts as no ack (logged).
     asio::awaitable<bool> request(managed_host& h, net::command c);
     void on_message(inbound in);
-    void on_alive(managed_host& h, net::alive_report r, heartbeat::network net);
+    void on_alive(managed_host& h, net::alive_report r);
     void on_heartbeat_event(std::string_view host, const heartbeat::hb_event& e);
     void start_heartbeat(managed_host& h);
     void stop_heartbeat(managed_host& h);

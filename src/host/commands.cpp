@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/text.hpp"
 #include "host/agent.hpp"
 #include "host/sequences.hpp"
 #include "net/udp_endpoint.hpp"
@@ -23,17 +24,6 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 /// Longest reason sent in a result; the receiver keeps no more than this either.
 constexpr std::size_t max_reason = 512;
 
-/// `s` cut to at most `n` bytes without splitting a UTF-8 sequence.
-std::string cut(std::string s, std::size_t n) {
-    if (s.size() <= n) {
-        return s;
-    }
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) {
-        --n;
-    }
-    s.resize(n);
-    return s;
-}
 
 /// Clears a flag when the coroutine that set it ends, however it ends.
 class clear_on_exit {
@@ -269,7 +259,7 @@ void command_server::acknowledge(const inbound_command& in, const reply_to& to, 
 
 void command_server::send_result(const reply_to& to, std::string_view name, std::uint64_t id,
                                  const verdict& outcome) {
-    const net::command_result result{std::string{name}, id, outcome.passed, cut(outcome.reason, max_reason)};
+    const net::command_result result{std::string{name}, id, outcome.passed, cut_utf8(outcome.reason, max_reason)};
     spdlog::info("command '{}' (id {}): {}", name, id, outcome.passed ? "done" : "failed: " + result.reason);
     send(to, net::message_type::command_result, net::to_json(result));
 }

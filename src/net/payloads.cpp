@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "net/message.hpp"
 
 namespace mtce::net {
@@ -79,17 +80,6 @@ bool number_field(const json& doc, std::string_view key, T& out, std::string& wh
     return true;
 }
 
-/// Cuts `s` to at most `n` bytes without splitting a UTF-8 sequence.
-std::string cut(std::string s, std::size_t n) {
-    if (s.size() <= n) {
-        return s;
-    }
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) {
-        --n;
-    }
-    s.resize(n);
-    return s;
-}
 
 }  // namespace
 
@@ -216,19 +206,19 @@ int health_of(std::uint32_t flags) noexcept {
 std::string to_json(const alive_report& r) {
     json functions = json::array();
     for (const auto& f : r.functions) {
-        functions.push_back(cut(f, 32));
+        functions.push_back(cut_utf8(f, 32));
     }
     json doc{{"hostname", r.hostname},
-             {"personality", cut(r.personality, 32)},
+             {"personality", cut_utf8(r.personality, 32)},
              {"subfunctions", std::move(functions)},
-             {"mgmt_ip", cut(r.mgmt_ip, 64)},
-             {"cluster_ip", cut(r.cluster_ip, 64)},
-             {"boot_id", cut(r.boot_id, 128)},
+             {"mgmt_ip", cut_utf8(r.mgmt_ip, 64)},
+             {"cluster_ip", cut_utf8(r.cluster_ip, 64)},
+             {"boot_id", cut_utf8(r.boot_id, 128)},
              {"uptime_s", r.uptime_s},
              {"flags", r.flags},
              {"health", health_of(r.flags)}};
     if (!r.failure.empty()) {
-        doc["failure"] = cut(r.failure, max_failure_text);
+        doc["failure"] = cut_utf8(r.failure, max_failure_text);
     }
     return dump(doc);
 }
@@ -258,7 +248,7 @@ tl::expected<alive_report, std::string> parse_alive(std::span<const std::byte> p
         if (!f.is_string()) {
             return tl::unexpected{std::string{"\"subfunctions\" holds something that is not a string"}};
         }
-        r.functions.push_back(cut(f.get<std::string>(), 32));
+        r.functions.push_back(cut_utf8(f.get<std::string>(), 32));
     }
     return r;
 }

@@ -34,15 +34,8 @@ set -euo pipefail
 mtce=${1:-${MTCE_BINARY:-}}
 forge=${2:-}
 log_level=${MTCE_LOG_LEVEL:-info}
-
-skip() {
-  printf 'SKIPPED: %s\n' "$*"
-  exit 77
-}
-
-note() {
-  printf -- '-- %s\n' "$*"
-}
+# shellcheck source=test/system/netns-lib.sh
+source "$(dirname "$0")/netns-lib.sh"
 
 [[ -n $mtce && -x $mtce && -n $forge && -x $forge ]] || {
   printf 'usage: %s /path/to/mtce /path/to/mtce-forge\n' "$0" >&2
@@ -54,16 +47,7 @@ forge=$(realpath "$forge")
 command -v ip >/dev/null || skip "needs ip (iproute2)"
 
 all_hosts=(controller-0 worker-0 worker-1 storage-0)
-while read -r stale _; do
-  if [[ $stale =~ ^mtcf-([0-9]+)-(switch|controller-0|worker-0|worker-1|storage-0|intruder)$ ]] &&
-    ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
-    note "removing $stale, left by an earlier run"
-    for p in $(ip netns pids "$stale" 2>/dev/null); do
-      kill -KILL "$p" 2>/dev/null || true
-    done
-    ip netns del "$stale" 2>/dev/null || true
-  fi
-done < <(ip netns list 2>/dev/null)
+remove_stale_namespaces '^mtcf-([0-9]+)-(switch|controller-0|worker-0|worker-1|storage-0|intruder)$'
 
 prefix="mtcf-$$"
 sw="$prefix-switch"
@@ -80,7 +64,6 @@ mgmt_if=eth-mgmt
 cluster_if=eth-cluster
 reboot_delay=1
 
-created_ns=()
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mtce-fleet.XXXXXX")
 passed=0
 failed=1 # cleared when every scenario has passed
@@ -90,7 +73,9 @@ stop_hosts() {
   for h in "${all_hosts[@]}"; do
     touch "$dir/$h/stop" 2>/dev/null || true
     p=$(cat "$dir/$h/agent.pid" 2>/dev/null || true)
-    [[ -n $p ]] && kill -TERM "$p" 2>/dev/null || true
+    if [[ -n $p ]]; then
+      kill -TERM "$p" 2>/dev/null || true
+    fi
   done
   for h in "${!loop_pid[@]}"; do
     for _ in $(seq 50); do
@@ -98,19 +83,19 @@ stop_hosts() {
       sleep 0.1
     done
     p=$(cat "$dir/$h/agent.pid" 2>/dev/null || true)
-    [[ -n $p ]] && kill -KILL "$p" 2>/dev/null || true
+    if [[ -n $p ]]; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
     kill -KILL "${loop_pid[$h]}" 2>/dev/null || true
     wait "${loop_pid[$h]}" 2>/dev/null || true
   done
 }
 
 cleanup() {
-  local rc=$? n h
+  local rc=$? h
   trap - EXIT INT TERM
   stop_hosts
-  for n in "${created_ns[@]}"; do
-    ip netns del "$n" 2>/dev/null || true
-  done
+  delete_namespaces
   if ((failed)); then
     for h in "${all_hosts[@]}"; do
       if [[ -f $dir/$h/log ]]; then
@@ -131,37 +116,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-  printf 'FAIL: %s\n' "$*" >&2
-  exit 1
-}
-
-now_ms() {
-  local t
-  t=$(date +%s%N)
-  printf '%s\n' $((t / 1000000))
-}
-
 # ---------------------------------------------------------------------------------------------------------------
 # The network
 
-new_ns() {
-  ip netns add "$1" || return 1
-  created_ns+=("$1")
-  ip -n "$1" link set lo up
-}
-
-if ! new_ns "$sw" 2>"$dir/probe.err" || ! ip -n "$sw" link add br-probe type bridge 2>>"$dir/probe.err"; then
+if ! make_switch "$sw" "$dir"; then
   failed=0
   skip "network namespaces or bridges are unavailable here: $(tr '\n' ' ' <"$dir/probe.err")"
 fi
-ip -n "$sw" link del br-probe
-
-for net in mgmt cluster; do
-  ip -n "$sw" link add "br-$net" type bridge
-  ip -n "$sw" link set "br-$net" type bridge mcast_snooping 0
-  ip -n "$sw" link set "br-$net" up
-done
 for h in "${all_hosts[@]}"; do
   new_ns "${ns[$h]}"
   for net in mgmt cluster; do
@@ -198,12 +159,15 @@ write_host() {
   printf '1\n' >"$d/boots"
   printf '%s-boot-1\n' "$h" >"$d/boot_id"
   printf '#!/bin/sh\n# A quick self-test of this simulated host.\ntest -d %s\n' "$d" >"$d/goenabled.d/10-basic"
+  # shellcheck disable=SC2016 # the script expands them, not this one
   printf '#!/bin/sh\necho "$(date +%%T) %s $1" >> %s/services.log\n' "$r" "$d" >"$d/services.d/$r/10-platform"
   if [[ $r == controller ]]; then
     mkdir -p "$d/services.d/worker"
+    # shellcheck disable=SC2016
     printf '#!/bin/sh\necho "$(date +%%T) worker $1" >> %s/services.log\n' "$d" >"$d/services.d/worker/10-compute"
   fi
   # A reboot (or reset) is a request to this host's loop below.
+  # shellcheck disable=SC2016
   printf '#!/bin/sh\ntouch %s/reboot-requested\nkill -TERM "$(cat %s/agent.pid)"\n' "$d" "$d" >"$d/reboot"
   chmod 0755 "$d/goenabled.d/10-basic" "$d/services.d"/*/* "$d/reboot"
   {
@@ -484,6 +448,7 @@ passed_scenario "worker-1 failed with '$task', then recovered on a retry once re
 
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 5: a failing host service on storage-0"
+# shellcheck disable=SC2016
 printf '#!/bin/sh\n[ "$1" = start ] && { echo "ceph-osd: cannot mount /dev/sdb1" >&2; exit 3; }\nexit 0\n' \
   >"$dir/storage-0/services.d/storage/50-osd"
 chmod 0755 "$dir/storage-0/services.d/storage/50-osd"

@@ -18,15 +18,8 @@ set -euo pipefail
 
 mtce=${1:-${MTCE_BINARY:-}}
 log_level=${MTCE_LOG_LEVEL:-info}
-
-skip() {
-  printf 'SKIPPED: %s\n' "$*"
-  exit 77
-}
-
-note() {
-  printf -- '-- %s\n' "$*"
-}
+# shellcheck source=test/system/netns-lib.sh
+source "$(dirname "$0")/netns-lib.sh"
 
 [[ -n $mtce && -x $mtce ]] || {
   printf 'usage: %s /path/to/mtce\n' "$0" >&2
@@ -36,18 +29,7 @@ mtce=$(realpath "$mtce")
 ((EUID == 0)) || skip "needs root for network namespaces"
 command -v ip >/dev/null || skip "needs ip (iproute2)"
 
-# What a run killed outright (SIGKILL, as by a test timeout) could not remove: namespaces named by this test
-# for a process that no longer exists, with whatever still runs in them.
-while read -r stale _; do
-  if [[ $stale =~ ^mtce-([0-9]+)-(switch|controller-0|worker-0|worker-1|probe)$ ]] &&
-    ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
-    note "removing $stale, left by an earlier run"
-    for p in $(ip netns pids "$stale" 2>/dev/null); do
-      kill -KILL "$p" 2>/dev/null || true
-    done
-    ip netns del "$stale" 2>/dev/null || true
-  fi
-done < <(ip netns list 2>/dev/null)
+remove_stale_namespaces '^mtce-([0-9]+)-(switch|controller-0|worker-0|worker-1|probe)$'
 
 # Unique names: parallel runs never collide. Interface names inside a namespace need no prefix.
 prefix="mtce-$$"
@@ -63,7 +45,6 @@ cluster_if=eth-cluster
 mgmt_reply_port=2103
 cluster_reply_port=2113
 
-created_ns=()
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mtce-netns.XXXXXX")
 passed=0
 skipped=0
@@ -86,12 +67,10 @@ stop_agents() {
 }
 
 cleanup() {
-  local rc=$? n
+  local rc=$?
   trap - EXIT INT TERM
   stop_agents
-  for n in "${created_ns[@]}"; do
-    ip netns del "$n" 2>/dev/null || true
-  done
+  delete_namespaces
   if ((failed)); then
     for h in "${hosts[@]}"; do
       if [[ -f $dir/$h/log ]]; then
@@ -112,17 +91,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-  printf 'FAIL: %s\n' "$*" >&2
-  exit 1
-}
-
-now_ms() {
-  local t
-  t=$(date +%s%N)
-  printf '%s\n' $((t / 1000000))
-}
-
 # sleep_until MS: sleeps until now_ms reaches MS (at once if it has).
 sleep_until() {
   local left=$(($1 - $(now_ms)))
@@ -134,26 +102,10 @@ sleep_until() {
 # ---------------------------------------------------------------------------------------------------------------
 # The network: probe first (no namespaces, bridges or veths here means skip), then build it.
 
-new_ns() {
-  ip netns add "$1" || return 1
-  created_ns+=("$1")
-  ip -n "$1" link set lo up
-}
-
-if ! new_ns "$sw" 2>"$dir/probe.err" || ! ip -n "$sw" link add br-probe type bridge 2>>"$dir/probe.err" ||
-  ! ip -n "$sw" link add probe-a type veth peer name probe-b 2>>"$dir/probe.err"; then
+if ! make_switch "$sw" "$dir"; then
   failed=0
   skip "network namespaces, bridges or veths are unavailable here: $(tr '\n' ' ' <"$dir/probe.err")"
 fi
-ip -n "$sw" link del br-probe
-ip -n "$sw" link del probe-a
-
-for net in mgmt cluster; do
-  ip -n "$sw" link add "br-$net" type bridge
-  # No IGMP snooping: the bridge floods the groups to every port, as a switch without a querier would.
-  ip -n "$sw" link set "br-$net" type bridge mcast_snooping 0
-  ip -n "$sw" link set "br-$net" up
-done
 for h in "${hosts[@]}"; do
   new_ns "${ns[$h]}"
   for net in mgmt cluster; do

@@ -1,0 +1,73 @@
+# Shared by the network-namespace system tests (sourced, not run): messages, the switch namespace with its two
+# bridges, namespaces made and removed, and what a killed earlier run left behind.
+# shellcheck shell=bash
+
+skip() {
+  printf 'SKIPPED: %s\n' "$*"
+  exit 77
+}
+
+note() {
+  printf -- '-- %s\n' "$*"
+}
+
+fail() {
+  printf 'FAIL: %s\n' "$*" >&2
+  exit 1
+}
+
+now_ms() {
+  local t
+  t=$(date +%s%N)
+  printf '%s\n' $((t / 1000000))
+}
+
+# remove_stale_namespaces REGEX: removes the namespaces whose names match REGEX, where group 1 is the pid of the
+# run that made them, if that run no longer exists (a run killed outright, as by a test timeout, could not remove
+# them), with whatever still runs in them.
+remove_stale_namespaces() {
+  local stale p
+  while read -r stale _; do
+    if [[ $stale =~ $1 ]] && ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
+      note "removing $stale, left by an earlier run"
+      for p in $(ip netns pids "$stale" 2>/dev/null); do
+        kill -KILL "$p" 2>/dev/null || true
+      done
+      ip netns del "$stale" 2>/dev/null || true
+    fi
+  done < <(ip netns list 2>/dev/null)
+}
+
+# The namespaces this run made, removed by delete_namespaces.
+created_ns=()
+
+new_ns() {
+  ip netns add "$1" || return 1
+  created_ns+=("$1")
+  ip -n "$1" link set lo up
+}
+
+delete_namespaces() {
+  local n
+  for n in "${created_ns[@]}"; do
+    ip netns del "$n" 2>/dev/null || true
+  done
+}
+
+# make_switch NS DIR: the switch namespace NS with the bridges br-mgmt and br-cluster. Returns 1, with the reason
+# in DIR/probe.err, when namespaces, bridges or veths are unavailable here (the caller skips).
+make_switch() {
+  local net
+  if ! new_ns "$1" 2>"$2/probe.err" || ! ip -n "$1" link add br-probe type bridge 2>>"$2/probe.err" ||
+    ! ip -n "$1" link add probe-a type veth peer name probe-b 2>>"$2/probe.err"; then
+    return 1
+  fi
+  ip -n "$1" link del br-probe
+  ip -n "$1" link del probe-a
+  for net in mgmt cluster; do
+    ip -n "$1" link add "br-$net" type bridge
+    # No IGMP snooping: the bridge floods the groups to every port, as a switch without a querier would.
+    ip -n "$1" link set "br-$net" type bridge mcast_snooping 0
+    ip -n "$1" link set "br-$net" up
+  done
+}
