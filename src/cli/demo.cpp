@@ -368,7 +368,11 @@ int run_demo(const demo_options& options) {
     int status = exit_ok;
     try {
         demo d{options.self_binary, root, options.hosts};
-        screen out{::isatty(STDOUT_FILENO) == 1};
+        const bool tty = ::isatty(STDOUT_FILENO) == 1;
+        screen out{tty};
+        // Emphasis on a terminal only: a log or a pipe gets plain text.
+        const std::string_view em = tty ? bold : std::string_view{};
+        const std::string_view end = tty ? plain : std::string_view{};
         std::uint64_t last_event = 0;
         auto refresh = [&] {
             for (const auto& name : d.serve_reboots()) {
@@ -454,8 +458,8 @@ int run_demo(const demo_options& options) {
             fail("the hosts were not all enabled within 3 minutes");
         }
         const auto enable_s = std::chrono::duration<double>(steady::now() - unlocked_at).count();
-        out.note(fmt::format("{}All {} hosts unlocked-enabled-available {:.1f} s after the unlock.{}", bold,
-                             d.hosts().size(), enable_s, plain));
+        out.note(fmt::format("{}All {} hosts unlocked-enabled-available {:.1f} s after the unlock.{}", em,
+                             d.hosts().size(), enable_s, end));
 
         const std::string victim = d.hosts().size() > 2 ? d.hosts()[2].name : d.hosts().back().name;
         out.act(fmt::format("4/4 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed", victim));
@@ -467,8 +471,8 @@ int run_demo(const demo_options& options) {
             fail(victim + " was not failed");
         }
         const auto failed_s = std::chrono::duration<double>(steady::now() - killed_at).count();
-        out.note(fmt::format("{}{} failed {:.1f} s after it died; the controller waits for it to boot again.{}", bold,
-                             victim, failed_s, plain));
+        out.note(fmt::format("{}{} failed {:.1f} s after it died; the controller waits for it to boot again.{}", em,
+                             victim, failed_s, end));
         std::this_thread::sleep_for(4s);
         out.note(fmt::format("  {} is powered on again (a new boot)", victim));
         demo::next_boot(d.host(victim));
@@ -478,8 +482,8 @@ int run_demo(const demo_options& options) {
             fail(victim + " was not enabled again");
         }
         const auto recovered_s = std::chrono::duration<double>(steady::now() - back_at).count();
-        out.note(fmt::format("{}{} unlocked-enabled-available again {:.1f} s after it booted.{}", bold, victim,
-                             recovered_s, plain));
+        out.note(fmt::format("{}{} unlocked-enabled-available again {:.1f} s after it booted.{}", em, victim,
+                             recovered_s, end));
         (void)until([](const json&) { return false; }, 3s);
         if (interrupted) {
             fmt::print("\nInterrupted.\n");
