@@ -41,8 +41,7 @@ std::string read_token(const config& cfg) {
     const auto first = text->find_first_not_of(" \t\r\n");
     const auto last = text->find_last_not_of(" \t\r\n");
     if (first == std::string::npos) {
-        throw std::runtime_error{
-            fmt::format("controller.api_token_file: '{}' is empty", path.string())};
+        throw std::runtime_error{fmt::format("controller.api_token_file: '{}' is empty", path.string())};
     }
     return text->substr(first, last - first + 1);
 }

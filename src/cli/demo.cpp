@@ -1,5 +1,5 @@
-// `mtce demo`: a controller and N hosts on loopback, unprivileged, each a real `mtce agent` child process in a
-// temporary directory, with unicast heartbeat between them. The demo adds the hosts to the inventory,
+// `mtce demo`: a controller and N hosts on loopback, unprivileged, each a real `mtce agent` child process in
+// a temporary directory, with unicast heartbeat between them. The demo adds the hosts to the inventory,
 // unlocks them and shows the host table live as they pass through their states; then one host dies and
 // the demo shows how the controller detects it, fails it and recovers it once it boots again.
 //
@@ -93,7 +93,8 @@ public:
     demo(fs::path binary, fs::path root, int hosts) : binary_{std::move(binary)}, root_{std::move(root)} {
         std::uint16_t base = 0;
         for (int attempt = 0; attempt < 50 && base == 0; ++attempt) {
-            const auto candidate = static_cast<std::uint16_t>(21000 + ((::getpid() + attempt * 97) % 3000) * 10);
+            const auto candidate =
+                static_cast<std::uint16_t>(21000 + ((::getpid() + attempt * 97) % 3000) * 10);
             if (port_free("127.73.0.1", static_cast<std::uint16_t>(candidate + 9))) {
                 base = candidate;
             }
@@ -127,8 +128,9 @@ public:
     void start(demo_host& h) {
         fs::create_directories(h.dir / "run");
         const auto log = (h.dir / "agent.log").string();
-        std::vector<std::string> args{binary_.string(), "agent",        "--role",      h.role, "--config",
-                                      (h.dir / "mtce.toml").string(), "--foreground"};
+        std::vector<std::string> args{binary_.string(), "agent",    "--role",
+                                      h.role,           "--config", (h.dir / "mtce.toml").string(),
+                                      "--foreground"};
         std::vector<char*> argv;
         for (auto& a : args) {
             argv.push_back(a.data());
@@ -142,7 +144,8 @@ public:
         const int rc = ::posix_spawn(&h.pid, binary_.c_str(), &fa, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&fa);
         if (rc != 0) {
-            throw std::runtime_error{fmt::format("cannot start '{}': {}", binary_.string(), std::strerror(rc))};
+            throw std::runtime_error{
+                fmt::format("cannot start '{}': {}", binary_.string(), std::strerror(rc))};
         }
     }
 
@@ -225,17 +228,19 @@ private:
         h.cluster_ip = fmt::format("127.74.0.{}", n);
         h.dir = root_ / name;
         const auto d = h.dir.string();
-        for (const auto* sub : {"goenabled.d", "services.d/controller", "services.d/worker", "services.d/storage",
-                                "run", "state"}) {
+        for (const auto* sub : {"goenabled.d", "services.d/controller", "services.d/worker",
+                                "services.d/storage", "run", "state"}) {
             fs::create_directories(h.dir / sub);
         }
         write_text(h.dir / "cluster.key", "mtce-demo-cluster-key-0123456789abcdef\n", fs::perms{0600});
         write_text(h.dir / "boot_id", name + "-boot-1\n");
-        write_script(h.dir / "goenabled.d/10-cpu", "# At least one CPU is online.\nsleep 1\n[ \"$(nproc)\" -ge 1 ]\n");
+        write_script(h.dir / "goenabled.d/10-cpu",
+                     "# At least one CPU is online.\nsleep 1\n[ \"$(nproc)\" -ge 1 ]\n");
         write_script(h.dir / "goenabled.d/20-memory",
                      "# Enough memory is available.\nsleep 1.5\n"
                      "avail=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)\n[ \"$avail\" -gt 65536 ]\n");
-        write_script(h.dir / "goenabled.d/30-disk", "# The state directory is writable.\nsleep 0.5\ntest -w \"$MTCE_STATE_DIR\"\n");
+        write_script(h.dir / "goenabled.d/30-disk",
+                     "# The state directory is writable.\nsleep 0.5\ntest -w \"$MTCE_STATE_DIR\"\n");
         for (const auto* svc : {"10-network", "20-container-runtime", "30-kubelet"}) {
             write_script(h.dir / "services.d" / role / svc, "sleep 0.3\n");
         }
@@ -251,19 +256,24 @@ private:
             "controllers = [\"127.73.0.1\", \"127.74.0.1\"]\n\n"
             "[auth]\nkey_file = \"{1}/cluster.key\"\n\n"
             "[heartbeat]\nmode = \"unicast\"\n\n"
-            "[host]\ngoenabled_dir = \"{1}/goenabled.d\"\nservices_dir = \"{1}/services.d\"\nrun_dir = \"{1}/run\"\n"
-            "state_dir = \"{1}/state\"\ngoenabled_timeout = \"10s\"\nservices_timeout = \"10s\"\nkill_grace = \"1s\"\n"
+            "[host]\ngoenabled_dir = \"{1}/goenabled.d\"\nservices_dir = \"{1}/services.d\"\nrun_dir = "
+            "\"{1}/run\"\n"
+            "state_dir = \"{1}/state\"\ngoenabled_timeout = \"10s\"\nservices_timeout = \"10s\"\nkill_grace "
+            "= \"1s\"\n"
             "mtcalive_period = \"1s\"\nreboot_command = \"{1}/reboot\"\nreset_command = \"{1}/reboot\"\n\n",
             name, d);
         toml += network("mgmt", h.mgmt_ip, 0) + "\n" + network("cluster", h.cluster_ip, 4);
         if (role == "controller") {
             toml += fmt::format(
                 "\n[controller]\nstate_dir = \"{}/ctl\"\napi_listen = \"127.73.0.1:{}\"\n"
-                "worker_boot_timeout = \"60s\"\nstorage_boot_timeout = \"60s\"\ncontroller_boot_timeout = \"60s\"\n"
+                "worker_boot_timeout = \"60s\"\nstorage_boot_timeout = \"60s\"\ncontroller_boot_timeout = "
+                "\"60s\"\n"
                 "goenabled_timeout = \"20s\"\nservices_timeout = \"20s\"\nheartbeat_soak = \"3s\"\n"
-                "command_timeout = \"1s\"\ncommand_retries = 3\nreboot_timeout = \"15s\"\noffline_window = \"5s\"\n"
+                "command_timeout = \"1s\"\ncommand_retries = 3\nreboot_timeout = \"15s\"\noffline_window = "
+                "\"5s\"\n"
                 "loss_recovery_timeout = \"2s\"\ntask_display = \"3s\"\n\n"
-                "[autorecovery]\nconfig_interval = \"5s\"\ngoenabled_interval = \"5s\"\nservices_interval = \"5s\"\n"
+                "[autorecovery]\nconfig_interval = \"5s\"\ngoenabled_interval = \"5s\"\nservices_interval = "
+                "\"5s\"\n"
                 "heartbeat_interval = \"5s\"\nboot_interval = \"5s\"\n",
                 d, base_ + 9);
         }
@@ -319,7 +329,8 @@ public:
         const auto secs = std::chrono::duration<double>(steady::now() - start_).count();
         std::string out = "\033[H\033[2J";
         out += fmt::format("{}mtce demo{}  {:.0f} s   {}{}{}\n\n", bold, plain, secs, bold, act_, plain);
-        out += hosts.is_array() ? render_host_table(hosts) : std::string{"(the controller is not answering)\n"};
+        out +=
+            hosts.is_array() ? render_host_table(hosts) : std::string{"(the controller is not answering)\n"};
         out += "\nEvents (newest last):\n";
         for (const auto& line : recent_) {
             out += "  " + line.substr(0, 140) + "\n";
@@ -376,7 +387,8 @@ int run_demo(const demo_options& options) {
         std::uint64_t last_event = 0;
         auto refresh = [&] {
             for (const auto& name : d.serve_reboots()) {
-                out.note(fmt::format("  ({} reboots: the demo restarts its agent with a new boot identity)", name));
+                out.note(fmt::format("  ({} reboots: the demo restarts its agent with a new boot identity)",
+                                     name));
             }
             const auto hosts = d.get("/v1/hosts");
             const auto events = d.get(fmt::format("/v1/events?since={}", last_event));
@@ -417,11 +429,10 @@ int run_demo(const demo_options& options) {
                 return false;
             };
         };
-        auto fail = [&](const std::string& what) {
-            throw std::runtime_error{what};
-        };
+        auto fail = [&](const std::string& what) { throw std::runtime_error{what}; };
 
-        fmt::print("Starting controller-0 and {} host(s) on loopback in {} ...\n", options.hosts, root.string());
+        fmt::print("Starting controller-0 and {} host(s) on loopback in {} ...\n", options.hosts,
+                   root.string());
         for (auto& h : d.hosts()) {
             d.start(h);
         }
@@ -462,7 +473,8 @@ int run_demo(const demo_options& options) {
                              d.hosts().size(), enable_s, end));
 
         const std::string victim = d.hosts().size() > 2 ? d.hosts()[2].name : d.hosts().back().name;
-        out.act(fmt::format("4/4 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed", victim));
+        out.act(fmt::format("4/4 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed",
+                            victim));
         std::this_thread::sleep_for(2s);
         const auto killed_at = steady::now();
         demo::stop(d.host(victim), SIGKILL);
@@ -471,8 +483,9 @@ int run_demo(const demo_options& options) {
             fail(victim + " was not failed");
         }
         const auto failed_s = std::chrono::duration<double>(steady::now() - killed_at).count();
-        out.note(fmt::format("{}{} failed {:.1f} s after it died; the controller waits for it to boot again.{}", em,
-                             victim, failed_s, end));
+        out.note(
+            fmt::format("{}{} failed {:.1f} s after it died; the controller waits for it to boot again.{}",
+                        em, victim, failed_s, end));
         std::this_thread::sleep_for(4s);
         out.note(fmt::format("  {} is powered on again (a new boot)", victim));
         demo::next_boot(d.host(victim));
@@ -488,9 +501,10 @@ int run_demo(const demo_options& options) {
         if (interrupted) {
             fmt::print("\nInterrupted.\n");
         }
-        fmt::print("\nDone: {} hosts enabled {:.1f} s after the unlock; {} failed {:.1f} s after it died and was\n"
-                   "enabled again {:.1f} s after it booted. Stopping the agents and removing {}.\n",
-                   d.hosts().size(), enable_s, victim, failed_s, recovered_s, root.string());
+        fmt::print(
+            "\nDone: {} hosts enabled {:.1f} s after the unlock; {} failed {:.1f} s after it died and was\n"
+            "enabled again {:.1f} s after it booted. Stopping the agents and removing {}.\n",
+            d.hosts().size(), enable_s, victim, failed_s, recovered_s, root.string());
     } catch (const std::exception& e) {
         fmt::print(stderr, "\nmtce demo: {}\n", e.what());
         status = interrupted ? exit_ok : exit_failed;

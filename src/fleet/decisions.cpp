@@ -287,9 +287,10 @@ std::optional<avail_state> idle_availability(const host_states& st, bool reachab
     if (st.operational == oper_state::enabled) {
         return std::nullopt;
     }
-    const bool follows = st.administrative == admin_state::locked
-                             ? st.availability != avail_state::power_off
-                             : st.availability == avail_state::online || st.availability == avail_state::offline;
+    const bool follows =
+        st.administrative == admin_state::locked
+            ? st.availability != avail_state::power_off
+            : st.availability == avail_state::online || st.availability == avail_state::offline;
     if (!follows) {
         return std::nullopt;
     }
@@ -321,21 +322,24 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
     const bool failed =
         !locked && st.operational == oper_state::disabled && st.availability == avail_state::failed;
     if (failed && in.cause != failure_cause::config) {
-        out.push_back({"200.004", "critical",
-                       fmt::format("{} experienced a service-affecting failure. Auto-recovery in progress.",
-                                   in.name)});
-    } else if (!locked && st.operational == oper_state::enabled && has(in.degrade_mask, degrade::failure_flag)) {
-        out.push_back({"200.004", "major",
-                       fmt::format("{} reports a failed self-test or host service while in service.", in.name)});
+        out.push_back(
+            {"200.004", "critical",
+             fmt::format("{} experienced a service-affecting failure. Auto-recovery in progress.", in.name)});
+    } else if (!locked && st.operational == oper_state::enabled &&
+               has(in.degrade_mask, degrade::failure_flag)) {
+        out.push_back(
+            {"200.004", "major",
+             fmt::format("{} reports a failed self-test or host service while in service.", in.name)});
     }
     for (const auto& [net, id, label] :
          {std::tuple{heartbeat::network::mgmt, "200.005", "Management"},
           std::tuple{heartbeat::network::cluster, "200.009", "Cluster-host"}}) {
         const auto level = in.heartbeat[static_cast<std::size_t>(net)];
         if (level == heartbeat::hb_state::failed) {
-            out.push_back({id, "critical",
-                           fmt::format("{} experienced a persistent critical '{} Network' communication failure.",
-                                       in.name, label)});
+            out.push_back(
+                {id, "critical",
+                 fmt::format("{} experienced a persistent critical '{} Network' communication failure.",
+                             in.name, label)});
         } else if (level == heartbeat::hb_state::degraded) {
             out.push_back({id, "major",
                            fmt::format("{} is experiencing intermittent '{} Network' heartbeat failures.",
@@ -343,12 +347,14 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
         }
     }
     if (failed && in.cause == failure_cause::config) {
-        out.push_back({"200.011", "critical", fmt::format("{} experienced a configuration failure.", in.name)});
+        out.push_back(
+            {"200.011", "critical", fmt::format("{} experienced a configuration failure.", in.name)});
     }
     if (in.has_subfunction && !locked && st.subfunction_operational == oper_state::disabled &&
         st.subfunction_availability == avail_state::failed) {
-        out.push_back({"200.013", "critical",
-                       fmt::format("{} compute subfunction experienced a service-affecting failure.", in.name)});
+        out.push_back(
+            {"200.013", "critical",
+             fmt::format("{} compute subfunction experienced a service-affecting failure.", in.name)});
     }
     std::sort(out.begin(), out.end(), [](const alarm& a, const alarm& b) { return a.id < b.id; });
     return out;

@@ -78,10 +78,10 @@ enum class job_kind : std::uint8_t {
 /// What the planner needs to know of a host.
 struct plan_input {
     host_states states;
-    bool has_subfunction = false;                ///< an all-in-one controller
-    std::optional<host_action> request;          ///< accepted, not yet started
-    bool heartbeat_lost = false;                 ///< a loss was reported since the host was enabled
-    std::optional<time_point> retry_at;          ///< when the next enable may start after a failure
+    bool has_subfunction = false;        ///< an all-in-one controller
+    std::optional<host_action> request;  ///< accepted, not yet started
+    bool heartbeat_lost = false;         ///< a loss was reported since the host was enabled
+    std::optional<time_point> retry_at;  ///< when the next enable may start after a failure
     std::optional<time_point> subfunction_retry_at;
     time_point now{};
 };
@@ -98,7 +98,8 @@ struct plan {
 [[nodiscard]] plan next_job(const plan_input& in) noexcept;
 
 /// The interval before the next enable after a failure of `cause`.
-[[nodiscard]] std::chrono::milliseconds retry_interval(failure_cause cause, const autorecovery_config& c) noexcept;
+[[nodiscard]] std::chrono::milliseconds retry_interval(failure_cause cause,
+                                                       const autorecovery_config& c) noexcept;
 
 // ---------------------------------------------------------------------------------------------------------
 // What the host's mtcAlive says
@@ -159,7 +160,8 @@ inline constexpr std::uint32_t subfunction = 0x10;       ///< the worker subfunc
 
 /// The command that brings a host's own lock in line with its administrative state, if its mtcAlive shows
 /// otherwise: lock for a locked host that reports unlocked, unlock for the reverse.
-[[nodiscard]] std::optional<net::command_kind> lock_correction(admin_state admin, std::uint32_t alive_flags) noexcept;
+[[nodiscard]] std::optional<net::command_kind> lock_correction(admin_state admin,
+                                                               std::uint32_t alive_flags) noexcept;
 
 // ---------------------------------------------------------------------------------------------------------
 // Alarms (reference monitors-bmc-api §F: the IDs, instances and severities operators key on)
@@ -180,7 +182,7 @@ struct alarm_input {
     std::uint32_t degrade_mask = 0;
     /// Heartbeat level per network while the host is monitored (unmonitored otherwise).
     std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat{heartbeat::hb_state::unmonitored,
-                                                                       heartbeat::hb_state::unmonitored};
+                                                                        heartbeat::hb_state::unmonitored};
 };
 
 /// The alarms a host in this state has, ordered by id: 200.001 locked; 200.004 enable failure (critical,

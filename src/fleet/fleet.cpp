@@ -26,8 +26,8 @@ namespace mtce::fleet {
 namespace {
 
 using clock = std::chrono::steady_clock;
-using nlohmann::json;
 using heartbeat::network;
+using nlohmann::json;
 
 constexpr std::array<network, heartbeat::network_count> all_networks{network::mgmt, network::cluster};
 /// Events kept in memory (and in the inventory): the API serves `since` from these.
@@ -38,7 +38,8 @@ constexpr auto audit_period = std::chrono::milliseconds{500};
 constexpr std::size_t max_discovered = 10000;
 
 std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -84,7 +85,8 @@ void enable_stats::observe(double seconds) {
     }
 }
 
-fleet_manager::impl::impl(asio::any_io_executor e, config_store& c, host::wire_sender& w, heartbeat::monitor* m)
+fleet_manager::impl::impl(asio::any_io_executor e, config_store& c, host::wire_sender& w,
+                          heartbeat::monitor* m)
     : ex{e},
       settings{c},
       wire{w},
@@ -186,7 +188,8 @@ void fleet_manager::impl::set_states(managed_host& h, const host_states& st, std
     h.changed.notify();
 }
 
-void fleet_manager::impl::set_oper_avail(managed_host& h, oper_state oper, avail_state avail, std::string_view why) {
+void fleet_manager::impl::set_oper_avail(managed_host& h, oper_state oper, avail_state avail,
+                                         std::string_view why) {
     auto st = h.states;
     st.operational = oper;
     st.availability = avail;
@@ -245,10 +248,13 @@ void fleet_manager::impl::update_alarms(managed_host& h) {
             ++it;
             continue;
         }
-        log_event(h.spec.name, "alarm", fmt::format("cleared {}: {}", it->second.alarm_id, it->second.reason));
+        log_event(h.spec.name, "alarm",
+                  fmt::format("cleared {}: {}", it->second.alarm_id, it->second.reason));
         if (db) {
-            db->post([host = h.spec.name, id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
-                     ex, [this](tl::expected<void, store_error> r) {
+            db->post([host = h.spec.name,
+                      id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
+                     ex,
+                     [this](tl::expected<void, store_error> r) {
                          if (!r) {
                              ++store_failures;
                          }
@@ -286,9 +292,10 @@ std::uint64_t fleet_manager::impl::send(managed_host& h, net::command c) {
     }
     const auto payload = net::to_json(c);
     std::array<std::byte, net::max_datagram_size> out{};
-    const auto datagram =
-        wire.encode(net::message_type::command, std::as_bytes(std::span{payload.data(), payload.size()}), out);
-    const std::array<const std::string*, heartbeat::network_count> addresses{&h.spec.mgmt_ip, &h.spec.cluster_ip};
+    const auto datagram = wire.encode(net::message_type::command,
+                                      std::as_bytes(std::span{payload.data(), payload.size()}), out);
+    const std::array<const std::string*, heartbeat::network_count> addresses{&h.spec.mgmt_ip,
+                                                                             &h.spec.cluster_ip};
     bool sent = false;
     for (auto net : all_networks) {
         const auto i = static_cast<std::size_t>(net);
@@ -300,7 +307,8 @@ std::uint64_t fleet_manager::impl::send(managed_host& h, net::command c) {
         if (ec) {
             continue;
         }
-        sockets[i]->send_to(asio::buffer(datagram.data(), datagram.size()), {to, networks[i].agent_port}, 0, ec);
+        sockets[i]->send_to(asio::buffer(datagram.data(), datagram.size()), {to, networks[i].agent_port}, 0,
+                            ec);
         if (ec) {
             spdlog::debug("host {}: cannot send {} on {}: {}", h.spec.name, to_string(c.kind), to_string(net),
                           ec.message());
@@ -309,7 +317,8 @@ std::uint64_t fleet_manager::impl::send(managed_host& h, net::command c) {
         }
     }
     ++commands_sent[std::string{to_string(c.kind)}];
-    spdlog::debug("host {}: sent {} id={}{}", h.spec.name, to_string(c.kind), c.id, sent ? "" : " (no network)");
+    spdlog::debug("host {}: sent {} id={}{}", h.spec.name, to_string(c.kind), c.id,
+                  sent ? "" : " (no network)");
     return c.id;
 }
 
@@ -324,7 +333,8 @@ asio::awaitable<bool> fleet_manager::impl::request(managed_host& h, net::command
                                                  clock::now() + cfg->controller.command_timeout);
         if (acked) {
             if (!h.replies[c.id].ack_error.empty()) {
-                spdlog::warn("host {}: refused {}: {}", h.spec.name, to_string(c.kind), h.replies[c.id].ack_error);
+                spdlog::warn("host {}: refused {}: {}", h.spec.name, to_string(c.kind),
+                             h.replies[c.id].ack_error);
                 co_return false;
             }
             co_return true;
@@ -351,7 +361,8 @@ void fleet_manager::impl::on_message(inbound in) {
                 ++unknown_sender;
                 return;
             }
-            spdlog::info("host {} reports mtcAlive but is not in the inventory: listed as discovered", in.sender);
+            spdlog::info("host {} reports mtcAlive but is not in the inventory: listed as discovered",
+                         in.sender);
             log_event(in.sender, "discovered", "reports mtcAlive; not in the inventory");
             it = discovered.emplace(in.sender, discovered_host{}).first;
         }
@@ -374,8 +385,8 @@ void fleet_manager::impl::on_message(inbound in) {
         return;
     }
     auto& result = std::get<net::command_result>(in.body);
-    spdlog::info("host {}: {} (id {}) {}{}", h->spec.name, result.name, result.id, result.ok ? "succeeded" : "failed",
-                 result.reason.empty() ? "" : ": " + result.reason);
+    spdlog::info("host {}: {} (id {}) {}{}", h->spec.name, result.name, result.id,
+                 result.ok ? "succeeded" : "failed", result.reason.empty() ? "" : ": " + result.reason);
     if (auto r = h->replies.find(result.id); r != h->replies.end()) {
         r->second.acked = true;
         r->second.result = std::move(result);
@@ -410,7 +421,8 @@ void fleet_manager::impl::on_alive(managed_host& h, net::alive_report r) {
             fix && now - h.last_correction >= cfg->host.mtcalive_period) {
             h.last_correction = now;
             spdlog::info("host {}: reports itself {}; telling it it is {}", h.spec.name,
-                         *fix == net::command_kind::lock ? "unlocked" : "locked", to_string(h.states.administrative));
+                         *fix == net::command_kind::lock ? "unlocked" : "locked",
+                         to_string(h.states.administrative));
             send(h, {*fix, 0, 0, false});
         }
     }
@@ -427,8 +439,9 @@ void fleet_manager::impl::refresh_in_service(managed_host& h) {
             auto st = h.states;
             st.availability = avail;
             const auto names = degrade_names(mask);
-            set_states(h, st, names.empty() ? std::string{"degrade cleared"}
-                                            : fmt::format("degraded: {}", fmt::join(names, ", ")));
+            set_states(h, st,
+                       names.empty() ? std::string{"degrade cleared"}
+                                     : fmt::format("degraded: {}", fmt::join(names, ", ")));
         } else {
             update_alarms(h);
         }
@@ -521,7 +534,8 @@ asio::awaitable<void> fleet_manager::impl::receive(network net, task_set& tasks)
         const auto now = clock::now();
         if (c.dropped() != logged && now - last_log >= std::chrono::seconds{10}) {
             spdlog::warn("controller ({}): {} message(s) dropped so far:{} not_expected={} bad_payload={}",
-                         to_string(net), c.dropped(), net::describe(c.rejected), c.not_expected, c.bad_payload);
+                         to_string(net), c.dropped(), net::describe(c.rejected), c.not_expected,
+                         c.bad_payload);
             logged = c.dropped();
             last_log = now;
         }
@@ -539,15 +553,16 @@ void fleet_manager::impl::audit(time_point now) {
         if (h->deleting) {
             continue;
         }
-        const bool locked_disabled = h->states.administrative == admin_state::locked &&
-                                     h->states.operational == oper_state::disabled;
+        const bool locked_disabled =
+            h->states.administrative == admin_state::locked && h->states.operational == oper_state::disabled;
         if (h->running == job_kind::none || locked_disabled) {
             const auto a = idle_availability(h->states, h->reachable(now, cfg->controller.offline_window));
             if (a && *a != h->states.availability) {
-                set_oper_avail(*h, h->states.operational, *a,
-                               *a == avail_state::offline
-                                   ? fmt::format("no mtcAlive for {}", format_duration(cfg->controller.offline_window))
-                                   : std::string{"mtcAlive"});
+                set_oper_avail(
+                    *h, h->states.operational, *a,
+                    *a == avail_state::offline
+                        ? fmt::format("no mtcAlive for {}", format_duration(cfg->controller.offline_window))
+                        : std::string{"mtcAlive"});
             }
         }
     }
@@ -660,7 +675,8 @@ void fleet_manager::open() {
         h->self = true;
         h->alive_at = now;
         if (auto inserted = db->insert_host(s.row_of(*h), {}); !inserted) {
-            throw std::runtime_error{"cannot add this controller to the inventory: " + inserted.error().message};
+            throw std::runtime_error{"cannot add this controller to the inventory: " +
+                                     inserted.error().message};
         }
         auto name = h->spec.name;
         s.hosts.emplace(std::move(name), std::move(h));
@@ -687,14 +703,14 @@ void fleet_manager::open() {
         }
     }
     if (s.monitor != nullptr) {
-        s.monitor->on_event([&s](std::string_view host, const heartbeat::hb_event& e) {
-            s.on_heartbeat_event(host, e);
-        });
+        s.monitor->on_event(
+            [&s](std::string_view host, const heartbeat::hb_event& e) { s.on_heartbeat_event(host, e); });
     }
     for (auto& [name, h] : s.hosts) {
         s.update_alarms(*h);
     }
-    spdlog::info("fleet: {} host(s) in the inventory at '{}'", s.hosts.size(), cfg->controller.state_dir.string());
+    spdlog::info("fleet: {} host(s) in the inventory at '{}'", s.hosts.size(),
+                 cfg->controller.state_dir.string());
 }
 
 asio::awaitable<void> fleet_manager::run(task_set& tasks) {
@@ -709,7 +725,8 @@ asio::awaitable<void> fleet_manager::run(task_set& tasks) {
     co_await tasks.until_stop();
     // Stop every supervisor; what they were doing is saved and taken up by the next controller.
     auto supervised = [&s] {
-        return std::any_of(s.hosts.begin(), s.hosts.end(), [](const auto& e) { return e.second->supervised; });
+        return std::any_of(s.hosts.begin(), s.hosts.end(),
+                           [](const auto& e) { return e.second->supervised; });
     };
     for (auto& [name, h] : s.hosts) {
         if (h->supervised) {
@@ -743,12 +760,15 @@ json host_document(const fleet_manager::impl& s, const managed_host& h) {
         {"administrative", to_string(h.states.administrative)},
         {"operational", to_string(h.states.operational)},
         {"availability", to_string(h.states.availability)},
-        {"subfunction_operational", subf ? std::string{to_string(h.states.subfunction_operational)} : std::string{}},
-        {"subfunction_availability", subf ? std::string{to_string(h.states.subfunction_availability)} : std::string{}},
+        {"subfunction_operational",
+         subf ? std::string{to_string(h.states.subfunction_operational)} : std::string{}},
+        {"subfunction_availability",
+         subf ? std::string{to_string(h.states.subfunction_availability)} : std::string{}},
         {"task", h.task},
         {"uptime_s", h.alive && h.alive_count != 0
-                         ? h.alive->uptime_s + static_cast<std::uint64_t>(
-                                                   std::chrono::duration_cast<std::chrono::seconds>(now - h.alive_at).count())
+                         ? h.alive->uptime_s +
+                               static_cast<std::uint64_t>(
+                                   std::chrono::duration_cast<std::chrono::seconds>(now - h.alive_at).count())
                          : 0},
         {"mgmt_ip", h.spec.mgmt_ip},
         {"cluster_ip", h.spec.cluster_ip},
@@ -762,8 +782,10 @@ json host_document(const fleet_manager::impl& s, const managed_host& h) {
         {"degrade_causes", degrade_names(h.degrade_mask)},
         {"action", std::string{to_string(h.action)}},
         {"boot_id", h.boot_id()},
-        {"last_mtcalive_s", h.alive_count == 0 ? json(nullptr)
-                                                : json(std::chrono::duration_cast<std::chrono::seconds>(now - h.alive_at).count())},
+        {"last_mtcalive_s",
+         h.alive_count == 0
+             ? json(nullptr)
+             : json(std::chrono::duration_cast<std::chrono::seconds>(now - h.alive_at).count())},
         {"this_controller", h.self},
     };
     return doc;
@@ -896,15 +918,16 @@ std::string fleet_manager::metrics() const {
     for (auto net : all_networks) {
         const auto& c = s.inbox.counters(net);
         c.rejected.for_each([&](net::reject_reason r, std::uint64_t n) {
-            out += fmt::format("mtce_messages_dropped_total{{network=\"{}\",reason=\"{}\"}} {}\n", to_string(net),
-                               net::to_string(r), n);
+            out += fmt::format("mtce_messages_dropped_total{{network=\"{}\",reason=\"{}\"}} {}\n",
+                               to_string(net), net::to_string(r), n);
         });
         out += fmt::format("mtce_messages_dropped_total{{network=\"{}\",reason=\"not_expected\"}} {}\n",
                            to_string(net), c.not_expected);
         out += fmt::format("mtce_messages_dropped_total{{network=\"{}\",reason=\"bad_payload\"}} {}\n",
                            to_string(net), c.bad_payload);
     }
-    family("mtce_messages_received_total", "counter", "mtcAlive, ack and result datagrams accepted, per network.");
+    family("mtce_messages_received_total", "counter",
+           "mtcAlive, ack and result datagrams accepted, per network.");
     for (auto net : all_networks) {
         out += fmt::format("mtce_messages_received_total{{network=\"{}\"}} {}\n", to_string(net),
                            s.inbox.counters(net).accepted);
@@ -935,7 +958,8 @@ json fleet_manager::alarms() const {
 json fleet_manager::events(std::uint64_t since, std::size_t limit) const {
     json out = json::array();
     const auto& log = impl_->event_log;
-    auto it = std::upper_bound(log.begin(), log.end(), since, [](std::uint64_t v, const event_row& e) { return v < e.id; });
+    auto it = std::upper_bound(log.begin(), log.end(), since,
+                               [](std::uint64_t v, const event_row& e) { return v < e.id; });
     for (; it != log.end() && out.size() < limit; ++it) {
         out.push_back({{"id", it->id},
                        {"time", it->time_ms},
@@ -958,9 +982,10 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     }
     const std::string name = spec->name;
     if (s.monitor_only.count(name) != 0) {
-        co_return refused(409, "conflict",
-                          fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first",
-                                      name));
+        co_return refused(
+            409, "conflict",
+            fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first",
+                        name));
     }
     if (s.find(name) != nullptr || s.adding.count(name) != 0) {
         co_return refused(409, "conflict", fmt::format("host {} already exists", name));
@@ -968,7 +993,8 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     for (const auto& [other, h] : s.hosts) {
         for (const auto* address : {&spec->mgmt_ip, &spec->cluster_ip}) {
             if (!address->empty() && (*address == h->spec.mgmt_ip || *address == h->spec.cluster_ip)) {
-                co_return refused(409, "conflict", fmt::format("address {} is already used by host {}", *address, other));
+                co_return refused(409, "conflict",
+                                  fmt::format("address {} is already used by host {}", *address, other));
             }
         }
     }
@@ -1031,11 +1057,13 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     if (!removed) {
         h->deleting = false;
         s.spawn_supervisor(*h);
-        co_return refused(503, "not saved", fmt::format("cannot delete {}: {}", name, store_reason(removed.error())));
+        co_return refused(503, "not saved",
+                          fmt::format("cannot delete {}: {}", name, store_reason(removed.error())));
     }
     s.stop_heartbeat(*h);
     s.inbox.forget(name);
-    for (auto it = s.active_alarms.lower_bound({name, {}}); it != s.active_alarms.end() && it->first.first == name;) {
+    for (auto it = s.active_alarms.lower_bound({name, {}});
+         it != s.active_alarms.end() && it->first.first == name;) {
         it = s.active_alarms.erase(it);
     }
     s.hosts.erase(name);
@@ -1048,10 +1076,11 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     auto& s = *impl_;
     const auto action = parse_host_action(action_text);
     if (!action || *action == host_action::remove) {
-        co_return refused(400, "bad request",
-                          fmt::format("unknown action '{}' (lock, force-lock, unlock, reboot, reset, power-on, "
-                                      "power-off, power-cycle, reinstall)",
-                                      action_text));
+        co_return refused(
+            400, "bad request",
+            fmt::format("unknown action '{}' (lock, force-lock, unlock, reboot, reset, power-on, "
+                        "power-off, power-cycle, reinstall)",
+                        action_text));
     }
     auto* h = s.find(name);
     if (h == nullptr) {
@@ -1085,7 +1114,8 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     s.log_event(name, "action", fmt::format("{} accepted", action_text));
     s.set_states(*h, st, fmt::format("{} requested", action_text));
     h->changed.notify();
-    co_return api::outcome{202, {}, {}, json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump()};
+    co_return api::outcome{
+        202, {}, {}, json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump()};
 }
 
 }  // namespace mtce::fleet

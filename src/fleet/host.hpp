@@ -58,30 +58,30 @@ struct managed_host {
     std::optional<net::alive_report> alive;  ///< the newest mtcAlive
     /// When it arrived; at the controller's start, the start (a host is given one window to report).
     time_point alive_at{};
-    std::uint64_t alive_count = 0;            ///< reports received since the controller started
+    std::uint64_t alive_count = 0;  ///< reports received since the controller started
     std::uint32_t degrade_mask = 0;
-    bool monitored = false;        ///< in the heartbeat monitor
-    bool heartbeat_lost = false;   ///< a loss was reported while enabled; cleared when recovery starts
-    std::uint64_t losses = 0;      ///< loss events since the controller started (soaks compare counts)
+    bool monitored = false;       ///< in the heartbeat monitor
+    bool heartbeat_lost = false;  ///< a loss was reported while enabled; cleared when recovery starts
+    std::uint64_t losses = 0;     ///< loss events since the controller started (soaks compare counts)
     /// The heartbeat level per network the alarms show: set by degrade and loss events, cleared when the
     /// heartbeat recovers, and forgotten when the host is locked or enabled again. It outlives the
     /// monitoring itself, so a host failed after a loss keeps its heartbeat alarm until it is back.
-    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat_alarm{heartbeat::hb_state::unmonitored,
-                                                                               heartbeat::hb_state::unmonitored};
+    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat_alarm{
+        heartbeat::hb_state::unmonitored, heartbeat::hb_state::unmonitored};
     std::optional<time_point> retry_at;
     std::optional<time_point> subfunction_retry_at;
     std::optional<host_action> request;  ///< accepted, waiting for its job to start
     job_kind running = job_kind::none;
-    bool preempt = false;          ///< a request arrived that the running job gives way to
+    bool preempt = false;  ///< a request arrived that the running job gives way to
     bool deleting = false;
     std::map<std::uint64_t, command_reply> replies;  ///< by command id; pruned by the job that waits
-    time_point last_correction{};  ///< when a lock/unlock correction was last sent
+    time_point last_correction{};                    ///< when a lock/unlock correction was last sent
     std::optional<time_point> enable_started;
 
     // ---- supervision ----
     change_signal changed;
     std::optional<asio::cancellation_signal> stop;  ///< made anew for each supervisor
-    bool supervised = false;  ///< its supervisor coroutine is running
+    bool supervised = false;                        ///< its supervisor coroutine is running
 
     /// Waits until `done()` is true (checked now and after every change) or `deadline`; returns done().
     asio::awaitable<bool> wait_until(std::function<bool()> done, time_point deadline);

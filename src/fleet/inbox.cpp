@@ -2,7 +2,8 @@
 
 namespace mtce::fleet {
 
-std::optional<inbound> controller_inbox::on_datagram(heartbeat::network net, std::span<const std::byte> data) {
+std::optional<inbound> controller_inbox::on_datagram(heartbeat::network net,
+                                                     std::span<const std::byte> data) {
     auto& c = counters(net);
     auto& guard = guards_[static_cast<std::size_t>(net)];
     const auto message = codec_.decode(data, c.rejected);

@@ -26,12 +26,14 @@ struct inbound {
 
 /// Drops on one network, by reason, for metrics and the rate-limited log.
 struct inbox_counters {
-    net::reject_counters rejected;    ///< codec and replay rejections; unknown_sender is counted by the caller
-    std::uint64_t not_expected = 0;   ///< authenticated, but a type the controller does not receive here
-    std::uint64_t bad_payload = 0;    ///< authenticated, but the JSON payload is not what its type requires
+    net::reject_counters rejected;   ///< codec and replay rejections; unknown_sender is counted by the caller
+    std::uint64_t not_expected = 0;  ///< authenticated, but a type the controller does not receive here
+    std::uint64_t bad_payload = 0;   ///< authenticated, but the JSON payload is not what its type requires
     std::uint64_t accepted = 0;
 
-    [[nodiscard]] std::uint64_t dropped() const noexcept { return rejected.total() + not_expected + bad_payload; }
+    [[nodiscard]] std::uint64_t dropped() const noexcept {
+        return rejected.total() + not_expected + bad_payload;
+    }
 };
 
 /// Checks, in mtce-protocol(7)'s order: decode and authenticate, type, replay (one guard per network: a

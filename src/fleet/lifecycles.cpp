@@ -34,15 +34,16 @@ bool is_request_job(job_kind k) {
 void fleet_manager::impl::spawn_supervisor(managed_host& h) {
     h.supervised = true;
     h.stop.emplace();
-    asio::co_spawn(ex, supervise(h),
-                   asio::bind_cancellation_slot(h.stop->slot(), [this, &h, name = h.spec.name](std::exception_ptr e) {
-                       h.supervised = false;
-                       h.changed.notify();
-                       supervisor_ended.notify();
-                       if (e && !is_cancellation(e)) {
-                           spdlog::error("host {}: supervisor ended: {}", name, exception_message(e));
-                       }
-                   }));
+    asio::co_spawn(
+        ex, supervise(h),
+        asio::bind_cancellation_slot(h.stop->slot(), [this, &h, name = h.spec.name](std::exception_ptr e) {
+            h.supervised = false;
+            h.changed.notify();
+            supervisor_ended.notify();
+            if (e && !is_cancellation(e)) {
+                spdlog::error("host {}: supervisor ended: {}", name, exception_message(e));
+            }
+        }));
 }
 
 asio::awaitable<void> fleet_manager::impl::supervise(managed_host& h) {
@@ -68,7 +69,8 @@ asio::awaitable<void> fleet_manager::impl::supervise(managed_host& h) {
             co_await h.changed.wait(p.wake_at.value_or(time_point::max()));
             continue;
         }
-        const bool from_request = h.request.has_value() && (is_request_job(p.job) || p.job == job_kind::enable);
+        const bool from_request =
+            h.request.has_value() && (is_request_job(p.job) || p.job == job_kind::enable);
         if (from_request) {
             h.request.reset();
         }
@@ -143,7 +145,9 @@ void fleet_manager::impl::fail(managed_host& h, const job_failure& f) {
     const auto cfg = this->cfg();
     stop_heartbeat(h);
     h.cause = f.cause;
-    const auto interval = retry_interval(f.cause, cfg->autorecovery);
+    // A failure without a cause (an internal error) is not retried at once, or it could repeat in a loop.
+    const auto interval = f.cause == failure_cause::none ? std::chrono::milliseconds{std::chrono::seconds{30}}
+                                                         : retry_interval(f.cause, cfg->autorecovery);
     h.retry_at = clock::now() + interval;
     h.enable_started.reset();
     enables.failures[std::string{to_string(f.cause)}] += 1;
@@ -178,7 +182,8 @@ asio::awaitable<void> fleet_manager::impl::add_job(managed_host& h) {
     }
     start_heartbeat(h);
     const auto losses = h.losses;
-    const bool lost = co_await h.wait_until([&] { return h.losses != losses; }, clock::now() + cfg->controller.heartbeat_soak);
+    const bool lost = co_await h.wait_until([&] { return h.losses != losses; },
+                                            clock::now() + cfg->controller.heartbeat_soak);
     if (lost) {
         spdlog::warn("host {}: heartbeat lost while the controller was learning its state", h.spec.name);
         h.heartbeat_lost = true;
@@ -196,9 +201,10 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
     h.heartbeat_lost = false;
     h.degrade_mask = 0;
     stop_heartbeat(h);
-    const auto avail = h.states.availability == avail_state::online || h.states.availability == avail_state::offline
-                           ? h.states.availability
-                           : avail_state::failed;
+    const auto avail =
+        h.states.availability == avail_state::online || h.states.availability == avail_state::offline
+            ? h.states.availability
+            : avail_state::failed;
     set_task(h, unlock ? "Unlocking" : "Enabling");
     set_oper_avail(h, oper_state::disabled, avail, unlock ? "unlock" : "enable retry");
 
@@ -211,14 +217,16 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
     const bool failed_before = (alive_degrade(h.alive_flags()) & degrade::failure_flag) != 0;
     const auto old_boot = h.boot_id();
     const auto count = h.alive_count;
-    if (reachable && (unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime) || failed_before)) {
+    if (reachable &&
+        (unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime) || failed_before)) {
         if (h.self) {
             // The controller's own host: its agent reboots it after a delay, and the controller that
             // starts on the new boot finishes the enable (add, then enable without a reboot).
             set_task(h, "Rebooting this controller");
             net::command c{net::command_kind::reboot, 0,
-                           static_cast<std::uint32_t>(
-                               std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
+                           static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                          cfg->controller.self_reboot_delay)
+                                                          .count()),
                            false};
             c.id = ++next_command;
             (void)co_await request(h, c);
@@ -240,7 +248,8 @@ asio::awaitable<void> fleet_manager::impl::test_and_enable(managed_host& h) {
     set_oper_avail(h, oper_state::disabled, avail_state::intest, "testing");
 
     const auto configuration = co_await await_verdict(
-        h, [](const net::alive_report& a, bool) { return judge_config(a); }, false, cfg->controller.goenabled_timeout);
+        h, [](const net::alive_report& a, bool) { return judge_config(a); }, false,
+        cfg->controller.goenabled_timeout);
     if (configuration.result == step::failed) {
         throw job_failure{failure_cause::config, "Configuration Failed: " + configuration.reason};
     }
@@ -293,7 +302,8 @@ void fleet_manager::impl::mark_enabled(managed_host& h) {
 
 asio::awaitable<verdict> fleet_manager::impl::await_verdict(managed_host& h,
                                                             verdict (*judge)(const net::alive_report&, bool),
-                                                            bool subfunction, std::chrono::milliseconds limit) {
+                                                            bool subfunction,
+                                                            std::chrono::milliseconds limit) {
     verdict v;
     (void)co_await h.wait_until(
         [&] {
@@ -308,8 +318,8 @@ asio::awaitable<verdict> fleet_manager::impl::await_verdict(managed_host& h,
 
 asio::awaitable<void> fleet_manager::impl::soak(managed_host& h, std::string_view failed_task) {
     const auto losses = h.losses;
-    const bool lost =
-        co_await h.wait_until([&] { return h.losses != losses; }, clock::now() + cfg()->controller.heartbeat_soak);
+    const bool lost = co_await h.wait_until([&] { return h.losses != losses; },
+                                            clock::now() + cfg()->controller.heartbeat_soak);
     if (lost) {
         throw job_failure{failure_cause::heartbeat, std::string{failed_task}};
     }
@@ -323,8 +333,9 @@ asio::awaitable<void> fleet_manager::impl::await_boot(managed_host& h, const std
         [&] { return h.alive_count > since_count && (old_boot.empty() || h.boot_id() != old_boot); },
         clock::now() + limit);
     if (!booted) {
-        throw job_failure{failure_cause::boot,
-                          fmt::format("Boot Failed: no mtcAlive from a new boot within {}", format_duration(limit))};
+        throw job_failure{
+            failure_cause::boot,
+            fmt::format("Boot Failed: no mtcAlive from a new boot within {}", format_duration(limit))};
     }
 }
 
@@ -341,8 +352,8 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
     for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
         net::command c{kind, 0, 0, false};
         const auto id = send(h, c);
-        const bool acked = co_await h.wait_until(
-            [&] { return h.replies[id].acked || went_down(); }, clock::now() + cfg->controller.command_timeout);
+        const bool acked = co_await h.wait_until([&] { return h.replies[id].acked || went_down(); },
+                                                 clock::now() + cfg->controller.command_timeout);
         h.replies.erase(id);
         if (!acked) {
             spdlog::info("host {}: no answer to {} request {} of {}", h.spec.name, to_string(kind), ask + 1,
@@ -361,9 +372,9 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
     if (!ever_acked && !h.reachable(clock::now(), cfg->controller.offline_window)) {
         co_return;  // it is down already: it will boot (or not) on its own
     }
-    throw job_failure{failure_cause::boot, fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",
-                                                       ever_acked ? "the host did not go down"
-                                                                  : "the host does not answer")};
+    throw job_failure{failure_cause::boot,
+                      fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",
+                                  ever_acked ? "the host did not go down" : "the host does not answer")};
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -385,14 +396,16 @@ asio::awaitable<void> fleet_manager::impl::enable_subfunction_job(managed_host& 
                               fmt::format("Worker Configuration Timeout: not configured within {}",
                                           format_duration(cfg->controller.subfunction_config_timeout))};
         }
-        const auto tests = co_await await_verdict(h, judge_goenabled, true, cfg->controller.goenabled_timeout);
+        const auto tests =
+            co_await await_verdict(h, judge_goenabled, true, cfg->controller.goenabled_timeout);
         if (tests.result == step::failed) {
             throw job_failure{failure_cause::goenabled, "Worker In-Test Failed: " + tests.reason};
         }
         if (tests.result == step::pending) {
             throw job_failure{failure_cause::goenabled, "Worker In-Test Timeout"};
         }
-        const auto services = co_await await_verdict(h, judge_services, true, cfg->controller.services_timeout);
+        const auto services =
+            co_await await_verdict(h, judge_services, true, cfg->controller.services_timeout);
         if (services.result == step::failed) {
             throw job_failure{failure_cause::services, "Worker Host Services Failed: " + services.reason};
         }
@@ -447,7 +460,8 @@ asio::awaitable<void> fleet_manager::impl::recover_job(managed_host& h) {
         h.heartbeat_alarm.fill(heartbeat::hb_state::unmonitored);
         refresh_in_service(h);
         set_task(h, {});
-        set_oper_avail(h, oper_state::enabled, in_service_availability(h.degrade_mask), "gracefully recovered");
+        set_oper_avail(h, oper_state::enabled, in_service_availability(h.degrade_mask),
+                       "gracefully recovered");
         log_event(h.spec.name, "recovered", "gracefully recovered without a reboot");
         co_return;
     }
@@ -485,9 +499,8 @@ asio::awaitable<void> fleet_manager::impl::lock_job(managed_host& h, bool force)
     const bool acked = co_await request(h, c);
     if (acked) {
         set_task(h, force ? "Force Locking: stopping host services" : "Locking: stopping host services");
-        const bool reported =
-            co_await h.wait_until([&] { return h.replies[c.id].result.has_value(); },
-                                  clock::now() + cfg->controller.services_timeout);
+        const bool reported = co_await h.wait_until([&] { return h.replies[c.id].result.has_value(); },
+                                                    clock::now() + cfg->controller.services_timeout);
         if (!reported) {
             log_event(h.spec.name, "lock", "the host did not report its services stopped");
         } else if (!h.replies[c.id].result->ok) {

@@ -68,8 +68,8 @@ std::string monitor_metrics(const monitor& m) {
     family("mtce_heartbeat_hosts", "gauge", "Hosts by heartbeat state, per network.");
     const auto views = m.hosts();
     for (auto net : networks) {
-        for (auto state : {hb_state::unmonitored, hb_state::ok, hb_state::minor, hb_state::degraded,
-                           hb_state::failed}) {
+        for (auto state :
+             {hb_state::unmonitored, hb_state::ok, hb_state::minor, hb_state::degraded, hb_state::failed}) {
             const auto n = std::count_if(views.begin(), views.end(), [&](const auto& v) {
                 return v.status[static_cast<std::size_t>(net)].state == state;
             });
@@ -104,8 +104,8 @@ std::string monitor_metrics(const monitor& m) {
     for (auto net : networks) {
         const auto& c = m.counters(net);
         for (std::size_t k = 0; k < c.events.size(); ++k) {
-            out += fmt::format("mtce_heartbeat_events_total{{network=\"{}\",event=\"{}\"}} {}\n", to_string(net),
-                               to_string(static_cast<hb_event_kind>(k)), c.events[k]);
+            out += fmt::format("mtce_heartbeat_events_total{{network=\"{}\",event=\"{}\"}} {}\n",
+                               to_string(net), to_string(static_cast<hb_event_kind>(k)), c.events[k]);
         }
     }
     family("mtce_datagrams_dropped_total", "counter", "Heartbeat datagrams dropped, per network and reason.");
@@ -120,10 +120,10 @@ std::string monitor_metrics(const monitor& m) {
     }
     const auto& r = m.ledger().responses();
     family("mtce_heartbeat_responses_total", "counter", "Authenticated replies by what the accounting did.");
-    for (const auto& [name, n] : {std::pair{"accepted", r.accepted}, std::pair{"duplicate", r.duplicate},
-                                  std::pair{"wrong_period", r.wrong_period},
-                                  std::pair{"unknown_host", r.unknown_host},
-                                  std::pair{"not_monitored", r.not_monitored}}) {
+    for (const auto& [name, n] :
+         {std::pair{"accepted", r.accepted}, std::pair{"duplicate", r.duplicate},
+          std::pair{"wrong_period", r.wrong_period}, std::pair{"unknown_host", r.unknown_host},
+          std::pair{"not_monitored", r.not_monitored}}) {
         out += fmt::format("mtce_heartbeat_responses_total{{result=\"{}\"}} {}\n", name, n);
     }
     return out;

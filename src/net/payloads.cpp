@@ -80,7 +80,6 @@ bool number_field(const json& doc, std::string_view key, T& out, std::string& wh
     return true;
 }
 
-
 }  // namespace
 
 std::string_view to_string(command_kind k) noexcept {

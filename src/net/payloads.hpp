@@ -21,7 +21,8 @@ enum class command_kind : std::uint8_t {
     unlock,     ///< persist the unlock, then finish the boot sequence (start host services); ack
     reboot,     ///< run host.reboot_command after `delay_s` (0: at once), with the failsafe; ack first
     reset,      ///< run host.reset_command at once; ack first
-    goenabled,  ///< run (or join) the self-tests of the main function or of the subfunction; ack, then a result
+    goenabled,  ///< run (or join) the self-tests of the main function or of the subfunction; ack, then a
+                ///< result
     mtcalive,   ///< send an mtcAlive at once on every network; no ack
 };
 

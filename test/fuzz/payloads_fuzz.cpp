@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (auto a = net::parse_command_ack(in)) {
         const auto again = net::parse_command_ack(bytes(net::to_json(*a)));
-        require(again.has_value() && again->id == a->id && again->name == a->name && again->error == a->error);
+        require(again.has_value() && again->id == a->id && again->name == a->name &&
+                again->error == a->error);
     }
     if (auto r = net::parse_command_result(in)) {
         const auto again = net::parse_command_result(bytes(net::to_json(*r)));

@@ -61,8 +61,9 @@ public:
         std::filesystem::create_directories(state);
         if (o.small_state_disk) {
             mounted_ = state;
-            (void)mtce::test::run_command({"/bin/mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", state.string()},
-                                          dir_.path());
+            (void)mtce::test::run_command(
+                {"/bin/mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", state.string()},
+                dir_.path());
         }
         if (!o.inventory_bytes.empty()) {
             dir_.write("controller-0/ctl/inventory.db", o.inventory_bytes, 0600);
@@ -142,9 +143,11 @@ public:
 
     /// `mtce host wait NAME --state S`; true if reached in time.
     bool wait(const std::string& name, const std::string& state, std::chrono::seconds limit) const {
-        const auto r = run({"host", "wait", name, "--state", state, "--timeout", std::to_string(limit.count())},
-                           limit + 30s);
-        BOOST_TEST_MESSAGE("wait " << name << " " << state << ": exit " << r.exit_code << "\n" << r.out << r.err);
+        const auto r =
+            run({"host", "wait", name, "--state", state, "--timeout", std::to_string(limit.count())},
+                limit + 30s);
+        BOOST_TEST_MESSAGE("wait " << name << " " << state << ": exit " << r.exit_code << "\n"
+                                   << r.out << r.err);
         return r.exit_code == 0;
     }
 
@@ -195,8 +198,10 @@ private:
         dir_.write(name + "/boot_id", name + "-boot-1\n");
         // A reboot is a request to this test: it restarts the agent with a new boot identity.
         (void)dir_.script(name + "/reboot", "touch " + d + "/reboot-requested");
-        (void)dir_.script(name + "/services.d/" + role + "/10-marker", "echo \"$1\" >> " + d + "/services.log");
-        auto network = [&](const char* which, const std::string& address, const std::array<std::uint16_t, 4>& p) {
+        (void)dir_.script(name + "/services.d/" + role + "/10-marker",
+                          "echo \"$1\" >> " + d + "/services.log");
+        auto network = [&](const char* which, const std::string& address,
+                           const std::array<std::uint16_t, 4>& p) {
             return fmt::format(
                 "[network.{}]\naddress = \"{}\"\nagent_port = {}\ncontroller_port = {}\npulse_port = {}\n"
                 "pulse_reply_port = {}\n",
@@ -210,26 +215,31 @@ private:
         if (controller) {
             tables += fmt::format(
                 "[controller]\nstate_dir = \"{0}/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
-                "worker_boot_timeout = \"30s\"\ncontroller_boot_timeout = \"30s\"\ngoenabled_timeout = \"20s\"\n"
+                "worker_boot_timeout = \"30s\"\ncontroller_boot_timeout = \"30s\"\ngoenabled_timeout = "
+                "\"20s\"\n"
                 "services_timeout = \"20s\"\nsubfunction_config_timeout = \"20s\"\nheartbeat_soak = \"2s\"\n"
-                "command_timeout = \"1s\"\ncommand_retries = 3\nreboot_timeout = \"15s\"\noffline_window = \"4s\"\n"
+                "command_timeout = \"1s\"\ncommand_retries = 3\nreboot_timeout = \"15s\"\noffline_window = "
+                "\"4s\"\n"
                 "fresh_boot_uptime = \"{2}\"\nloss_recovery_timeout = \"2s\"\nself_reboot_delay = \"1s\"\n"
                 "task_display = \"1s\"\n"
-                "[autorecovery]\nconfig_interval = \"2s\"\ngoenabled_interval = \"2s\"\nservices_interval = \"2s\"\n"
+                "[autorecovery]\nconfig_interval = \"2s\"\ngoenabled_interval = \"2s\"\nservices_interval = "
+                "\"2s\"\n"
                 "heartbeat_interval = \"2s\"\nboot_interval = \"2s\"\n",
                 d, api_port_, opts_.fresh_boot_uptime);
         }
         const auto marker = d + "/run/.worker_config_complete";
-        dir_.write(name + "/mtce.toml",
-                   mtce::test::host_config(
-                       h.dir, name,
-                       subfunctions + "drain_timeout = \"2s\"\ncontrollers = [\"127.51.0.1\", \"127.52.0.1\"]",
-                       fmt::format("kill_grace = \"300ms\"\nmtcalive_period = \"1s\"\nreboot_command = \"{0}/reboot\"\n"
-                                   "reset_command = \"{0}/reboot\"\nsubfunction_config_marker = \"{1}\"\n"
-                                   "subfunction_config_timeout = \"20s\"\ngoenabled_timeout = \"10s\"\n"
-                                   "services_timeout = \"10s\"",
-                                   d, marker),
-                       tables));
+        dir_.write(
+            name + "/mtce.toml",
+            mtce::test::host_config(
+                h.dir, name,
+                subfunctions + "drain_timeout = \"2s\"\ncontrollers = [\"127.51.0.1\", \"127.52.0.1\"]",
+                fmt::format(
+                    "kill_grace = \"300ms\"\nmtcalive_period = \"1s\"\nreboot_command = \"{0}/reboot\"\n"
+                    "reset_command = \"{0}/reboot\"\nsubfunction_config_marker = \"{1}\"\n"
+                    "subfunction_config_timeout = \"20s\"\ngoenabled_timeout = \"10s\"\n"
+                    "services_timeout = \"10s\"",
+                    d, marker),
+                tables));
         hosts_.emplace(name, std::move(h));
     }
 
@@ -238,8 +248,8 @@ private:
         std::filesystem::create_directories(h.dir / "run");
         (void)dir_.write(h.name + "/run/.worker_config_complete", "");
         h.agent = std::make_unique<mtce::test::process>(
-            std::vector<std::string>{MTCE_BINARY, "agent", "--role", h.role, "--config", (h.dir / "mtce.toml").string(),
-                                     "--foreground"},
+            std::vector<std::string>{MTCE_BINARY, "agent", "--role", h.role, "--config",
+                                     (h.dir / "mtce.toml").string(), "--foreground"},
             h.dir / "out.log", h.dir / "err.log.tmp");
     }
 
@@ -336,10 +346,11 @@ BOOST_AUTO_TEST_CASE(a_worker_is_added_unlocked_enabled_and_locked_again) {
     const auto t0 = std::chrono::steady_clock::now();
     BOOST_REQUIRE(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
-    BOOST_TEST_MESSAGE("unlock to unlocked-enabled-available: "
-                       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-                              .count()
-                       << " ms (no reboot: the host booted moments ago)");
+    BOOST_TEST_MESSAGE(
+        "unlock to unlocked-enabled-available: "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+               .count()
+        << " ms (no reboot: the host booted moments ago)");
     const auto doc = c.show("worker-0");
     BOOST_TEST(doc["heartbeat"]["mgmt"]["state"] == "ok");
     BOOST_TEST(doc["heartbeat"]["cluster"]["state"] == "ok");
@@ -360,7 +371,8 @@ BOOST_AUTO_TEST_CASE(refusals_carry_a_reason_and_their_exit_status) {
     BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
     BOOST_TEST(c.run({"host", "unlock", "no-such-host"}).exit_code == 3);
     BOOST_TEST(c.add("worker-0").exit_code == 4);  // already exists
-    const auto bad = c.run({"host", "add", "Bad_Name", "--personality", "worker", "--mgmt-ip", "127.51.0.99"});
+    const auto bad =
+        c.run({"host", "add", "Bad_Name", "--personality", "worker", "--mgmt-ip", "127.51.0.99"});
     BOOST_TEST(bad.exit_code == 2);
     const auto lock = c.run({"host", "lock", "worker-0"});
     BOOST_TEST(lock.exit_code == 4);
@@ -386,10 +398,11 @@ BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on
     const auto t0 = std::chrono::steady_clock::now();
     BOOST_REQUIRE(c.run({"host", "unlock", "worker-1"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "unlocked-enabled-available", 90s));
-    BOOST_TEST_MESSAGE("unlock to unlocked-enabled-available with a reboot: "
-                       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-                              .count()
-                       << " ms");
+    BOOST_TEST_MESSAGE(
+        "unlock to unlocked-enabled-available with a reboot: "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+               .count()
+        << " ms");
     BOOST_TEST(c.show("worker-1").value("boot_id", "") == "worker-1-boot-2");
 }
 
@@ -510,7 +523,8 @@ BOOST_AUTO_TEST_CASE(a_locked_host_is_rebooted_and_deleted) {
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
     BOOST_REQUIRE(c.run({"host", "reboot", "worker-0"}).exit_code == 0);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (c.show("worker-0").value("boot_id", "") != "worker-0-boot-2" && std::chrono::steady_clock::now() < deadline) {
+    while (c.show("worker-0").value("boot_id", "") != "worker-0-boot-2" &&
+           std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(200ms);
     }
     BOOST_TEST(c.show("worker-0").value("boot_id", "") == "worker-0-boot-2");
@@ -572,7 +586,8 @@ BOOST_AUTO_TEST_CASE(a_locked_inventory_refuses_changes_with_a_reason_and_loses_
                                 "print('held', flush=True)\n"
                                 "time.sleep(8)\n",
                                 db},
-                               c.dir().path() / "holder.out", c.dir().path() / "holder.err"};
+                               c.dir().path() / "holder.out",
+                               c.dir().path() / "holder.err"};
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!contains(c.dir().read("holder.out"), "held") && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(50ms);

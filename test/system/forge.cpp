@@ -21,7 +21,8 @@ namespace {
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: mtce-forge --key FILE --sender NAME --to ADDR:PORT [--from ADDR] [--command NAME] [--id N]\n");
+                 "usage: mtce-forge --key FILE --sender NAME --to ADDR:PORT [--from ADDR] [--command NAME] "
+                 "[--id N]\n");
     return 2;
 }
 
@@ -66,8 +67,9 @@ int main(int argc, char** argv) {
     }
     const auto payload = mtce::net::to_json(mtce::net::command{*kind, id, 0, false});
     mtce::net::codec codec{std::as_bytes(std::span{key.data(), key.size()})};
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    const auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
     const mtce::net::message_header header{mtce::net::message_type::command, sender,
                                            mtce::net::parse_boot_id("forged-" + std::to_string(now)),
                                            now / 1'000'000'000U, now};
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
     if (!from.empty()) {
         sockaddr_in src{};
         src.sin_family = AF_INET;
-        if (!parse_ipv4(from, src.sin_addr) || ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+        if (!parse_ipv4(from, src.sin_addr) ||
+            ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
             std::fprintf(stderr, "mtce-forge: cannot bind %s: %s\n", from.c_str(), std::strerror(errno));
             return 1;
         }

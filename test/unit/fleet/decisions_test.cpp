@@ -9,12 +9,20 @@
 
 namespace mtce::fleet {
 // Boost.Test prints the values of failed comparisons.
-std::ostream& operator<<(std::ostream& o, admin_state s) { return o << to_string(s); }
-std::ostream& operator<<(std::ostream& o, avail_state s) { return o << to_string(s); }
-std::ostream& operator<<(std::ostream& o, job_kind k) { return o << to_string(k); }
+std::ostream& operator<<(std::ostream& o, admin_state s) {
+    return o << to_string(s);
+}
+std::ostream& operator<<(std::ostream& o, avail_state s) {
+    return o << to_string(s);
+}
+std::ostream& operator<<(std::ostream& o, job_kind k) {
+    return o << to_string(k);
+}
 }  // namespace mtce::fleet
 namespace mtce::net {
-std::ostream& operator<<(std::ostream& o, command_kind k) { return o << to_string(k); }
+std::ostream& operator<<(std::ostream& o, command_kind k) {
+    return o << to_string(k);
+}
 }  // namespace mtce::net
 
 using namespace mtce::fleet;
@@ -55,13 +63,15 @@ BOOST_AUTO_TEST_CASE(an_unlocked_host_cannot_be_unlocked_again) {
 
 BOOST_AUTO_TEST_CASE(a_locked_host_cannot_be_locked_or_force_locked_again) {
     BOOST_TEST(*refusal(worker(admin_state::locked), host_action::lock, {}) == "host is already locked");
-    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::force_lock, {}) == "host is already locked");
-    BOOST_TEST(!refusal(worker(admin_state::unlocked, oper_state::enabled), host_action::lock, {}).has_value());
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::force_lock, {}) ==
+               "host is already locked");
+    BOOST_TEST(
+        !refusal(worker(admin_state::unlocked, oper_state::enabled), host_action::lock, {}).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(the_only_enabled_controller_cannot_be_locked) {
-    admission_view c{"controller-1", admin_state::unlocked, oper_state::enabled, role::controller, false, false,
-                     host_action::none};
+    admission_view c{"controller-1", admin_state::unlocked, oper_state::enabled, role::controller, false,
+                     false,          host_action::none};
     BOOST_TEST(*refusal(c, host_action::lock, {1}) == "it is the only enabled controller");
     BOOST_TEST(*refusal(c, host_action::force_lock, {1}) == "it is the only enabled controller");
     BOOST_TEST(!refusal(c, host_action::lock, {2}).has_value());
@@ -70,8 +80,8 @@ BOOST_AUTO_TEST_CASE(the_only_enabled_controller_cannot_be_locked) {
 }
 
 BOOST_AUTO_TEST_CASE(the_active_controller_cannot_lock_reboot_or_delete_itself) {
-    admission_view self{"controller-0", admin_state::unlocked, oper_state::enabled, role::controller, true, false,
-                        host_action::none};
+    admission_view self{"controller-0", admin_state::unlocked, oper_state::enabled, role::controller, true,
+                        false,          host_action::none};
     BOOST_TEST(refusal(self, host_action::lock, {2}).has_value());
     BOOST_TEST(refusal(self, host_action::force_lock, {2}).has_value());
     self.administrative = admin_state::locked;
@@ -89,7 +99,8 @@ BOOST_AUTO_TEST_CASE(reboot_reset_and_delete_need_a_locked_host) {
 }
 
 BOOST_AUTO_TEST_CASE(bmc_actions_are_refused_with_a_reason) {
-    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) == "host has no BMC provisioned");
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) ==
+               "host has no BMC provisioned");
     auto with_bmc = worker(admin_state::locked);
     with_bmc.has_bmc = true;
     BOOST_TEST(refusal(with_bmc, host_action::reinstall, {}).has_value());
@@ -181,7 +192,8 @@ BOOST_AUTO_TEST_CASE(a_failed_self_test_is_named_by_the_host) {
     BOOST_TEST(static_cast<int>(v.result) == static_cast<int>(step::failed));
     BOOST_TEST(v.reason == "/etc/mtce/goenabled.d/20-memory: exited with status 1");
     // A self-test failure is not a configuration failure.
-    BOOST_TEST(static_cast<int>(judge_config(alive(f::configured | f::not_healthy | f::main_goenabled_failed)).result) ==
+    BOOST_TEST(static_cast<int>(
+                   judge_config(alive(f::configured | f::not_healthy | f::main_goenabled_failed)).result) ==
                static_cast<int>(step::passed));
 }
 
@@ -194,8 +206,9 @@ BOOST_AUTO_TEST_CASE(self_tests_and_services_are_pending_until_reported) {
                static_cast<int>(step::pending));
     BOOST_TEST(static_cast<int>(judge_services(alive(f::main_services_started), false).result) ==
                static_cast<int>(step::passed));
-    BOOST_TEST(static_cast<int>(judge_services(alive(f::main_services_failed, "x: exited 3"), false).result) ==
-               static_cast<int>(step::failed));
+    BOOST_TEST(
+        static_cast<int>(judge_services(alive(f::main_services_failed, "x: exited 3"), false).result) ==
+        static_cast<int>(step::failed));
     // The subfunction's bits are its own.
     BOOST_TEST(static_cast<int>(judge_goenabled(alive(f::main_goenabled), true).result) ==
                static_cast<int>(step::pending));
@@ -246,14 +259,18 @@ BOOST_AUTO_TEST_CASE(an_idle_locked_or_disabled_host_goes_offline_and_online_wit
     const auto unlocked_offline = states(admin_state::unlocked, oper_state::disabled, avail_state::offline);
     BOOST_TEST(*idle_availability(unlocked_offline, true) == avail_state::online);
     // Failed, enabled and powered-off hosts keep what they have.
-    BOOST_TEST(!idle_availability(states(admin_state::unlocked, oper_state::disabled, avail_state::failed), true));
-    BOOST_TEST(!idle_availability(states(admin_state::unlocked, oper_state::enabled, avail_state::available), false));
-    BOOST_TEST(!idle_availability(states(admin_state::locked, oper_state::disabled, avail_state::power_off), true));
+    BOOST_TEST(
+        !idle_availability(states(admin_state::unlocked, oper_state::disabled, avail_state::failed), true));
+    BOOST_TEST(!idle_availability(states(admin_state::unlocked, oper_state::enabled, avail_state::available),
+                                  false));
+    BOOST_TEST(
+        !idle_availability(states(admin_state::locked, oper_state::disabled, avail_state::power_off), true));
 }
 
 BOOST_AUTO_TEST_CASE(a_host_whose_own_lock_disagrees_is_told_again) {
     BOOST_TEST(*lock_correction(admin_state::locked, f::configured) == mtce::net::command_kind::lock);
-    BOOST_TEST(*lock_correction(admin_state::unlocked, f::configured | f::locked) == mtce::net::command_kind::unlock);
+    BOOST_TEST(*lock_correction(admin_state::unlocked, f::configured | f::locked) ==
+               mtce::net::command_kind::unlock);
     BOOST_TEST(!lock_correction(admin_state::locked, f::configured | f::locked));
     BOOST_TEST(!lock_correction(admin_state::unlocked, f::configured));
     BOOST_TEST(!lock_correction(admin_state::locked, 0));
