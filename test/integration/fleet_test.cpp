@@ -633,3 +633,26 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_changes_with_a_reason_and_loses_nothing
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 60s));
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 60s));
 }
+
+BOOST_AUTO_TEST_CASE(a_force_lock_reboots_an_enabled_host_and_a_reset_resets_a_locked_one) {
+    cluster c;
+    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    BOOST_REQUIRE(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+    auto boot_becomes = [&](const std::string& boot) {
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (c.show("worker-0").value("boot_id", "") != boot && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(200ms);
+        }
+        return c.show("worker-0").value("boot_id", "") == boot;
+    };
+    BOOST_REQUIRE(c.run({"host", "lock", "worker-0", "--force"}).exit_code == 0);
+    BOOST_TEST(boot_becomes("worker-0-boot-2"));
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 60s));
+    BOOST_TEST(contains(c.run({"event", "list"}).out, "force-lock accepted"));
+    BOOST_REQUIRE(c.run({"host", "reset", "worker-0"}).exit_code == 0);
+    BOOST_TEST(boot_becomes("worker-0-boot-3"));
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 60s));
+    BOOST_TEST(contains(c.run({"event", "list"}).out, "Reset Completed"));
+}
