@@ -508,6 +508,21 @@ const std::map<std::string, setter>& schema() {
         autorecovery_interval("services_interval", &autorecovery_config::services_interval);
         autorecovery_interval("heartbeat_interval", &autorecovery_config::heartbeat_interval);
         autorecovery_interval("boot_interval", &autorecovery_config::boot_interval);
+        k["bmc.audit_period_s"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.bmc.audit_period_s; }, 0, 86400);
+        k["bmc.reset_delay_s"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.bmc.reset_delay_s; }, 0, 3600);
+        k["bmc.retries"] = integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
+        k["bmc.quarantine_failures"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.bmc.quarantine_failures; }, 1, 100);
+        k["bmc.ca_file"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ca_file; }, true);
+        k["bmc.ipmitool"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ipmitool; }, false);
+        add_duration(k, "bmc.request_timeout", &config::bmc, &bmc_config::request_timeout, 100ms, 10min);
+        add_duration(k, "bmc.backoff", &config::bmc, &bmc_config::backoff, 0ms, 10min);
+        add_duration(k, "bmc.power_off_timeout", &config::bmc, &bmc_config::power_off_timeout, 1s, 1h);
+        add_duration(k, "bmc.power_on_timeout", &config::bmc, &bmc_config::power_on_timeout, 1s, 1h);
+        add_duration(k, "bmc.access_alarm_delay", &config::bmc, &bmc_config::access_alarm_delay, 0ms, 24h);
+        add_duration(k, "bmc.reprobe_interval", &config::bmc, &bmc_config::reprobe_interval, 1s, 24h);
         k["dor.detect_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
         k["mnfa.threshold"] = integer_value<std::uint32_t>(

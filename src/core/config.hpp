@@ -115,6 +115,22 @@ struct autorecovery_config {
     std::chrono::milliseconds boot_interval{std::chrono::seconds{16}};
 };
 
+/// The hosts' BMCs (Redfish and IPMI): timing, trust and the power-state audit.
+struct bmc_config {
+    std::uint32_t audit_period_s = 60;  ///< power-state audit of every host with a BMC; 0: none
+    std::uint32_t reset_delay_s = 300;  ///< a host that ignores reboot requests is reset by its BMC after this
+    std::chrono::milliseconds request_timeout{std::chrono::seconds{20}};
+    std::uint32_t retries = 3;
+    std::chrono::milliseconds backoff{std::chrono::seconds{1}};
+    std::filesystem::path ca_file;  ///< CA bundle for Redfish TLS; empty: the system's store
+    std::filesystem::path ipmitool = "/usr/bin/ipmitool";
+    std::chrono::milliseconds power_off_timeout{std::chrono::seconds{60}};
+    std::chrono::milliseconds power_on_timeout{std::chrono::seconds{60}};
+    std::chrono::milliseconds access_alarm_delay{std::chrono::minutes{2}};
+    std::uint32_t quarantine_failures = 3;
+    std::chrono::milliseconds reprobe_interval{std::chrono::seconds{300}};
+};
+
 struct dor_config {
     std::uint32_t detect_s = 1200;
 };
@@ -134,6 +150,7 @@ struct config {
     host_config host;
     controller_config controller;
     autorecovery_config autorecovery;
+    bmc_config bmc;
     dor_config dor;
     mnfa_config mnfa;
 
