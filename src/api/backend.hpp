@@ -27,6 +27,7 @@ struct add_host_request {
     std::string bmc_address;
     std::string bmc_username;
     std::string bmc_password;  ///< never logged, never returned
+    bool bmc_insecure = false;  ///< Redfish: do not verify the BMC's certificate (this host only)
 };
 
 /// What a mutating call did. `status` is the HTTP status: 201 (added), 202 (action accepted), 204 (deleted),

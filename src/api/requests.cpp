@@ -107,9 +107,10 @@ std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t m
 }  // namespace
 
 tl::expected<add_host_request, std::string> parse_add_host(std::string_view body) {
-    constexpr std::array<std::string_view, 9> known{"name",        "personality",  "subfunctions",
-                                                    "mgmt_ip",     "cluster_ip",   "bmc_type",
-                                                    "bmc_address", "bmc_username", "bmc_password"};
+    constexpr std::array<std::string_view, 10> known{"name",        "personality",  "subfunctions",
+                                                     "mgmt_ip",     "cluster_ip",   "bmc_type",
+                                                     "bmc_address", "bmc_username", "bmc_password",
+                                                     "bmc_insecure"};
     const auto doc = parse_object(body);
     if (!doc) {
         return error{doc.error()};
@@ -136,6 +137,12 @@ tl::expected<add_host_request, std::string> parse_add_host(std::string_view body
     }
     if (auto bad = take_strings(*doc, "subfunctions", r.subfunctions)) {
         return error{std::move(*bad)};
+    }
+    if (const auto it = doc->find("bmc_insecure"); it != doc->end() && !it->is_null()) {
+        if (!it->is_boolean()) {
+            return error{in_quotes("bmc_insecure") + " must be true or false"};
+        }
+        r.bmc_insecure = it->get<bool>();
     }
     return r;
 }

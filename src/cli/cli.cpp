@@ -121,11 +121,13 @@ int run(int argc, char** argv) {
     host_add->add_option("--subfunctions", add.subfunctions, "Comma-separated subfunctions, e.g. worker");
     host_add->add_option("--mgmt-ip", add.mgmt_ip, "Management network address")->required();
     host_add->add_option("--cluster-ip", add.cluster_ip, "Cluster network address");
-    host_add->add_option("--bmc-type", add.bmc_type, "redfish, ipmi or none")
-        ->check(CLI::IsMember({"redfish", "ipmi", "none"}));
+    host_add->add_option("--bmc-type", add.bmc_type, "redfish, ipmi, auto (learned: Redfish, else IPMI) or none")
+        ->check(CLI::IsMember({"redfish", "ipmi", "auto", "none"}));
     host_add->add_option("--bmc-address", add.bmc_address, "BMC address, ADDR[:PORT]");
     host_add->add_option("--bmc-username", add.bmc_username, "BMC user name");
     host_add->add_option("--bmc-password-file", add.bmc_password_file, "File holding the BMC password");
+    host_add->add_flag("--bmc-insecure", add.bmc_insecure,
+                       "Do not verify this host's Redfish BMC certificate (a BMC with a self-signed one)");
 
     auto* host_delete = host_cmd->add_subcommand("delete", "Delete a locked host");
     host_delete->add_option("NAME", name, "Host name")->required();

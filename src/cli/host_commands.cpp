@@ -114,7 +114,7 @@ tl::expected<json, std::string> add_host_document(const add_options& o) {
     if (!subfunctions) {
         return tl::unexpected{subfunctions.error()};
     }
-    const bool has_bmc = o.bmc_type == "redfish" || o.bmc_type == "ipmi";
+    const bool has_bmc = o.bmc_type == "redfish" || o.bmc_type == "ipmi" || o.bmc_type == "auto";
     const std::array<std::pair<const char*, bool>, 3> bmc_options{{
         {"--bmc-address", !o.bmc_address.empty()},
         {"--bmc-username", !o.bmc_username.empty()},
@@ -129,7 +129,10 @@ tl::expected<json, std::string> add_host_document(const add_options& o) {
         return tl::unexpected{fmt::format("--bmc-type {} needs {}", o.bmc_type, fmt::join(missing, " and "))};
     }
     if (!has_bmc && !given.empty()) {
-        return tl::unexpected{fmt::format("{} need --bmc-type redfish or ipmi", fmt::join(given, " and "))};
+        return tl::unexpected{fmt::format("{} need --bmc-type redfish, ipmi or auto", fmt::join(given, " and "))};
+    }
+    if (o.bmc_insecure && o.bmc_type != "redfish" && o.bmc_type != "auto") {
+        return tl::unexpected{std::string{"--bmc-insecure needs --bmc-type redfish or auto"}};
     }
     json doc{{"name", o.name}, {"personality", o.personality}, {"mgmt_ip", o.mgmt_ip}};
     if (!subfunctions->empty()) {
@@ -145,6 +148,9 @@ tl::expected<json, std::string> add_host_document(const add_options& o) {
         if (!value->empty()) {
             doc[key] = *value;
         }
+    }
+    if (o.bmc_insecure) {
+        doc["bmc_insecure"] = true;
     }
     return doc;
 }

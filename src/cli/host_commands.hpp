@@ -29,6 +29,7 @@ struct add_options {
     std::string bmc_address;
     std::string bmc_username;
     std::filesystem::path bmc_password_file;
+    bool bmc_insecure = false;
 };
 
 /// "worker" -> {"worker"}, "a, b" -> {"a", "b"}, "" -> {}; an empty name between commas is an error.

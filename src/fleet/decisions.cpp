@@ -83,7 +83,13 @@ std::optional<std::string> refusal(const admission_view& host, host_action actio
         if (!host.has_bmc) {
             return std::string{"host has no BMC provisioned"};
         }
-        return std::string{"BMC actions are not available in this release"};
+        if (host.self) {
+            return std::string{"it is the active controller (this one)"};
+        }
+        if (!locked) {
+            return std::string{"host is unlocked; lock it first"};
+        }
+        return std::nullopt;
     }
     return std::string{"unknown action"};
 }
@@ -120,6 +126,14 @@ std::string_view to_string(job_kind k) noexcept {
         return "reboot";
     case job_kind::reset:
         return "reset";
+    case job_kind::power_on:
+        return "power-on";
+    case job_kind::power_off:
+        return "power-off";
+    case job_kind::power_cycle:
+        return "power-cycle";
+    case job_kind::reinstall:
+        return "reinstall";
     }
     return "unknown";
 }
@@ -144,6 +158,14 @@ plan next_job(const plan_input& in) noexcept {
             return {job_kind::reboot, std::nullopt};
         case host_action::reset:
             return {job_kind::reset, std::nullopt};
+        case host_action::power_on:
+            return {job_kind::power_on, std::nullopt};
+        case host_action::power_off:
+            return {job_kind::power_off, std::nullopt};
+        case host_action::power_cycle:
+            return {job_kind::power_cycle, std::nullopt};
+        case host_action::reinstall:
+            return {job_kind::reinstall, std::nullopt};
         default:
             break;  // not a job (delete is carried out by the request itself)
         }
@@ -345,6 +367,9 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
                            fmt::format("{} is experiencing intermittent '{} Network' heartbeat failures.",
                                        in.name, label)});
         }
+    }
+    if (in.bmc_unreachable) {
+        out.push_back({"200.010", "warning", fmt::format("{} access to board management module has failed.", in.name)});
     }
     if (failed && in.cause == failure_cause::config) {
         out.push_back(

@@ -66,7 +66,11 @@ enum class job_kind : std::uint8_t {
     lock,
     force_lock,
     reboot,
-    reset,
+    reset,       ///< through the BMC when the host has one, else through its agent
+    power_on,    ///< BMC
+    power_off,   ///< BMC, verified
+    power_cycle, ///< BMC
+    reinstall,   ///< BMC: one-time network boot, then reset (or power on)
 };
 
 [[nodiscard]] std::string_view to_string(job_kind k) noexcept;
@@ -180,6 +184,7 @@ struct alarm_input {
     bool has_subfunction = false;
     failure_cause cause = failure_cause::none;
     std::uint32_t degrade_mask = 0;
+    bool bmc_unreachable = false;  ///< its BMC has not answered for bmc.access_alarm_delay
     /// Heartbeat level per network while the host is monitored (unmonitored otherwise).
     std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat{heartbeat::hb_state::unmonitored,
                                                                         heartbeat::hb_state::unmonitored};
@@ -187,8 +192,8 @@ struct alarm_input {
 
 /// The alarms a host in this state has, ordered by id: 200.001 locked; 200.004 enable failure (critical,
 /// unless its cause is a configuration failure: 200.011) or an in-service failure flag (major); 200.005 /
-/// 200.009 heartbeat of the management / cluster network (major degraded, critical lost); 200.013 the
-/// all-in-one worker subfunction failed.
+/// 200.009 heartbeat of the management / cluster network (major degraded, critical lost); 200.010 BMC access
+/// (warning); 200.013 the all-in-one worker subfunction failed.
 [[nodiscard]] std::vector<alarm> expected_alarms(const alarm_input& in);
 
 }  // namespace mtce::fleet

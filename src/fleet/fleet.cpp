@@ -34,7 +34,7 @@ constexpr std::array<network, heartbeat::network_count> all_networks{network::mg
 constexpr std::size_t event_window = 10000;
 /// A discovered host not heard from for this long is forgotten.
 constexpr auto discovered_expiry = std::chrono::minutes{10};
-constexpr auto audit_period = std::chrono::milliseconds{500};
+constexpr auto availability_audit_period = std::chrono::milliseconds{500};
 constexpr std::size_t max_discovered = 10000;
 
 std::int64_t wall_ms() {
@@ -148,7 +148,7 @@ admission_view fleet_manager::impl::view_of(const managed_host& h) const {
 // state changes
 
 host_row fleet_manager::impl::row_of(const managed_host& h) const {
-    return {h.spec, h.states, h.task, h.action, h.cause, wall_ms()};
+    return {h.spec, h.states, h.task, h.action, h.cause, wall_ms(), h.bmc_protocol};
 }
 
 void fleet_manager::impl::save(managed_host& h) {
@@ -238,6 +238,7 @@ void fleet_manager::impl::update_alarms(managed_host& h) {
     in.cause = h.cause;
     in.degrade_mask = h.degrade_mask;
     in.heartbeat = h.heartbeat_alarm;
+    in.bmc_unreachable = h.has_bmc() && make_driver && access_alarm(h.bmc_state, clock::now(), cfg()->bmc);
     const auto wanted = expected_alarms(in);
     // Clear what is no longer wanted.
     for (auto it = active_alarms.lower_bound({h.spec.name, {}});
@@ -586,7 +587,7 @@ asio::awaitable<void> fleet_manager::impl::audit_loop(task_set& tasks) {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer{ex};
     for (std::uint64_t tick = 1;; ++tick) {
-        timer.expires_after(audit_period);
+        timer.expires_after(availability_audit_period);
         const auto woke = co_await (timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable)) ||
                                     tasks.until_stop());
         if (woke.index() == 1) {
@@ -607,6 +608,10 @@ fleet_manager::fleet_manager(asio::any_io_executor ex, config_store& config, hos
     : impl_{std::make_unique<impl>(ex, config, wire, monitor)} {}
 
 fleet_manager::~fleet_manager() = default;
+
+void fleet_manager::use_bmc(bmc_factory factory) {
+    impl_->make_driver = std::move(factory);
+}
 
 void fleet_manager::open() {
     auto& s = *impl_;
@@ -645,6 +650,15 @@ void fleet_manager::open() {
         h->cause = row.cause;
         h->self = h->spec.name == cfg->agent.hostname;
         h->alive_at = now;  // one window to report before an idle host is called offline
+        h->bmc_protocol = std::move(row.bmc_protocol);
+        if (h->has_bmc()) {
+            auto password = db->bmc_password(h->spec.name);
+            if (!password) {
+                throw std::runtime_error{password.error().message};
+            }
+            h->bmc_password = std::move(*password);
+            h->bmc_state = new_bmc_health(now);
+        }
         auto name = h->spec.name;
         s.hosts.emplace(std::move(name), std::move(h));
     }
@@ -718,6 +732,7 @@ asio::awaitable<void> fleet_manager::run(task_set& tasks) {
     auto& s = *impl_;
     for (auto& [name, h] : s.hosts) {
         s.spawn_supervisor(*h);
+        s.spawn_bmc_supervisor(*h);
     }
     tasks.spawn("fleet messages (mgmt)", s.receive(network::mgmt, tasks));
     tasks.spawn("fleet messages (cluster)", s.receive(network::cluster, tasks));
@@ -726,11 +741,14 @@ asio::awaitable<void> fleet_manager::run(task_set& tasks) {
     // Stop every supervisor; what they were doing is saved and taken up by the next controller.
     auto supervised = [&s] {
         return std::any_of(s.hosts.begin(), s.hosts.end(),
-                           [](const auto& e) { return e.second->supervised; });
+                           [](const auto& e) { return e.second->supervised || e.second->bmc_supervised; });
     };
     for (auto& [name, h] : s.hosts) {
         if (h->supervised) {
             h->stop->emit(asio::cancellation_type::terminal);
+        }
+        if (h->bmc_supervised) {
+            h->bmc_stop->emit(asio::cancellation_type::terminal);
         }
     }
     const auto deadline = clock::now() + std::chrono::seconds{2};
@@ -772,7 +790,11 @@ json host_document(const fleet_manager::impl& s, const managed_host& h) {
                          : 0},
         {"mgmt_ip", h.spec.mgmt_ip},
         {"cluster_ip", h.spec.cluster_ip},
-        {"bmc_type", h.spec.bmc.type},
+        {"bmc_type", h.spec.bmc.type == "auto" && !h.bmc_protocol.empty() ? h.bmc_protocol : h.spec.bmc.type},
+        {"bmc_configured_type", h.spec.bmc.type},
+        {"bmc_accessible", h.has_bmc() && h.bmc_state.accessible},
+        {"bmc_error", h.bmc_state.last_error},
+        {"power_state", h.has_bmc() ? std::string{to_string(h.bmc_state.power)} : std::string{"unknown"}},
         {"bmc_address", h.spec.bmc.address},
         {"bmc_username", h.spec.bmc.username},
         {"heartbeat", heartbeat::levels_document(levels)},
@@ -932,6 +954,23 @@ std::string fleet_manager::metrics() const {
         out += fmt::format("mtce_messages_received_total{{network=\"{}\"}} {}\n", to_string(net),
                            s.inbox.counters(net).accepted);
     }
+    family("mtce_bmc_hosts", "gauge", "Hosts with a BMC, by what the controller knows of it.");
+    std::map<std::string_view, std::size_t> bmc_states{{"accessible", 0}, {"unreachable", 0}, {"quarantined", 0}};
+    const auto now = clock::now();
+    for (const auto& [name, h] : s.hosts) {
+        if (h->has_bmc()) {
+            ++bmc_states[quarantined(h->bmc_state, now) ? "quarantined"
+                         : h->bmc_state.accessible      ? "accessible"
+                                                        : "unreachable"];
+        }
+    }
+    for (const auto& [state, n] : bmc_states) {
+        out += fmt::format("mtce_bmc_hosts{{state=\"{}\"}} {}\n", state, n);
+    }
+    family("mtce_bmc_operations_total", "counter", "BMC exchanges, by outcome.");
+    for (const auto& [result, n] : s.bmc_operations) {
+        out += fmt::format("mtce_bmc_operations_total{{result=\"{}\"}} {}\n", result, n);
+    }
     family("mtce_store_failures_total", "counter", "Inventory writes that failed (retried).");
     out += fmt::format("mtce_store_failures_total {}\n", s.store_failures);
     family("mtce_events_total", "counter", "Events recorded in the event log.");
@@ -1028,6 +1067,10 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     }
     s.discovered.erase(name);
     auto& added = *h;
+    if (added.has_bmc()) {
+        added.bmc_password = request.bmc_password;
+        added.bmc_state = new_bmc_health(clock::now());
+    }
     s.hosts.emplace(name, std::move(h));
     spdlog::info("host {}: added ({} {}, mgmt {}{})", name, to_string(added.spec.personality),
                  fmt::join(function_names(added.spec.functions), ","), added.spec.mgmt_ip,
@@ -1035,6 +1078,7 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     s.log_event(name, "added", fmt::format("added as a {} (locked)", to_string(added.spec.personality)));
     s.update_alarms(added);
     s.spawn_supervisor(added);
+    s.spawn_bmc_supervisor(added);
     co_return api::outcome{201, {}, {}, host_document(s, added).dump()};
 }
 
@@ -1050,13 +1094,18 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     h->deleting = true;
     if (h->supervised) {
         h->stop->emit(asio::cancellation_type::terminal);
-        (void)co_await h->wait_until([h] { return !h->supervised; }, clock::now() + std::chrono::seconds{10});
     }
+    if (h->bmc_supervised) {
+        h->bmc_stop->emit(asio::cancellation_type::terminal);
+    }
+    (void)co_await h->wait_until([h] { return !h->supervised && !h->bmc_supervised; },
+                                 clock::now() + std::chrono::seconds{10});
     auto remove = [name](inventory& inv) { return inv.remove_host(name); };
     const auto removed = co_await s.db->call(std::move(remove));
     if (!removed) {
         h->deleting = false;
         s.spawn_supervisor(*h);
+        s.spawn_bmc_supervisor(*h);
         co_return refused(503, "not saved",
                           fmt::format("cannot delete {}: {}", name, store_reason(removed.error())));
     }

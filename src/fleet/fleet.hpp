@@ -3,13 +3,16 @@
 // The fleet manager (design §1): the inventory, one supervising coroutine per managed host, the messages
 // to and from the host agents, alarms, the event log, and what the REST API shows of all of it.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 
 #include "api/backend.hpp"
+#include "bmc/driver.hpp"
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 
@@ -39,6 +42,12 @@ public:
     ~fleet_manager() override;
     fleet_manager(const fleet_manager&) = delete;
     fleet_manager& operator=(const fleet_manager&) = delete;
+
+    /// Makes a driver for a protocol ("redfish" or "ipmi"), or null if this controller cannot speak it.
+    using bmc_factory = std::function<std::unique_ptr<bmc::driver>(std::string_view protocol, const bmc::endpoint& where,
+                                                                   const bmc::timing& timing)>;
+    /// How BMCs are reached; without it, hosts' BMCs are not used (call before run()).
+    void use_bmc(bmc_factory factory);
 
     /// Opens the inventory in controller.state_dir, loads hosts, alarms and recent events, and adds this
     /// controller's own host if it is not there. Binds the sockets that receive mtcAlive, acks and results.

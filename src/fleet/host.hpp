@@ -17,6 +17,8 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "bmc/driver.hpp"
+#include "fleet/bmc_policy.hpp"
 #include "fleet/decisions.hpp"
 #include "fleet/host_spec.hpp"
 #include "fleet/states.hpp"
@@ -78,6 +80,16 @@ struct managed_host {
     time_point last_correction{};                    ///< when a lock/unlock correction was last sent
     std::optional<time_point> enable_started;
 
+    // ---- BMC (a host whose spec.bmc.type is "none" has none) ----
+    std::string bmc_password;  ///< from the inventory; never logged or shown
+    std::string bmc_protocol;  ///< learned for "auto" (persisted), else the configured type once it answered
+    std::unique_ptr<bmc::driver> bmc;  ///< made when the BMC first answers
+    bmc::capabilities bmc_caps;
+    bmc_health bmc_state;
+    bool bmc_busy = false;  ///< one exchange at a time per BMC
+    std::optional<asio::cancellation_signal> bmc_stop;
+    bool bmc_supervised = false;  ///< its BMC audit coroutine is running
+
     // ---- supervision ----
     change_signal changed;
     std::optional<asio::cancellation_signal> stop;  ///< made anew for each supervisor
@@ -87,6 +99,7 @@ struct managed_host {
     asio::awaitable<bool> wait_until(std::function<bool()> done, time_point deadline);
 
     [[nodiscard]] bool has_subfunction() const;
+    [[nodiscard]] bool has_bmc() const { return !spec.bmc.type.empty() && spec.bmc.type != "none"; }
     [[nodiscard]] bool reachable(time_point now, std::chrono::milliseconds window) const;
     [[nodiscard]] std::string boot_id() const { return alive ? alive->boot_id : std::string{}; }
     [[nodiscard]] std::uint32_t alive_flags() const { return alive ? alive->flags : 0; }

@@ -277,13 +277,20 @@ tl::expected<bmc_spec, std::string> host_bmc(const api::add_host_request& in) {
         if (!in.bmc_password.empty()) {
             return tl::make_unexpected(std::string{"bmc_password is given but bmc_type is 'none'"});
         }
+        if (in.bmc_insecure) {
+            return tl::make_unexpected(std::string{"bmc_insecure is given but bmc_type is 'none'"});
+        }
         return bmc;
     }
-    if (in.bmc_type != "redfish" && in.bmc_type != "ipmi") {
+    if (in.bmc_type != "redfish" && in.bmc_type != "ipmi" && in.bmc_type != "auto") {
         return tl::make_unexpected(
-            fmt::format("bmc_type {} is not one of none, redfish or ipmi", shown(in.bmc_type)));
+            fmt::format("bmc_type {} is not one of none, redfish, ipmi or auto", shown(in.bmc_type)));
+    }
+    if (in.bmc_insecure && in.bmc_type == "ipmi") {
+        return tl::make_unexpected(std::string{"bmc_insecure applies to Redfish BMCs (bmc_type redfish or auto)"});
     }
     bmc.type = in.bmc_type;
+    bmc.verify_tls = !in.bmc_insecure;
     if (in.bmc_address.empty()) {
         return tl::make_unexpected(fmt::format("bmc_address is required when bmc_type is '{}'", bmc.type));
     }

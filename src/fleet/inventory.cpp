@@ -22,8 +22,8 @@ namespace mtce::fleet {
 
 namespace {
 
-// Version 1. A later version adds its migration from the previous one, in the same transaction that raises
-// meta.schema_version; a database from a newer mtce is refused, not rewritten.
+// Version 2. A later version adds its migration from the previous one (migrations below), in the same
+// transaction that raises meta.schema_version; a database from a newer mtce is refused, not rewritten.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY NOT NULL,
@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS hosts (
     task                     TEXT NOT NULL DEFAULT '',
     action                   TEXT NOT NULL DEFAULT '',
     cause                    TEXT NOT NULL DEFAULT 'none',
-    updated_ms               INTEGER NOT NULL
+    updated_ms               INTEGER NOT NULL,
+    bmc_verify_tls           INTEGER NOT NULL DEFAULT 1,
+    bmc_protocol             TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS hosts_cluster_ip ON hosts (cluster_ip) WHERE cluster_ip <> '';
 CREATE TABLE IF NOT EXISTS bmc_secrets (
@@ -68,7 +70,14 @@ CREATE TABLE IF NOT EXISTS alarms (
     since_ms INTEGER NOT NULL,
     PRIMARY KEY (host, alarm_id)
 );
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+)sql";
+
+/// Version 1 to 2: a host's BMC TLS verification and the BMC protocol learned.
+constexpr const char* migrate_1_to_2_sql = R"sql(
+ALTER TABLE hosts ADD COLUMN bmc_verify_tls INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE hosts ADD COLUMN bmc_protocol TEXT NOT NULL DEFAULT '';
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 /// The statements the store runs, prepared once on first use.
@@ -102,16 +111,16 @@ constexpr std::array<const char*, static_cast<std::size_t>(query::count_)> query
     "ROLLBACK",
     "SELECT name, personality, functions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username, "
     "administrative, operational, availability, subfunction_operational, subfunction_availability, task, "
-    "action, cause, updated_ms FROM hosts ORDER BY name",
+    "action, cause, updated_ms, bmc_verify_tls, bmc_protocol FROM hosts ORDER BY name",
     "INSERT INTO hosts (name, personality, functions, mgmt_ip, cluster_ip, bmc_type, bmc_address, "
     "bmc_username, administrative, operational, availability, subfunction_operational, "
-    "subfunction_availability, task, action, cause, updated_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    "subfunction_availability, task, action, cause, updated_ms, bmc_verify_tls, bmc_protocol) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     "INSERT INTO bmc_secrets (name, password) VALUES (?1, ?2)",
     "UPDATE hosts SET personality = ?2, functions = ?3, mgmt_ip = ?4, cluster_ip = ?5, bmc_type = ?6, "
     "bmc_address = ?7, bmc_username = ?8, administrative = ?9, operational = ?10, availability = ?11, "
     "subfunction_operational = ?12, subfunction_availability = ?13, task = ?14, action = ?15, cause = ?16, "
-    "updated_ms = ?17 WHERE name = ?1",
+    "updated_ms = ?17, bmc_verify_tls = ?18, bmc_protocol = ?19 WHERE name = ?1",
     "DELETE FROM alarms WHERE host = ?1",
     "DELETE FROM bmc_secrets WHERE name = ?1",
     "DELETE FROM hosts WHERE name = ?1",
@@ -428,6 +437,8 @@ struct inventory::impl {
         u.bind(15, action_text(row.action));
         u.bind(16, to_string(row.cause));
         u.bind(17, row.updated_ms != 0 ? row.updated_ms : wall_clock_ms());
+        u.bind(18, std::int64_t{spec.bmc.verify_tls ? 1 : 0});
+        u.bind(19, row.bmc_protocol);
     }
 
     /// The error for a failed insert or update of a host: `duplicate` with the clashing field when a
@@ -512,6 +523,8 @@ struct inventory::impl {
         spec.bmc.type = column_text(s, 5);
         spec.bmc.address = column_text(s, 6);
         spec.bmc.username = column_text(s, 7);
+        spec.bmc.verify_tls = sqlite3_column_int64(s, 17) != 0;
+        row.bmc_protocol = column_text(s, 18);
 
         struct state_column {
             int index;
@@ -733,6 +746,7 @@ tl::expected<inventory, store_error> inventory::open(const std::filesystem::path
         return refuse(std::move(tables.error()));
     }
     const bool fresh = tables->value_or("0") == "0";
+    int version = schema_version;
     if (!fresh) {
         auto has_meta =
             single_value("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'");
@@ -751,7 +765,7 @@ tl::expected<inventory, store_error> inventory::open(const std::filesystem::path
             return refuse(std::move(version_text.error()));
         }
         const std::string text = version_text->value_or("");
-        int version = 0;
+        version = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
         if (ec != std::errc{} || end != text.data() + text.size() || version < 1) {
             return refuse(
@@ -787,6 +801,17 @@ tl::expected<inventory, store_error> inventory::open(const std::filesystem::path
          {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
         if (const int rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
             return tl::make_unexpected(im->last_error(rc, what));
+        }
+    }
+    if (!fresh && version < schema_version) {
+        auto migrated = im->write("cannot upgrade the schema", [&]() -> tl::expected<void, store_error> {
+            if (const int rc = sqlite3_exec(db, migrate_1_to_2_sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+                return tl::make_unexpected(im->last_error(rc, "cannot upgrade the schema from version 1 to 2"));
+            }
+            return {};
+        });
+        if (!migrated) {
+            return tl::make_unexpected(std::move(migrated.error()));
         }
     }
     if (fresh) {

@@ -32,6 +32,8 @@ struct host_row {
     /// Wall clock (ms since the epoch) of the last write. Stored as given; 0 makes the store write the
     /// current wall clock instead (load_hosts then returns that time).
     std::int64_t updated_ms = 0;
+    /// The BMC protocol learned for a host whose bmc type is "auto" ("redfish" or "ipmi"; "" until known).
+    std::string bmc_protocol;
 
     friend bool operator==(const host_row&, const host_row&) = default;
 };
@@ -84,7 +86,7 @@ struct store_error {
 class inventory {
 public:
     /// The schema this code reads and writes (meta.schema_version).
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     /// How many events the log keeps; older ones are removed as new ones come in.
     static constexpr std::size_t max_events = 10000;
     /// How long a write waits for another process's lock before it fails with `busy`.

@@ -26,7 +26,19 @@ asio::awaitable<bool> cancelled() {
 }
 
 bool is_request_job(job_kind k) {
-    return k == job_kind::lock || k == job_kind::force_lock || k == job_kind::reboot || k == job_kind::reset;
+    switch (k) {
+    case job_kind::lock:
+    case job_kind::force_lock:
+    case job_kind::reboot:
+    case job_kind::reset:
+    case job_kind::power_on:
+    case job_kind::power_off:
+    case job_kind::power_cycle:
+    case job_kind::reinstall:
+        return true;
+    default:
+        return false;
+    }
 }
 
 }  // namespace
@@ -122,7 +134,19 @@ asio::awaitable<void> fleet_manager::impl::run_job(managed_host& h, job_kind job
             co_await reboot_job(h, net::command_kind::reboot);
             break;
         case job_kind::reset:
-            co_await reboot_job(h, net::command_kind::reset);
+            if (h.has_bmc()) {
+                co_await power_job(h, job_kind::reset);
+            } else {
+                co_await reboot_job(h, net::command_kind::reset);
+            }
+            break;
+        case job_kind::power_on:
+        case job_kind::power_off:
+        case job_kind::power_cycle:
+            co_await power_job(h, job);
+            break;
+        case job_kind::reinstall:
+            co_await reinstall_job(h);
             break;
         case job_kind::none:
             break;
@@ -211,6 +235,20 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
     // The host learns it is unlocked (its services may start); a lost datagram is repaired by the lock
     // correction on its next mtcAlive.
     send(h, {net::command_kind::unlock, 0, 0, false});
+
+    if (h.has_bmc() && make_driver &&
+        (h.states.availability == avail_state::power_off || h.bmc_state.power == bmc::power_state::off)) {
+        set_task(h, "Powering On");
+        auto on = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
+        if (!on) {
+            throw job_failure{failure_cause::boot, bmc_failure("Power-On", on.error())};
+        }
+        const bool powered = co_await await_power(h, bmc::power_state::on, cfg->bmc.power_on_timeout);
+        if (!powered) {
+            throw job_failure{failure_cause::boot, "Power-On Failed: the power did not come on"};
+        }
+        set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
+    }
 
     const bool reachable = h.alive.has_value() && h.reachable(now, cfg->controller.offline_window);
     const auto uptime = h.alive ? h.alive->uptime_s : 0;
@@ -348,6 +386,7 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
                !h.reachable(clock::now(), cfg->controller.offline_window);
     };
     set_task(h, reset ? "Reset Request" : "Reboot Request");
+    const auto first_request = clock::now();
     bool ever_acked = false;
     for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
         net::command c{kind, 0, 0, false};
@@ -368,6 +407,12 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
         }
         spdlog::warn("host {}: acknowledged the {} but is still up after {}", h.spec.name, to_string(kind),
                      format_duration(cfg->controller.reboot_timeout));
+    }
+    if (h.has_bmc() && make_driver) {
+        // It ignores its agent's reboot (hung, or its agent dead): its BMC resets it, after a delay for a
+        // crash dump, unless it comes back by itself.
+        co_await bmc_reset_after_delay(h, first_request, old_boot);
+        co_return;
     }
     if (!ever_acked && !h.reachable(clock::now(), cfg->controller.offline_window)) {
         co_return;  // it is down already: it will boot (or not) on its own
@@ -469,7 +514,11 @@ asio::awaitable<void> fleet_manager::impl::recover_job(managed_host& h) {
         // Loss of communication: the host is failed; ask it once to reboot, then wait for it to come back.
         set_task(h, "Graceful Recovery Wait");
         set_oper_avail(h, oper_state::disabled, avail_state::failed, "loss of communication");
-        send(h, {net::command_kind::reboot, 0, 0, false});
+        if (h.has_bmc() && make_driver) {
+            co_await reboot_host(h, net::command_kind::reboot);  // its BMC resets it if it ignores the reboot
+        } else {
+            send(h, {net::command_kind::reboot, 0, 0, false});  // once: it may just be unreachable
+        }
         co_await await_boot(h, old_boot, count, "Graceful Recovery Wait");
     } else {
         log_event(h.spec.name, "recovered", "the host rebooted; testing it again");
@@ -546,6 +595,379 @@ asio::awaitable<void> fleet_manager::impl::reboot_job(managed_host& h, net::comm
 
 asio::awaitable<void> fleet_manager::impl::pause(managed_host& h, std::chrono::milliseconds d) {
     (void)co_await h.wait_until([] { return false; }, clock::now() + d);
+}
+
+}  // namespace mtce::fleet
+
+namespace mtce::fleet {
+
+// ---------------------------------------------------------------------------------------------------------
+// the BMC: one exchange at a time per host, probed (and its protocol learned) before use
+
+bmc::endpoint fleet_manager::impl::endpoint_of(const managed_host& h) const {
+    bmc::endpoint e;
+    if (auto where = split_bmc_address(h.spec.bmc.address)) {
+        e.address = where->first;
+        e.port = where->second;
+    } else {
+        e.address = h.spec.bmc.address;
+    }
+    e.username = h.spec.bmc.username;
+    e.password = h.bmc_password;
+    e.verify_tls = h.spec.bmc.verify_tls;
+    return e;
+}
+
+std::string fleet_manager::impl::bmc_failure(std::string_view what, const bmc::error& e) {
+    return fmt::format("{} Failed: {}", what, e.message.empty() ? std::string{to_string(e.code)} : e.message);
+}
+
+asio::awaitable<void> fleet_manager::impl::acquire_bmc(managed_host& h) {
+    (void)co_await h.wait_until([&h] { return !h.bmc_busy; }, time_point::max());
+    h.bmc_busy = true;
+}
+
+void fleet_manager::impl::release_bmc(managed_host& h, const bmc::error* failed) {
+    const auto cfg = this->cfg();
+    const auto now = clock::now();
+    if (failed == nullptr) {
+        record_success(h.bmc_state, now, cfg->bmc);
+        ++bmc_operations["ok"];
+    } else {
+        if (h.bmc_state.accessible || h.bmc_state.last_error != failed->message) {
+            spdlog::warn("host {}: BMC: {}", h.spec.name, failed->message);
+        }
+        record_failure(h.bmc_state, now, cfg->bmc, failed->message);
+        ++bmc_operations[std::string{to_string(failed->code)}];
+    }
+    h.bmc_busy = false;
+    update_alarms(h);
+    h.changed.notify();
+}
+
+asio::awaitable<bmc::result<void>> fleet_manager::impl::ensure_bmc(managed_host& h) {
+    if (!h.has_bmc()) {
+        co_return tl::unexpected{bmc::error{bmc::errc::unsupported, 0, "the host has no BMC provisioned"}};
+    }
+    if (!make_driver) {
+        co_return tl::unexpected{bmc::error{bmc::errc::unsupported, 0, "this controller cannot reach BMCs"}};
+    }
+    const auto now = clock::now();
+    if (h.bmc && h.bmc_state.accessible) {
+        co_return bmc::result<void>{};
+    }
+    if (h.bmc && quarantined(h.bmc_state, now)) {
+        co_return tl::unexpected{bmc::error{bmc::errc::unreachable, 0,
+                                            fmt::format("quarantined after {} failures: {}", h.bmc_state.failures,
+                                                        h.bmc_state.last_error)}};
+    }
+    const auto cfg = this->cfg();
+    const bmc::timing timing{cfg->bmc.request_timeout, cfg->bmc.retries, cfg->bmc.backoff};
+    const auto where = endpoint_of(h);
+    bmc::error last{bmc::errc::unsupported, 0, "no protocol to try"};
+    auto protocols = h.bmc ? std::vector<std::string>{std::string{h.bmc->protocol()}}
+                           : protocols_to_try(h.spec.bmc.type, h.bmc_protocol);
+    for (const auto& protocol : protocols) {
+        auto driver = h.bmc && h.bmc->protocol() == protocol ? std::move(h.bmc) : make_driver(protocol, where, timing);
+        if (!driver) {
+            last = {bmc::errc::unsupported, 0, fmt::format("this controller cannot speak {}", protocol)};
+            continue;
+        }
+        auto caps = co_await driver->probe();
+        if (!caps) {
+            last = caps.error();
+            last.message = fmt::format("{}: {}", protocol, last.message);
+            continue;
+        }
+        h.bmc = std::move(driver);
+        h.bmc_caps = std::move(*caps);
+        if (h.bmc_protocol != protocol) {
+            spdlog::info("host {}: BMC at {} speaks {}", h.spec.name, h.spec.bmc.address, protocol);
+            log_event(h.spec.name, "bmc", fmt::format("the BMC speaks {}", protocol));
+            h.bmc_protocol = protocol;
+            save(h);
+        }
+        co_return bmc::result<void>{};
+    }
+    co_return tl::unexpected{last};
+}
+
+asio::awaitable<bmc::result<bmc::power_state>> fleet_manager::impl::bmc_power(managed_host& h) {
+    auto r = co_await bmc_call<bmc::power_state>(h, [](bmc::driver& d) { return d.power(); });
+    if (r) {
+        h.bmc_state.power = *r;
+    }
+    co_return r;
+}
+
+asio::awaitable<bool> fleet_manager::impl::await_power(managed_host& h, bmc::power_state want,
+                                                       std::chrono::milliseconds limit) {
+    const auto deadline = clock::now() + limit;
+    const auto step = std::min<std::chrono::milliseconds>(std::chrono::seconds{2}, limit / 10 + std::chrono::milliseconds{1});
+    for (;;) {
+        const auto r = co_await bmc_power(h);
+        if (r && *r == want) {
+            co_return true;
+        }
+        if (clock::now() + step >= deadline) {
+            co_return false;
+        }
+        co_await pause(h, step);
+    }
+}
+
+void fleet_manager::impl::apply_power(managed_host& h) {
+    const auto power = h.bmc_state.power;
+    const bool idle = h.running == job_kind::none;
+    const bool locked_disabled =
+        h.states.administrative == admin_state::locked && h.states.operational == oper_state::disabled;
+    if (power == bmc::power_state::off && h.states.availability != avail_state::power_off &&
+        (idle || locked_disabled) && !(h.self)) {
+        if (h.states.administrative == admin_state::unlocked) {
+            // An unlocked host that is off is out of service: its enable powers it on again.
+            stop_heartbeat(h);
+            h.retry_at.reset();
+            set_task(h, "Powered Off");
+        }
+        set_oper_avail(h, oper_state::disabled, avail_state::power_off, "its BMC reports the power off");
+    } else if (power == bmc::power_state::on && h.states.availability == avail_state::power_off && locked_disabled) {
+        set_oper_avail(h, oper_state::disabled, avail_state::offline, "its BMC reports the power on");
+    }
+}
+
+void fleet_manager::impl::spawn_bmc_supervisor(managed_host& h) {
+    if (!h.has_bmc() || !make_driver) {
+        return;
+    }
+    h.bmc_supervised = true;
+    h.bmc_stop.emplace();
+    asio::co_spawn(ex, bmc_supervise(h),
+                   asio::bind_cancellation_slot(h.bmc_stop->slot(), [this, &h, name = h.spec.name](std::exception_ptr e) {
+                       h.bmc_supervised = false;
+                       h.changed.notify();
+                       supervisor_ended.notify();
+                       if (e && !is_cancellation(e)) {
+                           spdlog::error("host {}: BMC audit ended: {}", name, exception_message(e));
+                       }
+                   }));
+}
+
+asio::awaitable<void> fleet_manager::impl::bmc_supervise(managed_host& h) {
+    for (;;) {
+        const auto cfg = this->cfg();
+        const auto now = clock::now();
+        // Wake for the audit, and for the moment the access alarm becomes due.
+        auto wake = h.bmc_state.next_audit;
+        if (h.bmc_state.unreachable_since && !access_alarm(h.bmc_state, now, cfg->bmc)) {
+            wake = std::min(wake, *h.bmc_state.unreachable_since + cfg->bmc.access_alarm_delay);
+        }
+        if (now < wake) {
+            co_await h.changed.wait(wake);
+            const bool stop = co_await cancelled();
+            if (stop) {
+                co_return;
+            }
+            update_alarms(h);
+            continue;
+        }
+        (void)co_await bmc_power(h);
+        apply_power(h);
+        if (h.bmc_state.next_audit <= clock::now()) {
+            // Audits are off and nothing moved the next one: wait for a change.
+            h.bmc_state.next_audit = time_point::max();
+        }
+    }
+}
+
+asio::awaitable<void> fleet_manager::impl::bmc_reset_after_delay(managed_host& h, time_point first_request,
+                                                                 const std::string& old_boot) {
+    const auto cfg = this->cfg();
+    const auto due = first_request + std::chrono::seconds{cfg->bmc.reset_delay_s};
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(due - clock::now());
+    set_task(h, fmt::format("Reboot Request: BMC reset in {} s", std::max<std::int64_t>(left.count(), 0)));
+    // Time for a crash dump; a host that comes back by itself is not reset.
+    const bool back =
+        co_await h.wait_until([&] { return !old_boot.empty() && h.boot_id() != old_boot; }, due);
+    if (back) {
+        co_return;
+    }
+    auto reset = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.reset(); });
+    if (!reset) {
+        throw job_failure{failure_cause::boot, bmc_failure("Reset", reset.error())};
+    }
+    log_event(h.spec.name, "reset", "reset by its BMC: it did not answer reboot requests");
+    set_task(h, "Resetting");
+    const bool down = co_await h.wait_until(
+        [&] {
+            return (!old_boot.empty() && h.boot_id() != old_boot) ||
+                   !h.reachable(clock::now(), cfg->controller.offline_window);
+        },
+        clock::now() + cfg->controller.reboot_timeout);
+    if (!down) {
+        throw job_failure{failure_cause::boot, "Reset Failed: the host did not go down after its BMC reset"};
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// power-on, power-off, power-cycle and reset of a locked host through its BMC (reference §2.8)
+
+asio::awaitable<void> fleet_manager::impl::power_job(managed_host& h, job_kind job) {
+    const auto cfg = this->cfg();
+    using bmc::power_state;
+    std::string done;
+    switch (job) {
+    case job_kind::power_on: {
+        set_task(h, "Powering On");
+        const auto now_state = co_await bmc_power(h);
+        if (!now_state) {
+            done = bmc_failure("Power-On", now_state.error());
+            break;
+        }
+        if (*now_state != power_state::on) {
+            auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
+            if (!r) {
+                done = bmc_failure("Power-On", r.error());
+                break;
+            }
+            const bool on = co_await await_power(h, power_state::on, cfg->bmc.power_on_timeout);
+            if (!on) {
+                done = fmt::format("Power-On Failed: the power is not on {} after the request",
+                                   format_duration(cfg->bmc.power_on_timeout));
+                break;
+            }
+        }
+        if (h.states.availability == avail_state::power_off) {
+            set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
+        }
+        done = "Power-On Completed";
+        break;
+    }
+    case job_kind::power_off: {
+        set_task(h, "Powering Off");
+        const auto now_state = co_await bmc_power(h);
+        if (!now_state) {
+            done = bmc_failure("Power-Off", now_state.error());
+            break;
+        }
+        if (*now_state != power_state::off) {
+            auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_off(); });
+            if (!r) {
+                done = bmc_failure("Power-Off", r.error());
+                break;
+            }
+            // A BMC may accept the request and leave the power on: only its power state says it is off.
+            const bool off = co_await await_power(h, power_state::off, cfg->bmc.power_off_timeout);
+            if (!off) {
+                done = fmt::format("Power-Off Failed: the BMC accepted the request but the power is still on {} later",
+                                   format_duration(cfg->bmc.power_off_timeout));
+                break;
+            }
+        }
+        set_oper_avail(h, oper_state::disabled, avail_state::power_off, "powered off");
+        done = "Power-Off Completed";
+        break;
+    }
+    case job_kind::power_cycle: {
+        set_task(h, "Power Cycling");
+        const auto cycle = std::find(h.bmc_caps.reset_types.begin(), h.bmc_caps.reset_types.end(), "PowerCycle") !=
+                           h.bmc_caps.reset_types.end();
+        if (cycle) {
+            auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_cycle(); });
+            if (!r) {
+                done = bmc_failure("Power-Cycle", r.error());
+                break;
+            }
+        } else {
+            auto off = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_off(); });
+            if (!off) {
+                done = bmc_failure("Power-Cycle", off.error());
+                break;
+            }
+            const bool is_off = co_await await_power(h, power_state::off, cfg->bmc.power_off_timeout);
+            if (!is_off) {
+                done = "Power-Cycle Failed: the power did not go off";
+                break;
+            }
+            auto on = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
+            if (!on) {
+                done = bmc_failure("Power-Cycle", on.error());
+                break;
+            }
+        }
+        const bool on = co_await await_power(h, power_state::on, cfg->bmc.power_on_timeout);
+        done = on ? "Power-Cycle Completed" : "Power-Cycle Failed: the power did not come back on";
+        if (on && h.states.availability == avail_state::power_off) {
+            set_oper_avail(h, oper_state::disabled, avail_state::offline, "power cycled");
+        }
+        break;
+    }
+    default: {  // reset
+        set_task(h, "Resetting");
+        const auto old_boot = h.boot_id();
+        const auto now_state = co_await bmc_power(h);
+        if (!now_state) {
+            done = bmc_failure("Reset", now_state.error());
+            break;
+        }
+        if (*now_state == power_state::off) {
+            done = fmt::format("Reset Failed: {} is powered off", h.spec.name);
+            set_oper_avail(h, oper_state::disabled, avail_state::power_off, "its BMC reports the power off");
+            break;
+        }
+        auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.reset(); });
+        if (!r) {
+            done = bmc_failure("Reset", r.error());
+            break;
+        }
+        const bool down = co_await h.wait_until(
+            [&] {
+                return (!old_boot.empty() && h.boot_id() != old_boot) ||
+                       !h.reachable(clock::now(), cfg->controller.offline_window);
+            },
+            clock::now() + cfg->controller.reboot_timeout);
+        done = down ? "Reset Completed" : "Reset Failed: the host did not go down after its BMC reset";
+        break;
+    }
+    }
+    log_event(h.spec.name, "bmc", done);
+    set_task(h, done);
+    co_await pause(h, cfg->controller.task_display);
+    set_task(h, {});
+}
+
+asio::awaitable<void> fleet_manager::impl::reinstall_job(managed_host& h) {
+    const auto cfg = this->cfg();
+    const auto old_boot = h.boot_id();
+    const auto count = h.alive_count;
+    std::string done;
+    set_task(h, "Reinstalling: network boot");
+    auto pxe = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.boot_pxe_once(); });
+    if (!pxe) {
+        done = bmc_failure("Reinstall", pxe.error());
+    } else {
+        const auto power = co_await bmc_power(h);
+        bmc::result<void> booting;
+        if (power && *power == bmc::power_state::off) {
+            booting = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
+        } else {
+            booting = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.reset(); });
+        }
+        if (!booting) {
+            done = bmc_failure("Reinstall", booting.error());
+        } else {
+            set_task(h, "Reinstalling");
+            const auto limit = boot_timeout(h.spec.personality) + cfg->controller.reboot_timeout;
+            const bool back = co_await h.wait_until(
+                [&] { return h.alive_count > count && h.boot_id() != old_boot; }, clock::now() + limit);
+            done = back ? "Reinstall Completed"
+                        : fmt::format("Reinstall Failed: no mtcAlive from the reinstalled host within {}",
+                                      format_duration(limit));
+        }
+    }
+    log_event(h.spec.name, "reinstall", done);
+    set_task(h, done);
+    co_await pause(h, cfg->controller.task_display);
+    set_task(h, {});
 }
 
 }  // namespace mtce::fleet

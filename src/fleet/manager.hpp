@@ -76,6 +76,9 @@ struct fleet_manager::impl {
     std::uint64_t next_event = 1;
     std::map<std::pair<std::string, std::string>, alarm_row> active_alarms;  ///< by (host, id)
 
+    fleet_manager::bmc_factory make_driver;  ///< empty: no BMC is used
+    std::map<std::string, std::uint64_t> bmc_operations;  ///< "ok" / error kinds, for metrics
+
     std::uint64_t next_command = 0;
     std::map<std::string, std::uint64_t> commands_sent;  ///< by command name
     std::uint64_t unknown_sender = 0;
@@ -149,6 +152,41 @@ struct fleet_manager::impl {
     asio::awaitable<verdict> await_verdict(managed_host& h, verdict (*judge)(const net::alive_report&, bool),
                                            bool subfunction, std::chrono::milliseconds limit);
     void fail(managed_host& h, const job_failure& f);
+
+    // ---- BMC (lifecycles.cpp) ----
+    /// Runs `op(driver)` on the host's BMC, one exchange at a time per host, after making sure the BMC answers
+    /// (probing it, and learning its protocol for "auto", when it has not answered yet or was quarantined).
+    /// Records the outcome in the host's bmc_health and alarms.
+    template <class T, class Op>
+    asio::awaitable<bmc::result<T>> bmc_call(managed_host& h, Op op) {
+        co_await acquire_bmc(h);
+        auto ready = co_await ensure_bmc(h);
+        if (!ready) {
+            release_bmc(h, &ready.error());
+            co_return tl::unexpected{ready.error()};
+        }
+        auto r = co_await op(*h.bmc);
+        release_bmc(h, r ? nullptr : &r.error());
+        co_return r;
+    }
+    asio::awaitable<void> acquire_bmc(managed_host& h);
+    asio::awaitable<bmc::result<void>> ensure_bmc(managed_host& h);
+    void release_bmc(managed_host& h, const bmc::error* failed);
+    void spawn_bmc_supervisor(managed_host& h);
+    asio::awaitable<void> bmc_supervise(managed_host& h);
+    /// The availability the BMC's power state gives an idle host (power-off, or back from it).
+    void apply_power(managed_host& h);
+    asio::awaitable<bmc::result<bmc::power_state>> bmc_power(managed_host& h);
+    /// Polls the power state until it is `want`, for at most `limit`.
+    asio::awaitable<bool> await_power(managed_host& h, bmc::power_state want, std::chrono::milliseconds limit);
+    asio::awaitable<void> power_job(managed_host& h, job_kind job);
+    asio::awaitable<void> reinstall_job(managed_host& h);
+    /// A BMC reset of a host that does not answer reboot requests, `bmc.reset_delay_s` after `first_request`
+    /// unless it comes back by itself; throws job_failure when the BMC cannot reset it.
+    asio::awaitable<void> bmc_reset_after_delay(managed_host& h, time_point first_request, const std::string& old_boot);
+    [[nodiscard]] bmc::endpoint endpoint_of(const managed_host& h) const;
+    /// "Reset Failed: ..." with a BMC error's words.
+    [[nodiscard]] static std::string bmc_failure(std::string_view what, const bmc::error& e);
     void mark_enabled(managed_host& h);
     asio::awaitable<void> pause(managed_host& h, std::chrono::milliseconds d);
 };

@@ -174,3 +174,16 @@ BOOST_AUTO_TEST_CASE(anything_else_in_the_query_is_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(bmc_insecure_is_a_boolean) {
+    const auto yes = parse_add_host(
+        R"({"name": "w", "personality": "worker", "mgmt_ip": "10.0.0.1", "bmc_insecure": true})");
+    BOOST_REQUIRE(yes.has_value());
+    BOOST_TEST(yes->bmc_insecure);
+    const auto absent = parse_add_host(R"({"name": "w", "personality": "worker", "mgmt_ip": "10.0.0.1"})");
+    BOOST_TEST(!absent->bmc_insecure);
+    const auto bad = parse_add_host(
+        R"({"name": "w", "personality": "worker", "mgmt_ip": "10.0.0.1", "bmc_insecure": "yes"})");
+    BOOST_REQUIRE(!bad.has_value());
+    BOOST_TEST(bad.error().find("bmc_insecure") != std::string::npos);
+}

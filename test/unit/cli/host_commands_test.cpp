@@ -80,11 +80,11 @@ BOOST_AUTO_TEST_CASE(bmc_options_without_a_bmc_type_are_refused) {
     auto o = with_bmc();
     o.bmc_type.clear();
     BOOST_TEST(add_host_document(o).error() ==
-               "--bmc-address and --bmc-username and --bmc-password-file need --bmc-type redfish or ipmi");
+               "--bmc-address and --bmc-username and --bmc-password-file need --bmc-type redfish, ipmi or auto");
     o.bmc_type = "none";
     o.bmc_address.clear();
     o.bmc_password_file.clear();
-    BOOST_TEST(add_host_document(o).error() == "--bmc-username need --bmc-type redfish or ipmi");
+    BOOST_TEST(add_host_document(o).error() == "--bmc-username need --bmc-type redfish, ipmi or auto");
     auto none = minimal();
     none.bmc_type = "none";
     BOOST_TEST(add_host_document(none).value()["bmc_type"] == "none");

@@ -98,12 +98,38 @@ BOOST_AUTO_TEST_CASE(reboot_reset_and_delete_need_a_locked_host) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(bmc_actions_are_refused_with_a_reason) {
-    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) ==
-               "host has no BMC provisioned");
+BOOST_AUTO_TEST_CASE(bmc_actions_need_a_bmc_and_a_locked_host) {
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) == "host has no BMC provisioned");
     auto with_bmc = worker(admin_state::locked);
     with_bmc.has_bmc = true;
-    BOOST_TEST(refusal(with_bmc, host_action::reinstall, {}).has_value());
+    for (auto a : {host_action::power_on, host_action::power_off, host_action::power_cycle, host_action::reinstall}) {
+        BOOST_TEST(!refusal(with_bmc, a, {}).has_value());
+    }
+    with_bmc.administrative = admin_state::unlocked;
+    BOOST_TEST(*refusal(with_bmc, host_action::power_off, {}) == "host is unlocked; lock it first");
+}
+
+BOOST_AUTO_TEST_CASE(bmc_requests_become_their_jobs) {
+    plan_input in;
+    in.states = states(admin_state::locked, oper_state::disabled, avail_state::online);
+    for (const auto& [a, j] : {std::pair{host_action::power_on, job_kind::power_on},
+                               std::pair{host_action::power_off, job_kind::power_off},
+                               std::pair{host_action::power_cycle, job_kind::power_cycle},
+                               std::pair{host_action::reinstall, job_kind::reinstall}}) {
+        in.request = a;
+        BOOST_TEST(next_job(in).job == j);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_access_alarm) {
+    alarm_input in;
+    in.name = "worker-0";
+    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
+    in.bmc_unreachable = true;
+    const auto a = expected_alarms(in);
+    BOOST_REQUIRE(a.size() == 1U);
+    BOOST_TEST(a[0].id == "200.010");
+    BOOST_TEST(a[0].severity == "warning");
 }
 
 BOOST_AUTO_TEST_CASE(nothing_is_accepted_for_a_host_being_deleted) {

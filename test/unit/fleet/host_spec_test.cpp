@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(bmc_fields_without_a_bmc_type_are_refused_naming_each_field
 
 BOOST_AUTO_TEST_CASE(an_unknown_bmc_type_is_refused) {
     auto r = with_bmc("idrac", "10.0.1.10");
-    BOOST_TEST(refusal(r) == "bmc_type 'idrac' is not one of none, redfish or ipmi");
+    BOOST_TEST(refusal(r) == "bmc_type 'idrac' is not one of none, redfish, ipmi or auto");
     r.bmc_type = "Redfish";
     BOOST_TEST(has(refusal(r), "bmc_type 'Redfish'"));
 }
@@ -391,3 +391,21 @@ BOOST_AUTO_TEST_CASE(no_reason_ever_contains_the_bmc_password) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(an_auto_bmc_is_accepted_and_insecure_tls_only_for_redfish) {
+    auto r = with_bmc("auto", "10.0.1.10");
+    const auto spec = validate_host(r);
+    BOOST_REQUIRE(spec.has_value());
+    BOOST_TEST(spec->bmc.type == "auto");
+    BOOST_TEST(spec->bmc.verify_tls);
+    r.bmc_insecure = true;
+    BOOST_TEST(!validate_host(r)->bmc.verify_tls);
+    r.bmc_type = "ipmi";
+    BOOST_TEST(has(refusal(r), "bmc_insecure applies to Redfish BMCs"));
+
+    r = with_bmc("none", "");
+    r.bmc_username.clear();
+    r.bmc_password.clear();
+    r.bmc_insecure = true;
+    BOOST_TEST(has(refusal(r), "bmc_insecure is given but bmc_type is 'none'"));
+}

@@ -278,12 +278,12 @@ BOOST_AUTO_TEST_CASE(a_database_from_a_newer_mtce_is_refused_and_left_as_it_is) 
     }
     {
         raw_db raw{dir.path() / "inventory.db"};
-        raw.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+        raw.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     }
     const auto before = read_bytes(dir.path() / "inventory.db");
     const auto e = open_error(dir.path());
     BOOST_TEST(e.code == store_errc::other);
-    BOOST_TEST(has(e.message, "schema version 2"));
+    BOOST_TEST(has(e.message, "schema version 3"));
     BOOST_TEST(has(e.message, "the file was left as it is"));
     BOOST_TEST(read_bytes(dir.path() / "inventory.db") == before);
 }
@@ -901,4 +901,29 @@ BOOST_AUTO_TEST_CASE(an_event_keeps_the_id_its_caller_gave_it) {
     BOOST_TEST(events[1].text == "next");
     // An appended event follows the highest id given.
     BOOST_TEST(ok(inv.append_event(1003, "", "k", "t")) == 43U);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_inventory_is_upgraded_in_place_and_keeps_its_hosts) {
+    mtce::test::scratch dir;
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), "secret"));
+    }
+    {
+        // What version 1 wrote: no BMC protocol or TLS column.
+        raw_db raw{dir.path() / "inventory.db"};
+        raw.exec("ALTER TABLE hosts DROP COLUMN bmc_protocol");
+        raw.exec("ALTER TABLE hosts DROP COLUMN bmc_verify_tls");
+        raw.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    }
+    auto inv = open_at(dir.path());
+    const auto hosts = ok(inv.load_hosts());
+    BOOST_REQUIRE(hosts.size() == 1U);
+    BOOST_TEST(hosts[0].spec.name == "worker-0");
+    BOOST_TEST(hosts[0].bmc_protocol.empty());
+    BOOST_TEST(hosts[0].spec.bmc.verify_tls);
+    auto row = hosts[0];
+    row.bmc_protocol = "ipmi";
+    ok(inv.update_host(row));
+    BOOST_TEST(ok(inv.load_hosts())[0].bmc_protocol == "ipmi");
 }
