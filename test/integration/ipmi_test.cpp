@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE(an_ipmitool_that_outlives_the_request_timeout_is_killed_and
     BOOST_TEST_MESSAGE(describe(outcome));
     BOOST_TEST((outcome.error().code == errc::timeout), describe(outcome));
     BOOST_TEST(contains(outcome.error().message, "after 2 attempts"), outcome.error().message);
-    BOOST_TEST((took >= 2400ms && took < 4s),
+    BOOST_TEST((took >= 2400ms && took < 5s),
                std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
     BOOST_TEST(!ipmitool_running_against(sim.port()), "the killed ipmitool is gone");
 }
@@ -348,7 +348,7 @@ BOOST_AUTO_TEST_CASE(the_password_is_in_ipmitools_environment_never_on_any_comma
     sim.thaw();
 
     BOOST_TEST(leaks.empty(), "the password on a command line: " << (leaks.empty() ? "" : leaks.front()));
-    BOOST_TEST(seen_running > 10, "ipmitool seen in " << seen_running << " of " << scans << " scans");
+    BOOST_TEST(seen_running > 3, "ipmitool seen in " << seen_running << " of " << scans << " scans");
     BOOST_TEST(in_environment, "ipmitool gets the password as IPMI_PASSWORD");
     BOOST_TEST_REQUIRE(!outcome.has_value());
     BOOST_TEST(!contains(outcome.error().message, password));
