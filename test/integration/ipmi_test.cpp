@@ -12,14 +12,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -132,6 +137,45 @@ std::size_t occurrences(const std::string& text, const std::string& part) {
         ++n;
     }
     return n;
+}
+
+/// Runs `op` on a fresh loop, cancels it (terminal) after `after`; returns how long it took to end and the
+/// exception it ended with.
+std::pair<std::chrono::milliseconds, std::exception_ptr> cancelled_after(
+    std::chrono::milliseconds after, std::function<asio::awaitable<void>()> op) {
+    asio::io_context io;
+    asio::cancellation_signal cancel;
+    std::exception_ptr error;
+    bool ended = false;
+    auto started = clock_type::now();
+    std::chrono::milliseconds took{0};
+    asio::co_spawn(io, op(), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                       ended = true;
+                       error = e;
+                       took =
+                           std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started);
+                   }));
+    asio::steady_timer timer{io, after};
+    timer.async_wait([&](std::error_code) {
+        if (!ended) {
+            cancel.emit(asio::cancellation_type::terminal);
+        }
+    });
+    io.run();
+    BOOST_TEST_REQUIRE(ended);
+    return {took, error};
+}
+
+bool is_operation_aborted(std::exception_ptr e) {
+    try {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    } catch (const asio::system_error& ex) {
+        return ex.code() == asio::error::operation_aborted;
+    } catch (...) {
+    }
+    return false;
 }
 
 template <typename T>
@@ -294,6 +338,41 @@ BOOST_AUTO_TEST_CASE(an_ipmitool_that_outlives_the_request_timeout_is_killed_and
     BOOST_TEST((took >= 2400ms && took < 5s),
                std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
     BOOST_TEST(!ipmitool_running_against(sim.port()), "the killed ipmitool is gone");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_operation_kills_its_ipmitool_at_once) {
+    mtce::test::scratch dir;
+    ipmi_sim_bmc sim{dir.path() / "bmc", {}};
+    sim.freeze();
+    auto [took, error] = cancelled_after(300ms, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto bmc = driver_for(ex, endpoint_of(sim), quick(10s, 3));
+        auto off = co_await bmc->power_off();
+        BOOST_TEST(false, "not cancelled: " << describe(off));
+    });
+    sim.thaw();
+    BOOST_TEST(is_operation_aborted(error));
+    BOOST_TEST(took.count() < 1500, took.count() << " ms");
+    BOOST_TEST(!ipmitool_running_against(sim.port()), "the cancelled ipmitool is gone");
+    BOOST_TEST(sim.power() == "on");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_operation_ends_during_its_backoff) {
+    mtce::test::scratch dir;
+    const auto calls = dir.path() / "calls";
+    // A BMC that never answers, at once: every run is unreachable, and the driver pauses 10 s between them.
+    const auto fake = dir.script(
+        "ipmitool", "echo run >> '" + calls.string() + "'\necho 'Get Auth Capabilities error' >&2\nexit 1");
+    mtce::bmc::endpoint bmc{"127.0.0.1", 9, "admin", "pw", true};
+    auto [took, error] = cancelled_after(300ms, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto driver = driver_for(ex, bmc, mtce::bmc::timing{3s, 5, 10s}, fake);
+        auto reset = co_await driver->reset();
+        BOOST_TEST(false, "not cancelled: " << describe(reset));
+    });
+    BOOST_TEST(is_operation_aborted(error));
+    BOOST_TEST(took.count() < 1500, took.count() << " ms");
+    BOOST_TEST(mtce::test::read_file(calls) == "run\n", "one run, then the pause was cancelled");
 }
 
 BOOST_AUTO_TEST_CASE(the_password_is_in_ipmitools_environment_never_on_any_command_line) {
