@@ -515,6 +515,8 @@ const std::map<std::string, setter>& schema() {
         k["bmc.retries"] = integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
         k["bmc.quarantine_failures"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.quarantine_failures; }, 1, 100);
+        k["bmc.ipmi_cipher_suite"] =
+            integer_value<int>([](config& c) -> int& { return c.bmc.ipmi_cipher_suite; }, -1, 255);
         k["bmc.ca_file"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ca_file; }, true);
         k["bmc.ipmitool"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ipmitool; }, false);
         add_duration(k, "bmc.request_timeout", &config::bmc, &bmc_config::request_timeout, 100ms, 10min);

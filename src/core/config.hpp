@@ -124,6 +124,7 @@ struct bmc_config {
     std::chrono::milliseconds backoff{std::chrono::seconds{1}};
     std::filesystem::path ca_file;  ///< CA bundle for Redfish TLS; empty: the system's store
     std::filesystem::path ipmitool = "/usr/bin/ipmitool";
+    int ipmi_cipher_suite = -1;  ///< ipmitool -C; -1: ipmitool chooses
     std::chrono::milliseconds power_off_timeout{std::chrono::seconds{60}};
     std::chrono::milliseconds power_on_timeout{std::chrono::seconds{60}};
     std::chrono::milliseconds access_alarm_delay{std::chrono::minutes{2}};
