@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -25,6 +26,12 @@ constexpr std::size_t max_message = 300;
 constexpr std::chrono::milliseconds logout_timeout{std::chrono::seconds{5}};
 
 error fail(errc code, std::string message) { return error{code, 0, std::move(message)}; }
+
+/// An error about what GET `path` returned, saying so.
+error from(const std::string& path, error e) {
+    e.message = "GET " + path + ": " + e.message;
+    return e;
+}
 
 /// The body as a JSON object, or bad_answer naming `what` was expected.
 result<json> parse_object(std::string_view body, std::string_view what) {
@@ -284,9 +291,20 @@ std::chrono::milliseconds backoff_delay(const timing& t, std::uint32_t attempt) 
     return std::min(d, 8 * t.backoff);
 }
 
-std::string base_url(const endpoint& ep) {
+result<std::string> base_url(const endpoint& ep) {
+    // A host name, an IPv4 address or an IPv6 address (a zone index allowed): nothing that could carry
+    // credentials, a path or a port into the URL.
+    const bool valid = !ep.address.empty() && ep.address.size() <= 253 &&
+                       std::all_of(ep.address.begin(), ep.address.end(), [](char c) {
+                           const auto u = static_cast<unsigned char>(c);
+                           return std::isalnum(u) != 0 || c == '.' || c == '-' || c == ':' || c == '%' || c == '_';
+                       });
+    if (!valid) {
+        // Not echoed: an address with '@' in it may hold credentials.
+        return tl::unexpected{fail(errc::unreachable, "the BMC address is not a host name or an IP address")};
+    }
     std::string host = ep.address;
-    if (host.find(':') != std::string::npos && !host.starts_with('[')) {
+    if (host.find(':') != std::string::npos) {
         host = "[" + host + "]";
     }
     return "https://" + host + ":" + std::to_string(ep.port == 0 ? 443 : ep.port);
@@ -295,9 +313,14 @@ std::string base_url(const endpoint& ep) {
 }  // namespace redfish
 
 redfish_driver::redfish_driver(http_client& client, endpoint ep, timing t)
-    : client_{client}, ep_{std::move(ep)}, timing_{t}, base_{redfish::base_url(ep_)} {
+    : client_{client}, ep_{std::move(ep)}, timing_{t} {
+    if (auto base = redfish::base_url(ep_); base) {
+        base_ = std::move(*base);
+    } else {
+        unusable_ = base.error();
+    }
     if (auto loaded = client_.load(); !loaded) {
-        load_error_ = loaded.error();
+        unusable_ = fail(errc::unsupported, loaded.error());
     }
     if (!ep_.verify_tls) {
         spdlog::warn("BMC {}: the Redfish certificate is not verified for this host (verify_tls is off)",
@@ -391,8 +414,8 @@ asio::awaitable<bool> redfish_driver::log_in() {
 
 asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view method, const std::string& path,
                                                                 const std::string& body) {
-    if (!load_error_.empty()) {
-        co_return tl::unexpected{fail(errc::unsupported, load_error_)};
+    if (unusable_) {
+        co_return tl::unexpected{*unusable_};
     }
     const std::string verb{method};
     const std::string what = verb + " " + path;
@@ -465,7 +488,7 @@ asio::awaitable<result<void>> redfish_driver::discover() {
     }
     auto root = redfish::parse_service_root(*root_body);
     if (!root) {
-        co_return tl::unexpected{root.error()};
+        co_return tl::unexpected{from(root_at, root.error())};
     }
     root_ = *root;
     const std::string systems_at = root->systems;
@@ -475,9 +498,7 @@ asio::awaitable<result<void>> redfish_driver::discover() {
     }
     auto member = redfish::parse_first_member(*systems);
     if (!member) {
-        auto e = member.error();
-        e.message = "Systems: " + e.message;
-        co_return tl::unexpected{e};
+        co_return tl::unexpected{from(systems_at, member.error())};
     }
     auto system = co_await get(*member);
     if (!system) {
@@ -485,11 +506,11 @@ asio::awaitable<result<void>> redfish_driver::discover() {
     }
     auto action = redfish::parse_reset_action(*system);
     if (!action && action.error().code != errc::unsupported) {
-        co_return tl::unexpected{action.error()};
+        co_return tl::unexpected{from(*member, action.error())};
     }
     auto boot = redfish::parse_boot_override(*system);
     if (!boot) {
-        co_return tl::unexpected{boot.error()};
+        co_return tl::unexpected{from(*member, boot.error())};
     }
     std::vector<std::string> types;
     std::string target;
@@ -504,7 +525,7 @@ asio::awaitable<result<void>> redfish_driver::discover() {
             }
             auto listed = redfish::parse_action_info(*info);
             if (!listed) {
-                co_return tl::unexpected{listed.error()};
+                co_return tl::unexpected{from(info_at, listed.error())};
             }
             types = std::move(*listed);
         }
@@ -547,7 +568,11 @@ asio::awaitable<result<power_state>> redfish_driver::power() {
     if (!system) {
         co_return tl::unexpected{system.error()};
     }
-    co_return redfish::parse_power_state(*system);
+    auto state = redfish::parse_power_state(*system);
+    if (!state) {
+        co_return tl::unexpected{from(system_at, state.error())};
+    }
+    co_return *state;
 }
 
 asio::awaitable<result<void>> redfish_driver::send_reset(std::span<const std::string_view> preferred) {

@@ -73,8 +73,9 @@ struct reset_action {
 /// The pause before retry `attempt` (0 for the first retry): backoff, doubled each time, at most 8 x backoff.
 [[nodiscard]] std::chrono::milliseconds backoff_delay(const timing& t, std::uint32_t attempt);
 
-/// "https://ADDRESS:PORT" for an endpoint (an IPv6 address gets brackets; port 0 is 443).
-[[nodiscard]] std::string base_url(const endpoint& ep);
+/// "https://ADDRESS:PORT" for an endpoint (an IPv6 address gets brackets; port 0 is 443). unreachable: the
+/// address is not a host name or an IP address (it has '@', '/', blanks, brackets...).
+[[nodiscard]] result<std::string> base_url(const endpoint& ep);
 
 }  // namespace redfish
 
@@ -84,7 +85,8 @@ struct reset_action {
 class redfish_driver final : public driver {
 public:
     /// Loads libcurl through `client` (which must outlive the driver). If it cannot be loaded, every
-    /// operation fails with errc::unsupported and the loader's message.
+    /// operation fails with errc::unsupported and the loader's message; if the address is not a host name or
+    /// an IP address, with errc::unreachable.
     redfish_driver(http_client& client, endpoint ep, timing t);
     /// Logs out of the session, if one was opened (best effort, not awaited).
     ~redfish_driver() override;
@@ -117,7 +119,7 @@ private:
     endpoint ep_;
     timing timing_;
     std::string base_;
-    std::string load_error_;
+    std::optional<error> unusable_;  ///< why every operation fails at once (no libcurl, a bad address)
 
     std::optional<redfish::service_root> root_;
     std::string system_path_;

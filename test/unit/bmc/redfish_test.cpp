@@ -353,14 +353,26 @@ BOOST_AUTO_TEST_CASE(the_backoff_doubles_up_to_eight_times_the_first_pause) {
 BOOST_AUTO_TEST_CASE(base_urls_use_https_port_443_by_default_and_bracket_ipv6) {
     mtce::bmc::endpoint ep;
     ep.address = "10.0.0.7";
-    BOOST_TEST(rf::base_url(ep) == "https://10.0.0.7:443");
+    BOOST_TEST(rf::base_url(ep).value() == "https://10.0.0.7:443");
     ep.port = 8443;
-    BOOST_TEST(rf::base_url(ep) == "https://10.0.0.7:8443");
+    BOOST_TEST(rf::base_url(ep).value() == "https://10.0.0.7:8443");
     ep.address = "fd00::7";
-    BOOST_TEST(rf::base_url(ep) == "https://[fd00::7]:8443");
+    BOOST_TEST(rf::base_url(ep).value() == "https://[fd00::7]:8443");
+    ep.address = "fe80::1%eth0";
+    BOOST_TEST(rf::base_url(ep).value() == "https://[fe80::1%eth0]:8443");
     ep.address = "bmc-7.example.net";
     ep.port = 0;
-    BOOST_TEST(rf::base_url(ep) == "https://bmc-7.example.net:443");
+    BOOST_TEST(rf::base_url(ep).value() == "https://bmc-7.example.net:443");
+}
+
+BOOST_AUTO_TEST_CASE(an_address_that_could_smuggle_credentials_or_a_path_into_the_url_is_refused) {
+    mtce::bmc::endpoint ep;
+    for (const char* bad : {"root:calvin@10.0.0.7", "10.0.0.7/redfish", "10.0.0.7 ", "", "[fd00::7]",
+                            "10.0.0.7?x", "10.0.0.7#x"}) {
+        ep.address = bad;
+        const auto u = rf::base_url(ep);
+        BOOST_TEST((code_of(u) == errc::unreachable), bad);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
