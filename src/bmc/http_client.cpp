@@ -36,7 +36,8 @@ std::optional<std::string> header_value(std::string_view line, std::string_view 
         return std::nullopt;
     }
     for (std::size_t i = 0; i < name.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i]))) {
+        if (std::tolower(static_cast<unsigned char>(line[i])) !=
+            std::tolower(static_cast<unsigned char>(name[i]))) {
             return std::nullopt;
         }
     }
@@ -150,13 +151,15 @@ public:
         auto t = std::make_shared<transfer>(*api_, ex);
         t->easy = api_->easy_init();
         if (t->easy == nullptr) {
-            return tl::unexpected{error{errc::unreachable, 0, "cannot start an HTTP transfer (curl_easy_init)"}};
+            return tl::unexpected{
+                error{errc::unreachable, 0, "cannot start an HTTP transfer (curl_easy_init)"}};
         }
         t->timeout = req.timeout;
         configure(*t, req);
         if (const CURLMcode mc = api_->multi_add_handle(multi_, t->easy); mc != CURLM_OK) {
-            return tl::unexpected{error{errc::unreachable, 0,
-                                        std::string{"cannot start an HTTP transfer: "} + api_->multi_strerror(mc)}};
+            return tl::unexpected{
+                error{errc::unreachable, 0,
+                      std::string{"cannot start an HTTP transfer: "} + api_->multi_strerror(mc)}};
         }
         transfers_.emplace(t->easy, t);
         return t;
@@ -390,8 +393,8 @@ private:
         const std::string why = t.errbuf[0] != '\0' ? std::string{t.errbuf.data()} : api_->easy_strerror(rc);
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
-            return tl::unexpected{
-                error{errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why}};
+            return tl::unexpected{error{
+                errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why}};
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
@@ -424,9 +427,13 @@ private:
 http_client::http_client(asio::any_io_executor ex, std::filesystem::path ca_file)
     : impl_{std::make_shared<impl>(std::move(ex), std::move(ca_file))} {}
 
-http_client::~http_client() { impl_->close(); }
+http_client::~http_client() {
+    impl_->close();
+}
 
-tl::expected<void, std::string> http_client::load() { return impl_->load(); }
+tl::expected<void, std::string> http_client::load() {
+    return impl_->load();
+}
 
 asio::awaitable<http_result> http_client::perform(http_request request) {
     auto table = impl_;  // the frame keeps the transfer table alive, even past the client
@@ -451,6 +458,8 @@ void http_client::perform_detached(http_request request) {
     (void)impl_->start(std::move(request), impl_->executor());
 }
 
-std::size_t http_client::in_flight() const { return impl_->in_flight(); }
+std::size_t http_client::in_flight() const {
+    return impl_->in_flight();
+}
 
 }  // namespace mtce::bmc

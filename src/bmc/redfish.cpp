@@ -25,7 +25,9 @@ constexpr std::size_t max_message = 300;
 /// A logout nobody waits for gets at most this long.
 constexpr std::chrono::milliseconds logout_timeout{std::chrono::seconds{5}};
 
-error fail(errc code, std::string message) { return error{code, 0, std::move(message)}; }
+error fail(errc code, std::string message) {
+    return error{code, 0, std::move(message)};
+}
 
 /// An error about what GET `path` returned, saying so.
 error from(const std::string& path, error e) {
@@ -128,7 +130,8 @@ result<service_root> parse_service_root(std::string_view body) {
     service_root root;
     auto version = string_at(*doc, "RedfishVersion");
     if (!version) {
-        return tl::unexpected{fail(errc::unsupported, "not a Redfish service: the service root has no RedfishVersion")};
+        return tl::unexpected{
+            fail(errc::unsupported, "not a Redfish service: the service root has no RedfishVersion")};
     }
     root.version = *version;
     unsigned major = 0;
@@ -139,8 +142,8 @@ result<service_root> parse_service_root(std::string_view body) {
                                                           clean_message(*version) + "' is not a version")};
     }
     if (major < 1) {
-        return tl::unexpected{fail(errc::unsupported, "Redfish version " + clean_message(*version) +
-                                                          " is older than 1.0")};
+        return tl::unexpected{
+            fail(errc::unsupported, "Redfish version " + clean_message(*version) + " is older than 1.0")};
     }
     if (auto systems = link_at(*doc, "Systems")) {
         if (!is_resource_path(*systems)) {
@@ -200,7 +203,8 @@ result<reset_action> parse_reset_action(std::string_view system) {
     }
     auto actions = doc->find("Actions");
     if (actions == doc->end() || !actions->is_object() || !actions->contains("#ComputerSystem.Reset")) {
-        return tl::unexpected{fail(errc::unsupported, "the computer system has no #ComputerSystem.Reset action")};
+        return tl::unexpected{
+            fail(errc::unsupported, "the computer system has no #ComputerSystem.Reset action")};
     }
     const auto& reset = (*actions)["#ComputerSystem.Reset"];
     auto target = string_at(reset, "target");
@@ -214,7 +218,8 @@ result<reset_action> parse_reset_action(std::string_view system) {
     }
     if (auto info = string_at(reset, "@Redfish.ActionInfo")) {
         if (!is_resource_path(*info)) {
-            return tl::unexpected{fail(errc::bad_answer, "the reset action's @Redfish.ActionInfo is not a path")};
+            return tl::unexpected{
+                fail(errc::bad_answer, "the reset action's @Redfish.ActionInfo is not a path")};
         }
         out.action_info = *info;
     }
@@ -265,7 +270,8 @@ std::string error_message(std::string_view body) {
     if (err == doc.end() || !err->is_object()) {
         return {};
     }
-    if (auto info = err->find("@Message.ExtendedInfo"); info != err->end() && info->is_array() && !info->empty()) {
+    if (auto info = err->find("@Message.ExtendedInfo");
+        info != err->end() && info->is_array() && !info->empty()) {
         if (auto m = string_at(info->front(), "Message"); m && !m->empty()) {
             return clean_message(*m);
         }
@@ -294,11 +300,12 @@ std::chrono::milliseconds backoff_delay(const timing& t, std::uint32_t attempt) 
 result<std::string> base_url(const endpoint& ep) {
     // A host name, an IPv4 address or an IPv6 address (a zone index allowed): nothing that could carry
     // credentials, a path or a port into the URL.
-    const bool valid = !ep.address.empty() && ep.address.size() <= 253 &&
-                       std::all_of(ep.address.begin(), ep.address.end(), [](char c) {
-                           const auto u = static_cast<unsigned char>(c);
-                           return std::isalnum(u) != 0 || c == '.' || c == '-' || c == ':' || c == '%' || c == '_';
-                       });
+    const bool valid =
+        !ep.address.empty() && ep.address.size() <= 253 &&
+        std::all_of(ep.address.begin(), ep.address.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return std::isalnum(u) != 0 || c == '.' || c == '-' || c == ':' || c == '%' || c == '_';
+        });
     if (!valid) {
         // Not echoed: an address with '@' in it may hold credentials.
         return tl::unexpected{fail(errc::unreachable, "the BMC address is not a host name or an IP address")};
@@ -412,7 +419,8 @@ asio::awaitable<bool> redfish_driver::log_in() {
     co_return true;
 }
 
-asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view method, const std::string& path,
+asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view method,
+                                                                const std::string& path,
                                                                 const std::string& body) {
     if (unusable_) {
         co_return tl::unexpected{*unusable_};
@@ -587,9 +595,9 @@ asio::awaitable<result<void>> redfish_driver::send_reset(std::span<const std::st
             wanted += wanted.empty() ? "" : " or ";
             wanted += p;
         }
-        co_return tl::unexpected{fail(errc::unsupported, "the BMC does not offer " + wanted + " (it offers " +
-                                                             (reset_types_.empty() ? "none" : join(reset_types_)) +
-                                                             ")")};
+        co_return tl::unexpected{
+            fail(errc::unsupported, "the BMC does not offer " + wanted + " (it offers " +
+                                        (reset_types_.empty() ? "none" : join(reset_types_)) + ")")};
     }
     const std::string body = json{{"ResetType", *type}}.dump();
     const std::string target = reset_target_;
@@ -608,13 +616,21 @@ constexpr std::array<std::string_view, 1> power_cycle_types{"PowerCycle"};
 constexpr std::array<std::string_view, 2> reset_types{"ForceRestart", "GracefulRestart"};
 }  // namespace
 
-asio::awaitable<result<void>> redfish_driver::power_on() { co_return co_await send_reset(power_on_types); }
+asio::awaitable<result<void>> redfish_driver::power_on() {
+    co_return co_await send_reset(power_on_types);
+}
 
-asio::awaitable<result<void>> redfish_driver::power_off() { co_return co_await send_reset(power_off_types); }
+asio::awaitable<result<void>> redfish_driver::power_off() {
+    co_return co_await send_reset(power_off_types);
+}
 
-asio::awaitable<result<void>> redfish_driver::power_cycle() { co_return co_await send_reset(power_cycle_types); }
+asio::awaitable<result<void>> redfish_driver::power_cycle() {
+    co_return co_await send_reset(power_cycle_types);
+}
 
-asio::awaitable<result<void>> redfish_driver::reset() { co_return co_await send_reset(reset_types); }
+asio::awaitable<result<void>> redfish_driver::reset() {
+    co_return co_await send_reset(reset_types);
+}
 
 asio::awaitable<result<void>> redfish_driver::boot_pxe_once() {
     auto found = co_await ensure_discovered();
@@ -622,7 +638,8 @@ asio::awaitable<result<void>> redfish_driver::boot_pxe_once() {
         co_return tl::unexpected{found.error()};
     }
     if (!boot_pxe_) {
-        co_return tl::unexpected{fail(errc::unsupported, "the computer system offers no boot override to Pxe")};
+        co_return tl::unexpected{
+            fail(errc::unsupported, "the computer system offers no boot override to Pxe")};
     }
     const std::string body =
         json{{"Boot", {{"BootSourceOverrideEnabled", "Once"}, {"BootSourceOverrideTarget", "Pxe"}}}}.dump();

@@ -29,7 +29,7 @@ namespace redfish {
 
 /// What the service root (/redfish/v1/) says.
 struct service_root {
-    std::string version;                         ///< RedfishVersion, e.g. "1.15.0"
+    std::string version;                          ///< RedfishVersion, e.g. "1.15.0"
     std::string systems = "/redfish/v1/Systems";  ///< Systems.@odata.id
     std::string sessions;  ///< the Sessions collection (Links.Sessions) if a SessionService is advertised
 };
@@ -47,9 +47,9 @@ struct service_root {
 
 /// A ComputerSystem's #ComputerSystem.Reset action.
 struct reset_action {
-    std::string target;                   ///< where to POST {"ResetType": ...}
+    std::string target;                    ///< where to POST {"ResetType": ...}
     std::vector<std::string> reset_types;  ///< ResetType@Redfish.AllowableValues, if given
-    std::string action_info;              ///< @Redfish.ActionInfo, if given
+    std::string action_info;               ///< @Redfish.ActionInfo, if given
 };
 
 /// The reset action of a ComputerSystem. unsupported: the system has no #ComputerSystem.Reset action.

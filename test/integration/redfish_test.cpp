@@ -61,25 +61,27 @@ struct pki {
         server_cert = d / "server.crt";
         server_key = d / "server.key";
         other_ca = d / "other-ca.crt";
-        const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+        const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                          "-nodes"};
         auto args = [&ec](std::vector<std::string> head, std::vector<std::string> tail) {
             head.insert(head.end(), ec.begin(), ec.end());
             head.insert(head.end(), tail.begin(), tail.end());
             return head;
         };
-        dir.write("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-                             "extendedKeyUsage=serverAuth\n");
+        dir.write("ext.cnf",
+                  "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                  "extendedKeyUsage=serverAuth\n");
         openssl(args({"/usr/bin/openssl", "req", "-x509"},
                      {"-keyout", (d / "ca.key").string(), "-out", ca.string(), "-days", "2", "-subj",
                       "/CN=mtce test CA"}));
         openssl(args({"/usr/bin/openssl", "req", "-x509"},
-                     {"-keyout", (d / "other-ca.key").string(), "-out", other_ca.string(), "-days", "2", "-subj",
-                      "/CN=mtce other CA"}));
-        openssl(args({"/usr/bin/openssl", "req"},
-                     {"-keyout", server_key.string(), "-out", (d / "server.csr").string(), "-subj", "/CN=127.0.0.1"}));
+                     {"-keyout", (d / "other-ca.key").string(), "-out", other_ca.string(), "-days", "2",
+                      "-subj", "/CN=mtce other CA"}));
+        openssl(args({"/usr/bin/openssl", "req"}, {"-keyout", server_key.string(), "-out",
+                                                   (d / "server.csr").string(), "-subj", "/CN=127.0.0.1"}));
         openssl({"/usr/bin/openssl", "x509", "-req", "-in", (d / "server.csr").string(), "-CA", ca.string(),
-                 "-CAkey", (d / "ca.key").string(), "-set_serial", "1", "-days", "2", "-out", server_cert.string(),
-                 "-extfile", (d / "ext.cnf").string()});
+                 "-CAkey", (d / "ca.key").string(), "-set_serial", "1", "-days", "2", "-out",
+                 server_cert.string(), "-extfile", (d / "ext.cnf").string()});
     }
 
     void openssl(const std::vector<std::string>& argv) const {
@@ -100,10 +102,18 @@ class sim {
 public:
     explicit sim(std::vector<std::string> options = {}) {
         const auto& c = certificates();
-        std::vector<std::string> argv{sim_program.string(), "--cert",  c.server_cert.string(),
-                                      "--key",              c.server_key.string(), "--user",
-                                      user,                 "--password", password,
-                                      "--control",          control().string(), "--state",
+        std::vector<std::string> argv{sim_program.string(),
+                                      "--cert",
+                                      c.server_cert.string(),
+                                      "--key",
+                                      c.server_key.string(),
+                                      "--user",
+                                      user,
+                                      "--password",
+                                      password,
+                                      "--control",
+                                      control().string(),
+                                      "--state",
                                       state_file().string()};
         argv.insert(argv.end(), options.begin(), options.end());
         proc_ = std::make_unique<mtce::test::process>(argv, dir_.path() / "out", dir_.path() / "err");
@@ -169,7 +179,8 @@ mtce::bmc::timing quick() {
 
 /// An event loop with the controller's http_client; drives one coroutine at a time to its end.
 struct loop {
-    explicit loop(std::filesystem::path ca_file = certificates().ca) : client{io.get_executor(), std::move(ca_file)} {}
+    explicit loop(std::filesystem::path ca_file = certificates().ca)
+        : client{io.get_executor(), std::move(ca_file)} {}
 
     template <class T>
     T run(asio::awaitable<T> op) {
@@ -200,7 +211,8 @@ struct loop {
 
 /// Checks what every error must be: the expected kind, a message, and no password in it.
 void check_error(const mtce::bmc::error& e, errc expected) {
-    BOOST_TEST_MESSAGE("error: " << mtce::bmc::to_string(e.code) << " (" << e.http_status << "): " << e.message);
+    BOOST_TEST_MESSAGE("error: " << mtce::bmc::to_string(e.code) << " (" << e.http_status
+                                 << "): " << e.message);
     BOOST_TEST(mtce::bmc::to_string(e.code) == mtce::bmc::to_string(expected));
     BOOST_TEST(!e.message.empty());
     BOOST_TEST(!contains(e.message, password), "the password appears in: " << e.message);
@@ -214,8 +226,9 @@ void expect_error(const mtce::bmc::result<T>& r, errc expected) {
 
 template <class T>
 void expect_ok(const mtce::bmc::result<T>& r) {
-    BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : std::string{mtce::bmc::to_string(r.error().code)} +
-                                                                  ": " + r.error().message));
+    BOOST_REQUIRE_MESSAGE(
+        r.has_value(),
+        (r ? std::string{} : std::string{mtce::bmc::to_string(r.error().code)} + ": " + r.error().message));
 }
 
 /// Waits until `pred` holds (a power hook runs after the answer), at most `limit`.
@@ -242,8 +255,8 @@ BOOST_AUTO_TEST_CASE(probe_learns_the_reset_types_and_the_boot_override) {
     BOOST_TEST(d->protocol() == "redfish");
     const auto caps = l.run(d->probe());
     expect_ok(caps);
-    const std::vector<std::string> expected{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart",
-                                            "PowerCycle"};
+    const std::vector<std::string> expected{
+        "On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle"};
     BOOST_TEST(caps->reset_types == expected, boost::test_tools::per_element());
     BOOST_TEST(caps->boot_override);
     const auto p = l.run(d->power());
@@ -284,7 +297,8 @@ BOOST_AUTO_TEST_SUITE(power)
 
 BOOST_AUTO_TEST_CASE(power_off_on_cycle_reset_and_pxe_boot_change_the_simulated_system) {
     mtce::test::scratch hook_dir;
-    const auto hook = hook_dir.script("hook", "echo \"$1\" >> '" + (hook_dir.path() / "calls").string() + "'");
+    const auto hook =
+        hook_dir.script("hook", "echo \"$1\" >> '" + (hook_dir.path() / "calls").string() + "'");
     sim bmc{{"--power-hook", hook.string()}};
     loop l;
     auto d = mtce::bmc::make_redfish_driver(l.client, bmc.endpoint(), quick());
@@ -587,11 +601,18 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(peers)
 
 BOOST_AUTO_TEST_CASE(redfishtool_reads_the_sim_and_powers_it_off) {
-    // redfishtool 1.1.5 never verifies certificates (it passes verify=False to python-requests, with no option
-    // for a CA), so it trusts the sim's test CA without being told.
+    // redfishtool 1.1.5 never verifies certificates (it passes verify=False to python-requests, with no
+    // option for a CA), so it trusts the sim's test CA without being told.
     sim bmc;
-    const auto base = std::vector<std::string>{"/usr/bin/redfishtool", "-r", "127.0.0.1:" + std::to_string(bmc.port()),
-                                               "-u", user, "-p", password, "-S", "Always"};
+    const auto base = std::vector<std::string>{"/usr/bin/redfishtool",
+                                               "-r",
+                                               "127.0.0.1:" + std::to_string(bmc.port()),
+                                               "-u",
+                                               user,
+                                               "-p",
+                                               password,
+                                               "-S",
+                                               "Always"};
     auto with = [&base](std::vector<std::string> tail) {
         auto argv = base;
         argv.insert(argv.end(), tail.begin(), tail.end());

@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(the_first_member_is_taken) {
 BOOST_AUTO_TEST_CASE(an_empty_collection_is_unsupported_and_a_malformed_one_a_bad_answer) {
     BOOST_TEST((code_of(rf::parse_first_member(R"({"Members": [], "Members@odata.count": 0})")) ==
                 errc::unsupported));
-    BOOST_TEST((code_of(rf::parse_first_member(R"({"Name": "Computer System Collection"})")) == errc::bad_answer));
+    BOOST_TEST(
+        (code_of(rf::parse_first_member(R"({"Name": "Computer System Collection"})")) == errc::bad_answer));
     BOOST_TEST((code_of(rf::parse_first_member(R"({"Members": [{"Id": "1"}]})")) == errc::bad_answer));
     BOOST_TEST((code_of(rf::parse_first_member(R"({"Members": [{"@odata.id": "Systems/1"}]})")) ==
                 errc::bad_answer));
@@ -211,8 +212,9 @@ BOOST_AUTO_TEST_CASE(the_target_and_allowable_values_are_read_from_the_action) {
     const auto a = rf::parse_reset_action(rackmount_system);
     BOOST_REQUIRE(a.has_value());
     BOOST_TEST(a->target == "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset");
-    const std::vector<std::string> expected{"On",           "ForceOff", "GracefulShutdown", "GracefulRestart",
-                                            "ForceRestart", "Nmi",      "ForceOn",          "PushPowerButton"};
+    const std::vector<std::string> expected{
+        "On",           "ForceOff", "GracefulShutdown", "GracefulRestart",
+        "ForceRestart", "Nmi",      "ForceOn",          "PushPowerButton"};
     BOOST_TEST(a->reset_types == expected, boost::test_tools::per_element());
     BOOST_TEST(a->action_info.empty());
 }
@@ -229,7 +231,8 @@ BOOST_AUTO_TEST_CASE(non_string_allowable_values_are_skipped) {
     const auto a = rf::parse_reset_action(R"({"Actions": {"#ComputerSystem.Reset": {
         "target": "/r", "ResetType@Redfish.AllowableValues": ["On", 3, null, "ForceOff"]}}})");
     BOOST_REQUIRE(a.has_value());
-    BOOST_TEST(a->reset_types == (std::vector<std::string>{"On", "ForceOff"}), boost::test_tools::per_element());
+    BOOST_TEST(a->reset_types == (std::vector<std::string>{"On", "ForceOff"}),
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_system_without_the_reset_action_is_unsupported) {
@@ -241,8 +244,9 @@ BOOST_AUTO_TEST_CASE(a_system_without_the_reset_action_is_unsupported) {
 BOOST_AUTO_TEST_CASE(a_reset_action_without_a_target_path_is_a_bad_answer) {
     BOOST_TEST((code_of(rf::parse_reset_action(R"({"Actions": {"#ComputerSystem.Reset": {}}})")) ==
                 errc::bad_answer));
-    BOOST_TEST((code_of(rf::parse_reset_action(
-                    R"({"Actions": {"#ComputerSystem.Reset": {"target": "http://evil/x"}}})")) == errc::bad_answer));
+    BOOST_TEST(
+        (code_of(rf::parse_reset_action(
+             R"({"Actions": {"#ComputerSystem.Reset": {"target": "http://evil/x"}}})")) == errc::bad_answer));
     BOOST_TEST((code_of(rf::parse_reset_action(R"({"Actions": {"#ComputerSystem.Reset": {"target": "/r",
                     "@Redfish.ActionInfo": "ResetActionInfo"}}})")) == errc::bad_answer));
 }
@@ -254,8 +258,9 @@ BOOST_AUTO_TEST_SUITE(action_info)
 BOOST_AUTO_TEST_CASE(the_reset_type_parameter_gives_the_allowable_values) {
     const auto v = rf::parse_action_info(reset_action_info);
     BOOST_REQUIRE(v.has_value());
-    const std::vector<std::string> expected{"On",           "ForceOff",         "ForceOn",    "ForceRestart",
-                                            "GracefulRestart", "GracefulShutdown", "PowerCycle", "Nmi"};
+    const std::vector<std::string> expected{
+        "On",         "ForceOff", "ForceOn", "ForceRestart", "GracefulRestart", "GracefulShutdown",
+        "PowerCycle", "Nmi"};
     BOOST_TEST(*v == expected, boost::test_tools::per_element());
 }
 
@@ -265,10 +270,12 @@ BOOST_AUTO_TEST_CASE(only_the_parameter_named_reset_type_counts) {
         {"Name": "ResetType", "AllowableValues": ["ForceRestart"]}]})");
     BOOST_REQUIRE(v.has_value());
     BOOST_TEST(*v == (std::vector<std::string>{"ForceRestart"}), boost::test_tools::per_element());
-    const auto none = rf::parse_action_info(R"({"Parameters": [{"Name": "Delay", "AllowableValues": ["1"]}]})");
+    const auto none =
+        rf::parse_action_info(R"({"Parameters": [{"Name": "Delay", "AllowableValues": ["1"]}]})");
     BOOST_REQUIRE(none.has_value());
     BOOST_TEST(none->empty());
-    const auto unlisted = rf::parse_action_info(R"({"Parameters": [{"Name": "ResetType", "Required": true}]})");
+    const auto unlisted =
+        rf::parse_action_info(R"({"Parameters": [{"Name": "ResetType", "Required": true}]})");
     BOOST_REQUIRE(unlisted.has_value());
     BOOST_TEST(unlisted->empty());
 }
@@ -306,7 +313,8 @@ BOOST_AUTO_TEST_CASE(without_extended_info_the_error_message_is_used) {
     BOOST_TEST(rf::error_message(R"({"error": {"code": "Base.1.0.InsufficientPrivilege",
         "message": "There are insufficient privileges for the account or credentials."}})") ==
                "There are insufficient privileges for the account or credentials.");
-    BOOST_TEST(rf::error_message(R"({"error": {"message": "generic", "@Message.ExtendedInfo": []}})") == "generic");
+    BOOST_TEST(rf::error_message(R"({"error": {"message": "generic", "@Message.ExtendedInfo": []}})") ==
+               "generic");
 }
 
 BOOST_AUTO_TEST_CASE(bodies_without_an_error_object_give_no_message) {
