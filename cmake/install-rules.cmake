@@ -192,7 +192,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Shared libraries (libssl3, libsystemd0, libsqlite3-0, ...) come from dpkg-shlibdeps here and from RPM's
 # automatic requirements below, computed from what the binary links; the lists name only the programs it runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")        # systemctl and systemd-tmpfiles in the maintainer scripts
+# systemctl and systemd-tmpfiles in the maintainer scripts; libcurl4 for Redfish, which loads libcurl.so.4 with
+# dlopen() (src/bmc/curl.cpp), out of dpkg-shlibdeps' sight.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, libcurl4")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ipmitool")    # BMC control of IPMI hosts
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "smartmontools") # SMART health in the storage-disks self-test
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
@@ -207,7 +209,13 @@ set(CPACK_RPM_PACKAGE_GROUP "Applications/System")
 set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_PACKAGE_RELOCATABLE OFF)   # /etc/mtce and the unit path are fixed (RPM "Prefix:")
 set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
-set(CPACK_RPM_PACKAGE_REQUIRES "systemd")
+# libcurl by its soname, which every RPM distribution's libcurl package provides (the package is libcurl on
+# Fedora and RHEL, libcurl4 on openSUSE); RPM's automatic requirements cannot see a dlopen()ed library.
+if(CMAKE_SIZEOF_VOID_P EQUAL 8)
+  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4()(64bit)")
+else()
+  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4")
+endif()
 set(CPACK_RPM_PACKAGE_SUGGESTS "ipmitool, smartmontools")
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE "${_mtce_pkg}/rpm/post")
 set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE "${_mtce_pkg}/rpm/preun")

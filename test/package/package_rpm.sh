@@ -63,4 +63,8 @@ done
 grep -q 'cluster.key' <<<"$scripts" || fail "the RPM's %post does not create the cluster key"
 note "scriptlets: %post, %preun, %postun present"
 
+requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
+grep -q '^libcurl\.so\.4' <<<"$requires" || fail "the RPM does not require libcurl.so.4 (loaded at run time for Redfish)"
+note "requires: libcurl.so.4"
+
 echo "PASS: ${rpm##*/} holds the expected files, %config entries and scriptlets"
