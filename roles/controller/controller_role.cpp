@@ -10,6 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
+#include "bmc/http_client.hpp"
+#include "bmc/ipmi.hpp"
+#include "bmc/redfish.hpp"
 #include "core/files.hpp"
 #include "fleet/fleet.hpp"
 #include "heartbeat/monitor.hpp"
@@ -23,6 +26,7 @@ class controller_role : public running_role {
 public:
     std::unique_ptr<agent_role> agent;
     std::unique_ptr<heartbeat::monitor> monitor;
+    std::unique_ptr<bmc::http_client> redfish;  // outlives the fleet's drivers
     std::unique_ptr<fleet::fleet_manager> fleet;
     std::unique_ptr<api::server> api;  // declared last: destroyed first, before what it serves
 };
@@ -74,6 +78,22 @@ void start_fleet(role_context& ctx, controller_role& c) {
         c.monitor->add_host(h);
     }
     c.fleet = std::make_unique<fleet::fleet_manager>(ctx.ex, ctx.config, *wire, c.monitor.get());
+    c.redfish = std::make_unique<bmc::http_client>(ctx.ex, cfg->bmc.ca_file);
+    c.fleet->use_bmc([&c, ex = ctx.ex, ipmitool = cfg->bmc.ipmitool, cipher = cfg->bmc.ipmi_cipher_suite](
+                         std::string_view protocol, const bmc::endpoint& where,
+                         const bmc::timing& timing) -> std::unique_ptr<bmc::driver> {
+        if (protocol == "redfish") {
+            return bmc::make_redfish_driver(*c.redfish, where, timing);
+        }
+        if (protocol == "ipmi") {
+            bmc::ipmi_options options;
+            if (cipher >= 0) {
+                options.cipher_suite = static_cast<std::uint8_t>(cipher);
+            }
+            return bmc::make_ipmi_driver(ex, where, timing, ipmitool, options);
+        }
+        return nullptr;
+    });
     c.fleet->open();
     ctx.tasks.spawn("heartbeat monitor", heartbeat::run_monitor(*c.monitor, cfg, ctx.tasks));
     ctx.tasks.spawn("fleet manager", c.fleet->run(ctx.tasks));

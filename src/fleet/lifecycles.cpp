@@ -236,6 +236,7 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
     // correction on its next mtcAlive.
     send(h, {net::command_kind::unlock, 0, 0, false});
 
+    bool powered_on = false;  // by this enable: it is booting, not hung
     if (h.has_bmc() && make_driver &&
         (h.states.availability == avail_state::power_off || h.bmc_state.power == bmc::power_state::off)) {
         set_task(h, "Powering On");
@@ -248,6 +249,7 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
             throw job_failure{failure_cause::boot, "Power-On Failed: the power did not come on"};
         }
         set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
+        powered_on = true;
     }
 
     const bool reachable = h.alive.has_value() && h.reachable(now, cfg->controller.offline_window);
@@ -275,7 +277,13 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
         co_await reboot_host(h, net::command_kind::reboot);
         co_await await_boot(h, old_boot, count, "Booting");
     } else if (!reachable) {
-        co_await await_boot(h, {}, count, "Booting");
+        if (h.has_bmc() && make_driver && !powered_on) {
+            // Up (its BMC says so) but silent: hung, or its agent dead. Rebooted, or reset by its BMC.
+            co_await reboot_host(h, net::command_kind::reboot);
+            co_await await_boot(h, old_boot, count, "Booting");
+        } else {
+            co_await await_boot(h, {}, count, "Booting");
+        }
     }
     co_await test_and_enable(h);
 }
@@ -387,14 +395,16 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
     };
     set_task(h, reset ? "Reset Request" : "Reboot Request");
     const auto first_request = clock::now();
+    auto rebooted = [&] { return !old_boot.empty() && h.boot_id() != old_boot; };
     bool ever_acked = false;
     for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
         net::command c{kind, 0, 0, false};
         const auto id = send(h, c);
-        const bool acked = co_await h.wait_until([&] { return h.replies[id].acked || went_down(); },
+        // Only an ack (or the new boot itself) says the host heard: a hung host is silent too.
+        const bool heard = co_await h.wait_until([&] { return h.replies[id].acked || rebooted(); },
                                                  clock::now() + cfg->controller.command_timeout);
         h.replies.erase(id);
-        if (!acked) {
+        if (!heard) {
             spdlog::info("host {}: no answer to {} request {} of {}", h.spec.name, to_string(kind), ask + 1,
                          cfg->controller.command_retries);
             continue;
@@ -415,7 +425,7 @@ asio::awaitable<void> fleet_manager::impl::reboot_host(managed_host& h, net::com
         co_return;
     }
     if (!ever_acked && !h.reachable(clock::now(), cfg->controller.offline_window)) {
-        co_return;  // it is down already: it will boot (or not) on its own
+        co_return;  // it is down (or hung): with no BMC, it can only come back on its own
     }
     throw job_failure{failure_cause::boot,
                       fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",

@@ -1,0 +1,258 @@
+#define BOOST_TEST_MODULE fleet_bmc_test
+// The fleet manager with real (simulated) BMCs: redfish-sim over HTTPS with a CA this test makes, and
+// OpenIPMI's ipmi_sim. A BMC's power hook kills and starts the simulated host's agent (cluster.hpp), so a
+// power-off, a power-on, a reset and a reinstall are seen by the controller as they would be on hardware.
+#include <algorithm>
+#include <fstream>
+
+#include "cluster.hpp"
+#include "api/client.hpp"
+#include "ipmi_sim.hpp"
+
+using namespace std::chrono_literals;
+using mtce::test::cluster;
+using mtce::test::contains;
+using mtce::test::with;
+using nlohmann::json;
+
+namespace {
+
+const std::string bmc_password = "Bmc-Secret.4711";
+
+/// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl command.
+struct test_ca {
+    mtce::test::scratch dir;
+    std::filesystem::path ca, cert, key;
+
+    test_ca() {
+        const auto d = dir.path().string();
+        ca = dir.path() / "ca.crt";
+        cert = dir.path() / "server.crt";
+        key = dir.path() / "server.key";
+        (void)dir.write("ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+        for (const auto& argv : std::vector<std::vector<std::string>>{
+                 {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                  "-nodes", "-keyout", d + "/ca.key", "-out", ca.string(), "-days", "2", "-subj", "/CN=mtce test CA"},
+                 {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", key.string(), "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"},
+                 {"/usr/bin/openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", ca.string(), "-CAkey",
+                  d + "/ca.key", "-set_serial", "1", "-days", "2", "-extfile", d + "/ext.cnf", "-out",
+                  cert.string()}}) {
+            const auto r = mtce::test::run_command(argv, dir.path());
+            if (r.exit_code != 0) {
+                throw std::runtime_error{"openssl: " + r.err};
+            }
+        }
+    }
+};
+
+/// redfish-sim for one host, its power hook driving that host's agent.
+class redfish_bmc {
+public:
+    redfish_bmc(const test_ca& ca, const std::filesystem::path& dir, const std::filesystem::path& hook) : dir_{dir} {
+        std::filesystem::create_directories(dir_);
+        sim_ = std::make_unique<mtce::test::process>(
+            std::vector<std::string>{std::string{MTCE_SOURCE_DIR} + "/test/bmc/redfish-sim", "--cert",
+                                     ca.cert.string(), "--key", ca.key.string(), "--user", "admin", "--password",
+                                     bmc_password, "--power-hook", hook.string(), "--control",
+                                     (dir_ / "faults.json").string(), "--state", (dir_ / "state.json").string()},
+            dir_ / "port", dir_ / "sim.err");
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (mtce::test::read_file(dir_ / "port").find('\n') == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(50ms);
+        }
+        port_ = static_cast<std::uint16_t>(std::stoul(mtce::test::read_file(dir_ / "port")));
+    }
+
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+
+    /// Faults from now on (redfish-sim's control file); `{}` for none.
+    void faults(const json& f) const {
+        {
+            std::ofstream out{dir_ / "faults.json.new"};
+            out << f.dump();
+        }
+        std::filesystem::rename(dir_ / "faults.json.new", dir_ / "faults.json");
+    }
+
+    [[nodiscard]] json state() const {
+        return json::parse(mtce::test::read_file(dir_ / "state.json"), nullptr, false);
+    }
+
+private:
+    std::filesystem::path dir_;
+    std::unique_ptr<mtce::test::process> sim_;
+    std::uint16_t port_ = 0;
+};
+
+std::string bmc_tables(const test_ca& ca) {
+    return fmt::format(
+        "[bmc]\nca_file = \"{}\"\naudit_period_s = 1\nreset_delay_s = 3\nrequest_timeout = \"2s\"\nretries = 1\n"
+        "backoff = \"200ms\"\npower_off_timeout = \"10s\"\npower_on_timeout = \"10s\"\naccess_alarm_delay = \"3s\"\n"
+        "quarantine_failures = 3\nreprobe_interval = \"4s\"\nipmi_cipher_suite = 3\n",
+        ca.ca.string());
+}
+
+/// `mtce host add NAME` with a BMC at 127.0.0.1:PORT.
+mtce::test::command_result add_with_bmc(cluster& c, const std::string& name, const std::string& type,
+                                        std::uint16_t port, const std::string& password) {
+    const auto file = c.dir().write(name + "-bmc-password", password + "\n", 0600);
+    const auto& h = c.host(name);
+    return c.run({"host", "add", name, "--personality", h.role, "--mgmt-ip", h.mgmt_ip, "--cluster-ip",
+                  h.cluster_ip, "--bmc-type", type, "--bmc-address", fmt::format("127.0.0.1:{}", port),
+                  "--bmc-username", "admin", "--bmc-password-file", file.string()});
+}
+
+/// Waits until the host document satisfies `pred`.
+template <class Pred>
+bool until_doc(cluster& c, const std::string& name, Pred pred, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        const auto doc = c.show(name);
+        if (doc.is_object() && pred(doc)) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            BOOST_TEST_MESSAGE(name << ": " << doc.dump());
+            return false;
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+}
+
+bool boot_is(cluster& c, const std::string& name, const std::string& boot) {
+    return until_doc(c, name, [&](const json& d) { return d.value("boot_id", "") == boot; }, 60s);
+}
+
+bool has_event(cluster& c, const std::string& text) {
+    return contains(c.run({"event", "list"}).out, text);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_redfish_bmc_is_learned_and_powers_resets_and_reinstalls_a_locked_host) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    const auto added = add_with_bmc(c, "worker-0", "auto", bmc.port(), bmc_password);
+    BOOST_TEST_INFO(added.out << added.err);
+    BOOST_REQUIRE(added.exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0",
+        [](const json& d) {
+            return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false) &&
+                   d.value("power_state", "") == "on";
+        },
+        30s));
+    // The password is nowhere to be read.
+    BOOST_TEST(!contains(c.run({"host", "show", "worker-0", "--json"}).out, bmc_password));
+    BOOST_TEST(!contains(c.log("controller-0"), bmc_password));
+
+    BOOST_REQUIRE(c.run({"host", "power-off", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-power-off", 30s));
+    BOOST_TEST(bmc.state().value("power", "") == "Off");
+    BOOST_TEST(has_event(c, "Power-Off Completed"));
+
+    BOOST_REQUIRE(c.run({"host", "power-on", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(boot_is(c, "worker-0", "worker-0-boot-2"));
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+
+    BOOST_REQUIRE(c.run({"host", "reset", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(boot_is(c, "worker-0", "worker-0-boot-3"));
+    BOOST_TEST(contains(bmc.state().dump(), "ForceRestart"));
+
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    BOOST_REQUIRE(c.run({"host", "reinstall", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(boot_is(c, "worker-0", "worker-0-boot-4"));
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json&) { return true; }, 1s));
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!has_event(c, "Reinstall Completed") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(has_event(c, "Reinstall Completed"));
+    BOOST_TEST(contains(bmc.state().dump(), "Pxe"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bmc_that_accepts_a_power_off_and_leaves_the_power_on_fails_it) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    bmc.faults({{"ignore_power", true}, {"only", "Actions"}});
+    BOOST_REQUIRE(c.run({"host", "power-off", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return contains(d.value("task", ""), "Power-Off Failed"); }, 40s));
+    BOOST_TEST(contains(c.show("worker-0").value("task", ""), "still on"));
+    BOOST_TEST(c.state("worker-0") == "locked-disabled-online");
+    BOOST_TEST(bmc.state().value("power", "") == "On");
+}
+
+BOOST_AUTO_TEST_CASE(an_ipmi_bmc_is_learned_when_redfish_does_not_answer_and_powers_the_host) {
+    cluster c;
+    mtce::test::ipmi_sim_bmc::options o;
+    o.password = bmc_password;
+    o.hook = (c.host("worker-1").dir / "power-hook").string();
+    mtce::test::ipmi_sim_bmc bmc{c.dir().path() / "bmc-worker-1", o};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-1", "auto", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-1", [](const json& d) { return d.value("bmc_type", "") == "ipmi" && d.value("bmc_accessible", false); },
+        60s));
+    BOOST_REQUIRE(c.run({"host", "power-off", "worker-1"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-power-off", 60s));
+    BOOST_TEST(bmc.power() == "off");
+    BOOST_REQUIRE(c.run({"host", "power-on", "worker-1"}).exit_code == 0);
+    BOOST_REQUIRE(boot_is(c, "worker-1", "worker-1-boot-2"));
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
+    BOOST_TEST(!contains(c.log("controller-0"), bmc_password));
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_alarm_is_quarantined_and_recovers) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    bmc.faults({{"status", 503}});
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(contains(c.run({"alarm", "list"}).out, "200.010"));
+    BOOST_TEST(contains(c.show("worker-0").value("bmc_error", ""), "503"));
+    const auto metrics_deadline = std::chrono::steady_clock::now() + 30s;
+    auto quarantined = [&] {
+        const auto r = mtce::api::get(c.api_url(), "/metrics", 5s);
+        return r && contains(r->body, "mtce_bmc_hosts{state=\"quarantined\"} 1");
+    };
+    while (!quarantined() && std::chrono::steady_clock::now() < metrics_deadline) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(quarantined());
+    bmc.faults(json::object());
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    const auto cleared = std::chrono::steady_clock::now() + 10s;
+    while (contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < cleared) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(!contains(c.run({"alarm", "list"}).out, "200.010"));
+}
+
+BOOST_AUTO_TEST_CASE(a_hung_host_is_reset_by_its_bmc_after_the_delay_and_enabled_again) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    BOOST_REQUIRE(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+    // The host hangs: no heartbeat, no mtcAlive, no answer to reboot requests.
+    c.host("worker-0").agent->signal(SIGSTOP);
+    BOOST_REQUIRE(boot_is(c, "worker-0", "worker-0-boot-2"));
+    BOOST_TEST(has_event(c, "reset by its BMC"));
+    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+}
