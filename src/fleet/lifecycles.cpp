@@ -240,13 +240,9 @@ asio::awaitable<void> fleet_manager::impl::enable_job(managed_host& h, bool unlo
     if (h.has_bmc() && make_driver &&
         (h.states.availability == avail_state::power_off || h.bmc_state.power == bmc::power_state::off)) {
         set_task(h, "Powering On");
-        auto on = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
-        if (!on) {
-            throw job_failure{failure_cause::boot, bmc_failure("Power-On", on.error())};
-        }
-        const bool powered = co_await await_power(h, bmc::power_state::on, cfg->bmc.power_on_timeout);
-        if (!powered) {
-            throw job_failure{failure_cause::boot, "Power-On Failed: the power did not come on"};
+        const auto failed = co_await switch_power(h, bmc::power_state::on, "Power-On");
+        if (!failed.empty()) {
+            throw job_failure{failure_cause::boot, failed};
         }
         set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
         powered_on = true;
@@ -821,6 +817,36 @@ asio::awaitable<void> fleet_manager::impl::bmc_reset_after_delay(managed_host& h
 // ---------------------------------------------------------------------------------------------------------
 // power-on, power-off, power-cycle and reset of a locked host through its BMC (reference §2.8)
 
+asio::awaitable<std::string> fleet_manager::impl::switch_power(managed_host& h, bmc::power_state want,
+                                                              std::string_view what) {
+    const auto cfg = this->cfg();
+    const bool on = want == bmc::power_state::on;
+    const auto now_state = co_await bmc_power(h);
+    if (!now_state) {
+        co_return bmc_failure(what, now_state.error());
+    }
+    if (*now_state == want) {
+        co_return std::string{};  // already there: no request is sent
+    }
+    bmc::result<void> requested;
+    if (on) {
+        requested = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
+    } else {
+        requested = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_off(); });
+    }
+    if (!requested) {
+        co_return bmc_failure(what, requested.error());
+    }
+    // A BMC may accept the request and change nothing: only its power state says it is done.
+    const auto limit = on ? cfg->bmc.power_on_timeout : cfg->bmc.power_off_timeout;
+    const bool reached = co_await await_power(h, want, limit);
+    if (!reached) {
+        co_return fmt::format("{} Failed: the BMC accepted the request but the power is still {} {} later", what,
+                              on ? "off" : "on", format_duration(limit));
+    }
+    co_return std::string{};
+}
+
 asio::awaitable<void> fleet_manager::impl::power_job(managed_host& h, job_kind job) {
     const auto cfg = this->cfg();
     using bmc::power_state;
@@ -828,53 +854,22 @@ asio::awaitable<void> fleet_manager::impl::power_job(managed_host& h, job_kind j
     switch (job) {
     case job_kind::power_on: {
         set_task(h, "Powering On");
-        const auto now_state = co_await bmc_power(h);
-        if (!now_state) {
-            done = bmc_failure("Power-On", now_state.error());
-            break;
-        }
-        if (*now_state != power_state::on) {
-            auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
-            if (!r) {
-                done = bmc_failure("Power-On", r.error());
-                break;
+        done = co_await switch_power(h, power_state::on, "Power-On");
+        if (done.empty()) {
+            if (h.states.availability == avail_state::power_off) {
+                set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
             }
-            const bool on = co_await await_power(h, power_state::on, cfg->bmc.power_on_timeout);
-            if (!on) {
-                done = fmt::format("Power-On Failed: the power is not on {} after the request",
-                                   format_duration(cfg->bmc.power_on_timeout));
-                break;
-            }
+            done = "Power-On Completed";
         }
-        if (h.states.availability == avail_state::power_off) {
-            set_oper_avail(h, oper_state::disabled, avail_state::offline, "powered on");
-        }
-        done = "Power-On Completed";
         break;
     }
     case job_kind::power_off: {
         set_task(h, "Powering Off");
-        const auto now_state = co_await bmc_power(h);
-        if (!now_state) {
-            done = bmc_failure("Power-Off", now_state.error());
-            break;
+        done = co_await switch_power(h, power_state::off, "Power-Off");
+        if (done.empty()) {
+            set_oper_avail(h, oper_state::disabled, avail_state::power_off, "powered off");
+            done = "Power-Off Completed";
         }
-        if (*now_state != power_state::off) {
-            auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_off(); });
-            if (!r) {
-                done = bmc_failure("Power-Off", r.error());
-                break;
-            }
-            // A BMC may accept the request and leave the power on: only its power state says it is off.
-            const bool off = co_await await_power(h, power_state::off, cfg->bmc.power_off_timeout);
-            if (!off) {
-                done = fmt::format("Power-Off Failed: the BMC accepted the request but the power is still on {} later",
-                                   format_duration(cfg->bmc.power_off_timeout));
-                break;
-            }
-        }
-        set_oper_avail(h, oper_state::disabled, avail_state::power_off, "powered off");
-        done = "Power-Off Completed";
         break;
     }
     case job_kind::power_cycle: {
@@ -883,31 +878,24 @@ asio::awaitable<void> fleet_manager::impl::power_job(managed_host& h, job_kind j
                            h.bmc_caps.reset_types.end();
         if (cycle) {
             auto r = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_cycle(); });
-            if (!r) {
-                done = bmc_failure("Power-Cycle", r.error());
-                break;
+            done = r ? std::string{} : bmc_failure("Power-Cycle", r.error());
+            if (done.empty()) {
+                const bool back = co_await await_power(h, power_state::on, cfg->bmc.power_on_timeout);
+                if (!back) {
+                    done = "Power-Cycle Failed: the power did not come back on";
+                }
             }
         } else {
-            auto off = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_off(); });
-            if (!off) {
-                done = bmc_failure("Power-Cycle", off.error());
-                break;
-            }
-            const bool is_off = co_await await_power(h, power_state::off, cfg->bmc.power_off_timeout);
-            if (!is_off) {
-                done = "Power-Cycle Failed: the power did not go off";
-                break;
-            }
-            auto on = co_await bmc_call<void>(h, [](bmc::driver& d) { return d.power_on(); });
-            if (!on) {
-                done = bmc_failure("Power-Cycle", on.error());
-                break;
+            done = co_await switch_power(h, power_state::off, "Power-Cycle");
+            if (done.empty()) {
+                done = co_await switch_power(h, power_state::on, "Power-Cycle");
             }
         }
-        const bool on = co_await await_power(h, power_state::on, cfg->bmc.power_on_timeout);
-        done = on ? "Power-Cycle Completed" : "Power-Cycle Failed: the power did not come back on";
-        if (on && h.states.availability == avail_state::power_off) {
-            set_oper_avail(h, oper_state::disabled, avail_state::offline, "power cycled");
+        if (done.empty()) {
+            if (h.states.availability == avail_state::power_off) {
+                set_oper_avail(h, oper_state::disabled, avail_state::offline, "power cycled");
+            }
+            done = "Power-Cycle Completed";
         }
         break;
     }

@@ -179,6 +179,9 @@ struct fleet_manager::impl {
     asio::awaitable<bmc::result<bmc::power_state>> bmc_power(managed_host& h);
     /// Polls the power state until it is `want`, for at most `limit`.
     asio::awaitable<bool> await_power(managed_host& h, bmc::power_state want, std::chrono::milliseconds limit);
+    /// Powers the host on or off through its BMC and verifies it (a BMC already there gets no request); ""
+    /// when done, else the failed task ("<what> Failed: ...").
+    asio::awaitable<std::string> switch_power(managed_host& h, bmc::power_state want, std::string_view what);
     asio::awaitable<void> power_job(managed_host& h, job_kind job);
     asio::awaitable<void> reinstall_job(managed_host& h);
     /// A BMC reset of a host that does not answer reboot requests, `bmc.reset_delay_s` after `first_request`

@@ -92,25 +92,10 @@ stop_hosts() {
 }
 
 cleanup() {
-  local rc=$? h
+  local rc=$?
   trap - EXIT INT TERM
   stop_hosts
-  delete_namespaces
-  if ((failed)); then
-    for h in "${all_hosts[@]}"; do
-      if [[ -f $dir/$h/log ]]; then
-        printf '==== %s log (last 80 lines) ====\n' "$h" >&2
-        tail -n 80 "$dir/$h/log" >&2
-      fi
-    done
-    ((rc != 0)) || rc=1
-  fi
-  if ((failed)) || [[ ${MTCE_KEEP_LOGS:-0} == 1 ]]; then
-    printf 'logs and configurations kept in %s\n' "$dir" >&2
-  else
-    rm -rf "$dir"
-  fi
-  exit "$rc"
+  finish "$rc" 80 "${all_hosts[@]}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -70,22 +70,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_agents
-  delete_namespaces
-  if ((failed)); then
-    for h in "${hosts[@]}"; do
-      if [[ -f $dir/$h/log ]]; then
-        printf '==== %s log (last 60 lines) ====\n' "$h" >&2
-        tail -n 60 "$dir/$h/log" >&2
-      fi
-    done
-    ((rc != 0)) || rc=1
-  fi
-  if ((failed)) || [[ ${MTCE_KEEP_LOGS:-0} == 1 ]]; then
-    printf 'logs and configurations kept in %s\n' "$dir" >&2
-  else
-    rm -rf "$dir"
-  fi
-  exit "$rc"
+  finish "$rc" 60 "${hosts[@]}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

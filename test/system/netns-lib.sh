@@ -71,3 +71,28 @@ make_switch() {
     ip -n "$1" link set "br-$net" up
   done
 }
+
+# finish RC LINES HOST...: the end of a run, after its processes are stopped: removes the namespaces, and on a
+# failure (the caller's `failed` is set) prints the last LINES lines of each host's log and keeps the
+# directory `dir` (also with MTCE_KEEP_LOGS=1); exits with RC, or 1 for a failure that had none.
+# shellcheck disable=SC2154 # failed and dir belong to the test that sources this file
+finish() {
+  local rc=$1 lines=$2 h
+  shift 2
+  delete_namespaces
+  if ((failed)); then
+    for h in "$@"; do
+      if [[ -f $dir/$h/log ]]; then
+        printf '==== %s log (last %s lines) ====\n' "$h" "$lines" >&2
+        tail -n "$lines" "$dir/$h/log" >&2
+      fi
+    done
+    ((rc != 0)) || rc=1
+  fi
+  if ((failed)) || [[ ${MTCE_KEEP_LOGS:-0} == 1 ]]; then
+    printf 'logs and configurations kept in %s\n' "$dir" >&2
+  else
+    rm -rf "$dir"
+  fi
+  exit "$rc"
+}
