@@ -239,6 +239,7 @@ void fleet_manager::impl::update_alarms(managed_host& h) {
     in.degrade_mask = h.degrade_mask;
     in.heartbeat = h.heartbeat_alarm;
     in.bmc_unreachable = h.has_bmc() && make_driver && access_alarm(h.bmc_state, clock::now(), cfg()->bmc);
+    h.bmc_alarm = in.bmc_unreachable;
     const auto wanted = expected_alarms(in);
     // Clear what is no longer wanted.
     for (auto it = active_alarms.lower_bound({h.spec.name, {}});
@@ -433,6 +434,7 @@ void fleet_manager::impl::on_alive(managed_host& h, net::alive_report r) {
 void fleet_manager::impl::refresh_in_service(managed_host& h) {
     std::uint32_t mask = h.degrade_mask & ~(degrade::failure_flag | degrade::service_manager);
     mask |= alive_degrade(h.alive_flags());
+    const bool changed = mask != h.degrade_mask;
     h.degrade_mask = mask;
     if (h.states.operational == oper_state::enabled && h.running == job_kind::none) {
         const auto avail = in_service_availability(mask);
@@ -443,8 +445,8 @@ void fleet_manager::impl::refresh_in_service(managed_host& h) {
             set_states(h, st,
                        names.empty() ? std::string{"degrade cleared"}
                                      : fmt::format("degraded: {}", fmt::join(names, ", ")));
-        } else {
-            update_alarms(h);
+        } else if (changed) {
+            update_alarms(h);  // the same availability, another cause (the in-service failure alarm)
         }
     }
 }

@@ -87,6 +87,7 @@ struct managed_host {
     bmc::capabilities bmc_caps;
     bmc_health bmc_state;
     bool bmc_busy = false;  ///< one exchange at a time per BMC
+    bool bmc_alarm = false;  ///< its access alarm was due when last looked at
     std::optional<asio::cancellation_signal> bmc_stop;
     bool bmc_supervised = false;  ///< its BMC audit coroutine is running
 

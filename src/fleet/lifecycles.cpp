@@ -773,7 +773,12 @@ asio::awaitable<void> fleet_manager::impl::bmc_supervise(managed_host& h) {
             if (stop) {
                 co_return;
             }
-            update_alarms(h);
+            // The access alarm falls due with time alone.
+            const bool due = access_alarm(h.bmc_state, clock::now(), cfg->bmc);
+            if (due != h.bmc_alarm) {
+                h.bmc_alarm = due;
+                update_alarms(h);
+            }
             continue;
         }
         (void)co_await bmc_power(h);
