@@ -221,7 +221,12 @@ int report_failure(const api_session::answer& got, std::string_view what, bool n
         fmt::print(stderr, "mtce: {}\n", got.reason);
         return exit_unreachable;
     }
-    fmt::print(stderr, "mtce: {}: {}\n", what, got.reason);
+    // The controller's reason may already say what could not be done ("cannot lock worker-0: ...").
+    if (got.reason.starts_with(fmt::format("{}: ", what))) {
+        fmt::print(stderr, "mtce: {}\n", got.reason);
+    } else {
+        fmt::print(stderr, "mtce: {}: {}\n", what, got.reason);
+    }
     return exit_status_for(got.status, names_a_host);
 }
 
