@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +31,20 @@ struct add_host_request {
     bool bmc_insecure = false;  ///< Redfish: do not verify the BMC's certificate (this host only)
 };
 
+/// PATCH /v1/hosts/{name}, as parsed from the body: the BMC fields to change; a field not given keeps its
+/// value. The other fields of a host are fixed once it is added.
+struct modify_host_request {
+    std::optional<std::string> bmc_type;
+    std::optional<std::string> bmc_address;
+    std::optional<std::string> bmc_username;
+    std::optional<std::string> bmc_password;  ///< never logged, never returned
+    std::optional<bool> bmc_insecure;
+
+    friend bool operator==(const modify_host_request&, const modify_host_request&) = default;
+};
+
 /// What a mutating call did. `status` is the HTTP status: 201 (added), 202 (action accepted), 204 (deleted),
-/// 400 (invalid), 404 (no such host), 409 (refused by the state machine, or a duplicate), 503 (the state could
+/// 200 (modified), 400 (invalid), 404 (no such host), 409 (refused by the state machine, or a duplicate), 503 (the state could
 /// not be saved). For 2xx, `body` is the response document (may be null for 204); otherwise `error` and
 /// `reason` make the {"error": ..., "reason": ...} body.
 struct outcome {
@@ -61,6 +74,8 @@ public:
 
     /// POST /v1/hosts. Completes once the host is durably in the inventory (201) or refused.
     virtual asio::awaitable<outcome> add_host(add_host_request request) = 0;
+    /// PATCH /v1/hosts/{name}. Completes once the change is durable (200 with the host document) or refused.
+    virtual asio::awaitable<outcome> modify_host(std::string name, modify_host_request request) = 0;
     /// DELETE /v1/hosts/{name}. Completes once the deletion is accepted and durable (202) or refused.
     virtual asio::awaitable<outcome> delete_host(std::string name) = 0;
     /// POST /v1/hosts/{name}/actions with {"action": ...}. Completes once the request is accepted and durable

@@ -147,6 +147,52 @@ tl::expected<add_host_request, std::string> parse_add_host(std::string_view body
     return r;
 }
 
+tl::expected<modify_host_request, std::string> parse_modify_host(std::string_view body) {
+    constexpr std::array<std::string_view, 5> fixed{"name", "personality", "subfunctions", "mgmt_ip",
+                                                     "cluster_ip"};
+    constexpr std::array<std::string_view, 5> known{"bmc_type", "bmc_address", "bmc_username", "bmc_password",
+                                                    "bmc_insecure"};
+    const auto doc = parse_object(body);
+    if (!doc) {
+        return error{doc.error()};
+    }
+    for (const auto& [key, value] : doc->items()) {
+        if (std::find(fixed.begin(), fixed.end(), key) != fixed.end()) {
+            return error{in_quotes(key) + " cannot be changed; delete the host and add it again"};
+        }
+    }
+    if (auto bad = unknown_field(*doc, known)) {
+        return error{std::move(*bad)};
+    }
+    if (doc->empty()) {
+        return error{"nothing to change: give bmc_type, bmc_address, bmc_username, bmc_password or bmc_insecure"};
+    }
+    modify_host_request r;
+    const std::array<std::pair<std::string_view, std::optional<std::string>*>, 4> strings{{
+        {"bmc_type", &r.bmc_type},
+        {"bmc_address", &r.bmc_address},
+        {"bmc_username", &r.bmc_username},
+        {"bmc_password", &r.bmc_password},
+    }};
+    for (const auto& [name, target] : strings) {
+        const auto it = doc->find(name);
+        if (it == doc->end()) {
+            continue;
+        }
+        if (!it->is_string()) {
+            return error{in_quotes(name) + " must be a string"};
+        }
+        *target = it->get<std::string>();
+    }
+    if (const auto it = doc->find("bmc_insecure"); it != doc->end()) {
+        if (!it->is_boolean()) {
+            return error{in_quotes("bmc_insecure") + " must be true or false"};
+        }
+        r.bmc_insecure = it->get<bool>();
+    }
+    return r;
+}
+
 tl::expected<std::string, std::string> parse_action(std::string_view body) {
     constexpr std::array<std::string_view, 1> known{"action"};
     const auto doc = parse_object(body);

@@ -33,6 +33,13 @@ struct events_query {
 /// not valid JSON: <where>").
 [[nodiscard]] tl::expected<add_host_request, std::string> parse_add_host(std::string_view body);
 
+/// The body of PATCH /v1/hosts/{name}: a JSON object with at least one of the strings `bmc_type`,
+/// `bmc_address`, `bmc_username`, `bmc_password` and the boolean `bmc_insecure`. A host's other fields
+/// (`name`, `personality`, `subfunctions`, `mgmt_ip`, `cluster_ip`) cannot be changed: naming one is an error
+/// that says so; any other field is unknown. null is a type error here (not "absent"): a PATCH says what to
+/// change.
+[[nodiscard]] tl::expected<modify_host_request, std::string> parse_modify_host(std::string_view body);
+
 /// The action of POST /v1/hosts/{name}/actions: a JSON object whose only field is the string `action`.
 [[nodiscard]] tl::expected<std::string, std::string> parse_action(std::string_view body);
 

@@ -83,7 +83,7 @@ std::string_view allowed_methods(resource r) {
     case resource::hosts:
         return "GET, HEAD, POST";
     case resource::host:
-        return "GET, HEAD, DELETE";
+        return "GET, HEAD, PATCH, DELETE";
     case resource::host_actions:
         return "POST";
     default:
@@ -96,7 +96,7 @@ bool serves(resource r, std::string_view method) {
     case resource::hosts:
         return is_read(method) || method == "POST";
     case resource::host:
-        return is_read(method) || method == "DELETE";
+        return is_read(method) || method == "PATCH" || method == "DELETE";
     case resource::host_actions:
         return method == "POST";
     default:
@@ -265,6 +265,14 @@ asio::awaitable<http::response> route(const http::request& req, backend& b, bool
     auto name = percent_decode(m->name);
     if (!name) {
         co_return bad_name();
+    }
+    if (m->what == resource::host && req.method == "PATCH") {
+        auto request = parse_modify_host(req.body);
+        if (!request) {
+            co_return bad_request(request.error());
+        }
+        const auto done = co_await b.modify_host(std::move(*name), std::move(*request));
+        co_return from_outcome(done);
     }
     if (m->what == resource::host) {
         const auto done = co_await b.delete_host(std::move(*name));

@@ -88,6 +88,24 @@ int change(const client_options& options, std::string_view method, const std::st
     return exit_ok;
 }
 
+/// Puts the password read from `file` (when one is given) into the request `doc`; false, said on stderr, if
+/// it cannot be read.
+bool add_password(json& doc, const std::filesystem::path& file) {
+    if (file.empty()) {
+        return true;
+    }
+    const auto read = read_password_file(file);
+    if (!read) {
+        fmt::print(stderr, "mtce: {}\n", read.error());
+        return false;
+    }
+    if (read->warning) {
+        fmt::print(stderr, "mtce: warning: {}\n", *read->warning);
+    }
+    doc["bmc_password"] = read->password;
+    return true;
+}
+
 }  // namespace
 
 tl::expected<std::vector<std::string>, std::string> split_subfunctions(std::string_view list) {
@@ -151,6 +169,32 @@ tl::expected<json, std::string> add_host_document(const add_options& o) {
     }
     if (o.bmc_insecure) {
         doc["bmc_insecure"] = true;
+    }
+    return doc;
+}
+
+tl::expected<json, std::string> modify_host_document(const modify_options& o) {
+    if (o.bmc_insecure && o.bmc_verify) {
+        return tl::unexpected{std::string{"--bmc-insecure and --bmc-verify contradict each other"}};
+    }
+    json doc = json::object();
+    const std::array<std::pair<const char*, const std::string*>, 3> given{{
+        {"bmc_type", &o.bmc_type},
+        {"bmc_address", &o.bmc_address},
+        {"bmc_username", &o.bmc_username},
+    }};
+    for (const auto& [key, value] : given) {
+        if (!value->empty()) {
+            doc[key] = *value;
+        }
+    }
+    if (o.bmc_insecure || o.bmc_verify) {
+        doc["bmc_insecure"] = o.bmc_insecure;
+    }
+    if (doc.empty() && o.bmc_password_file.empty()) {
+        return tl::unexpected{std::string{
+            "nothing to change: give --bmc-type, --bmc-address, --bmc-username, --bmc-password-file, "
+            "--bmc-insecure or --bmc-verify"}};
     }
     return doc;
 }
@@ -256,18 +300,23 @@ int run_host_add(const client_options& options, const add_options& add) {
         fmt::print(stderr, "mtce: {}\n", doc.error());
         return exit_usage;
     }
-    if (!add.bmc_password_file.empty()) {
-        const auto file = read_password_file(add.bmc_password_file);
-        if (!file) {
-            fmt::print(stderr, "mtce: {}\n", file.error());
-            return exit_usage;
-        }
-        if (file->warning) {
-            fmt::print(stderr, "mtce: warning: {}\n", *file->warning);
-        }
-        (*doc)["bmc_password"] = file->password;
+    if (!add_password(*doc, add.bmc_password_file)) {
+        return exit_usage;
     }
     return change(options, "POST", "/v1/hosts", doc->dump(), "add", add.name, "added");
+}
+
+int run_host_modify(const client_options& options, const modify_options& modify) {
+    auto doc = modify_host_document(modify);
+    if (!doc) {
+        fmt::print(stderr, "mtce: {}\n", doc.error());
+        return exit_usage;
+    }
+    if (!add_password(*doc, modify.bmc_password_file)) {
+        return exit_usage;
+    }
+    return change(options, "PATCH", "/v1/hosts/" + api::percent_encode(modify.name), doc->dump(), "modify",
+                  modify.name, "modified");
 }
 
 int run_host_delete(const client_options& options, const std::string& name) {

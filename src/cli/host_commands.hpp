@@ -1,6 +1,6 @@
 #pragma once
 
-// The client subcommands that change hosts or wait for them: `mtce host add`, `delete`, the actions (`lock`,
+// The client subcommands that change hosts or wait for them: `mtce host add`, `modify`, `delete`, the actions (`lock`,
 // `unlock`, ...) and `wait`. The pure parts (option checks, the request body, the password file, the state
 // argument) are apart from the runners, for tests.
 
@@ -40,6 +40,21 @@ struct add_options {
 /// --bmc-address, --bmc-username and --bmc-password-file; any of those without such a --bmc-type.
 [[nodiscard]] tl::expected<nlohmann::json, std::string> add_host_document(const add_options& o);
 
+/// `mtce host modify` as given on the command line; an option not given is empty (or false).
+struct modify_options {
+    std::string name;
+    std::string bmc_type;
+    std::string bmc_address;
+    std::string bmc_username;
+    std::filesystem::path bmc_password_file;
+    bool bmc_insecure = false;  ///< --bmc-insecure
+    bool bmc_verify = false;    ///< --bmc-verify: verify the certificate again
+};
+
+/// The PATCH /v1/hosts/{name} document for `o`, without the password (the caller adds "bmc_password"): only
+/// the options given. Usage errors as text: nothing to change, or both --bmc-insecure and --bmc-verify.
+[[nodiscard]] tl::expected<nlohmann::json, std::string> modify_host_document(const modify_options& o);
+
 /// A BMC password read from its file.
 struct password_file {
     std::string password;
@@ -71,6 +86,8 @@ struct wanted_state {
 
 /// `mtce host add`; returns the exit status (mtce(8)). The password never reaches stdout or stderr.
 int run_host_add(const client_options& options, const add_options& add);
+/// `mtce host modify NAME [--bmc-...]`: changes the host's BMC; the controller learns its protocol again.
+int run_host_modify(const client_options& options, const modify_options& modify);
 /// `mtce host delete NAME`.
 int run_host_delete(const client_options& options, const std::string& name);
 /// `mtce host COMMAND NAME [--force]` for the actions lock, unlock, reboot, reset, power-on, power-off,

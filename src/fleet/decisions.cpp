@@ -106,6 +106,11 @@ admin_state admin_after(admin_state current, host_action action) noexcept {
     }
 }
 
+bool works_the_bmc(job_kind k) noexcept {
+    return k == job_kind::reset || k == job_kind::power_on || k == job_kind::power_off ||
+           k == job_kind::power_cycle || k == job_kind::reinstall;
+}
+
 std::string_view to_string(job_kind k) noexcept {
     switch (k) {
     case job_kind::none:

@@ -75,6 +75,10 @@ enum class job_kind : std::uint8_t {
 
 [[nodiscard]] std::string_view to_string(job_kind k) noexcept;
 
+/// Whether a job works the host's BMC across several exchanges (power, reset, reinstall), so that its BMC
+/// must not change under it.
+[[nodiscard]] bool works_the_bmc(job_kind k) noexcept;
+
 /// Whether a running job gives way to a newly accepted request. Adding and force-lock never do: the
 /// request waits and runs next.
 [[nodiscard]] bool preempted_by(job_kind running, host_action request) noexcept;

@@ -1084,6 +1084,82 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     co_return api::outcome{201, {}, {}, host_document(s, added).dump()};
 }
 
+asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::modify_host_request request) {
+    auto& s = *impl_;
+    auto* h = s.find(name);
+    if (h == nullptr) {
+        co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
+    }
+    if (h->modifying || h->deleting) {
+        co_return refused(409, "refused",
+                          fmt::format("cannot modify {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
+    }
+    auto change = modify_bmc(h->spec.bmc, h->bmc_password, request);
+    if (!change) {
+        co_return refused(400, "invalid host", change.error());
+    }
+    if (change->bmc == h->spec.bmc && change->password == h->bmc_password) {
+        co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
+    }
+    const auto busy_job = works_the_bmc(h->running) ? h->running : job_kind::none;
+    if (busy_job != job_kind::none) {
+        co_return refused(409, "refused",
+                          fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends", name,
+                                      to_string(busy_job)));
+    }
+    // The BMC audit stops and the exchange in flight (a job's, bounded by its deadline) ends before the BMC
+    // changes: nothing talks to the BMC while the change is saved, and nothing uses the old driver after it.
+    h->modifying = true;
+    if (h->bmc_supervised) {
+        h->bmc_stop->emit(asio::cancellation_type::terminal);
+    }
+    (void)co_await h->wait_until([h] { return !h->bmc_supervised; }, time_point::max());
+    co_await s.acquire_bmc(*h);
+    struct bmc_side {
+        bmc_spec spec;
+        std::string password;
+        std::string protocol;
+    };
+    const bmc_side before{h->spec.bmc, h->bmc_password, h->bmc_protocol};
+    const auto put = [h](bmc_side side) {
+        h->spec.bmc = std::move(side.spec);
+        h->bmc_password = std::move(side.password);
+        h->bmc_protocol = std::move(side.protocol);
+    };
+    // In memory first: a save of this host made while this one is on its way carries the new BMC, and the
+    // store writes in order. The protocol is learned again.
+    put({change->bmc, change->password, {}});
+    auto update = [row = s.row_of(*h), password = change->password](inventory& inv) {
+        return inv.update_host(row, password);
+    };
+    const auto saved = co_await s.db->call(std::move(update));
+    if (!saved) {
+        put(before);
+        s.save(*h);
+    } else {
+        h->bmc.reset();
+        h->bmc_caps = {};
+        h->bmc_state = new_bmc_health(clock::now());
+        h->bmc_alarm = false;
+    }
+    h->bmc_busy = false;
+    h->modifying = false;
+    s.update_alarms(*h);
+    s.spawn_bmc_supervisor(*h);
+    h->changed.notify();
+    if (!saved) {
+        co_return refused(503, "not saved",
+                          fmt::format("cannot modify {}: {}", name, store_reason(saved.error())));
+    }
+    const auto& bmc = h->spec.bmc;
+    const auto what = h->has_bmc() ? fmt::format("{} at {} as {}{}", bmc.type, bmc.address, bmc.username,
+                                                 bmc.verify_tls ? "" : " (certificate not verified)")
+                                   : std::string{"none"};
+    spdlog::info("host {}: BMC changed to {}", name, what);
+    s.log_event(name, "bmc", fmt::format("BMC changed to {}", what));
+    co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
+}
+
 asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     auto& s = *impl_;
     auto* h = s.find(name);
@@ -1092,6 +1168,10 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     }
     if (auto why = refusal(s.view_of(*h), host_action::remove, s.view_of_fleet())) {
         co_return refused(409, "refused", fmt::format("cannot delete {}: {}", name, *why));
+    }
+    if (h->modifying || h->deleting) {
+        co_return refused(409, "refused",
+                          fmt::format("cannot delete {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
     }
     h->deleting = true;
     if (h->supervised) {

@@ -67,6 +67,7 @@ public:
     [[nodiscard]] nlohmann::json alarms() const override;
     [[nodiscard]] nlohmann::json events(std::uint64_t since, std::size_t limit) const override;
     asio::awaitable<api::outcome> add_host(api::add_host_request request) override;
+    asio::awaitable<api::outcome> modify_host(std::string name, api::modify_host_request request) override;
     asio::awaitable<api::outcome> delete_host(std::string name) override;
     asio::awaitable<api::outcome> act(std::string name, std::string action) override;
 

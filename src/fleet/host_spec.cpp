@@ -375,6 +375,27 @@ tl::expected<host_spec, std::string> validate_host(const api::add_host_request& 
     return spec;
 }
 
+tl::expected<bmc_change, std::string> modify_bmc(const bmc_spec& current, const std::string& password,
+                                                 const api::modify_host_request& patch) {
+    const bool had_bmc = current.type != "none" && !current.type.empty();
+    api::add_host_request merged;
+    merged.bmc_type = patch.bmc_type.value_or(current.type);
+    const bool has_bmc = merged.bmc_type != "none" && !merged.bmc_type.empty();
+    // Switching the BMC off keeps nothing; a BMC keeps what it had unless told otherwise (a new type too:
+    // a board that moved from IPMI to Redfish has the same address and account).
+    const bool keep = has_bmc && had_bmc;
+    merged.bmc_address = patch.bmc_address.value_or(keep ? current.address : std::string{});
+    merged.bmc_username = patch.bmc_username.value_or(keep ? current.username : std::string{});
+    merged.bmc_password = patch.bmc_password.value_or(keep ? password : std::string{});
+    const bool redfish = merged.bmc_type == "redfish" || merged.bmc_type == "auto";
+    merged.bmc_insecure = patch.bmc_insecure.value_or(keep && redfish && !current.verify_tls);
+    auto bmc = host_bmc(merged);
+    if (!bmc) {
+        return tl::make_unexpected(std::move(bmc.error()));
+    }
+    return bmc_change{std::move(*bmc), std::move(merged.bmc_password)};
+}
+
 std::string to_string(const std::vector<role>& functions) {
     std::string out;
     for (const auto r : functions) {

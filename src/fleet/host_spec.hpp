@@ -14,6 +14,7 @@
 
 namespace mtce::api {
 struct add_host_request;
+struct modify_host_request;
 }  // namespace mtce::api
 
 namespace mtce::fleet {
@@ -59,6 +60,21 @@ struct host_spec {
 ///   (IP or RFC 1123 DNS name, optional ":PORT" 1-65535, IPv6 as "[addr]:PORT"), a username of 1 to 64
 ///   printable ASCII characters, a password of 1 to 256 bytes without NUL or newline.
 [[nodiscard]] tl::expected<host_spec, std::string> validate_host(const api::add_host_request& in);
+
+/// A host's BMC after a change, with its password.
+struct bmc_change {
+    bmc_spec bmc;
+    std::string password;
+};
+
+/// Applies a change of a host's BMC (PATCH /v1/hosts/{name}) to what it has, `current` and its `password`,
+/// and checks the result by validate_host's BMC rules. A field not given keeps its value, also across a
+/// change of type between redfish, ipmi and auto (bmc_insecure then stays only for Redfish); a BMC added to
+/// a host without one starts from nothing, and bmc_type "none" drops every BMC field (giving one with it is
+/// an error).
+[[nodiscard]] tl::expected<bmc_change, std::string> modify_bmc(const bmc_spec& current,
+                                                               const std::string& password,
+                                                               const api::modify_host_request& patch);
 
 /// "controller,worker": the functions in order, comma-separated (the host document's `subfunctions`).
 [[nodiscard]] std::string to_string(const std::vector<role>& functions);

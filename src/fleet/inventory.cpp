@@ -874,18 +874,46 @@ tl::expected<void, store_error> inventory::insert_host(const host_row& row, cons
 }
 
 tl::expected<void, store_error> inventory::update_host(const host_row& row) {
+    return write_host(row, nullptr);
+}
+
+tl::expected<void, store_error> inventory::update_host(const host_row& row, const std::string& bmc_password) {
+    return write_host(row, &bmc_password);
+}
+
+tl::expected<void, store_error> inventory::write_host(const host_row& row, const std::string* bmc_password) {
     const auto what = fmt::format("cannot update host '{}'", row.spec.name);
     if (auto e = impl_->unstorable(what, row)) {
         return tl::make_unexpected(std::move(*e));
     }
     return impl_->write(what, [&]() -> tl::expected<void, store_error> {
-        impl::use u{*impl_, query::update_host};
-        impl_->bind_host(u, row);
-        if (const int rc = u.step(); rc != SQLITE_DONE) {
-            return tl::make_unexpected(impl_->host_write_error(u, rc, what, row));
+        {
+            impl::use u{*impl_, query::update_host};
+            impl_->bind_host(u, row);
+            if (const int rc = u.step(); rc != SQLITE_DONE) {
+                return tl::make_unexpected(impl_->host_write_error(u, rc, what, row));
+            }
+            if (sqlite3_changes(impl_->db.get()) == 0) {
+                return tl::make_unexpected(impl_->not_found(what, row.spec.name));
+            }
         }
-        if (sqlite3_changes(impl_->db.get()) == 0) {
-            return tl::make_unexpected(impl_->not_found(what, row.spec.name));
+        if (bmc_password == nullptr) {
+            return {};
+        }
+        {
+            impl::use u{*impl_, query::delete_secret};
+            u.bind(1, row.spec.name);
+            if (const int rc = u.step(); rc != SQLITE_DONE) {
+                return tl::make_unexpected(u.error(rc, what));
+            }
+        }
+        if (!bmc_password->empty()) {
+            impl::use u{*impl_, query::insert_secret};
+            u.bind(1, row.spec.name);
+            u.bind(2, *bmc_password);
+            if (const int rc = u.step(); rc != SQLITE_DONE) {
+                return tl::make_unexpected(impl_->host_write_error(u, rc, what, row));
+            }
         }
         return {};
     });

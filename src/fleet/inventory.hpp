@@ -114,6 +114,8 @@ public:
                                                               const std::string& bmc_password);
     /// Rewrites the host named row.spec.name: spec fields, states, task, action, cause, updated_ms.
     [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row);
+    /// update_host, and the host's BMC password replaced by `bmc_password` ("" for none), in one transaction.
+    [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row, const std::string& bmc_password);
     /// Removes a host with its BMC password and its alarms (its events stay in the log).
     [[nodiscard]] tl::expected<void, store_error> remove_host(const std::string& name);
     /// The host's BMC password; "" if it has none, `not_found` if there is no such host.
@@ -145,6 +147,8 @@ public:
 private:
     struct impl;
     explicit inventory(std::unique_ptr<impl> state);
+    /// update_host; with the BMC password too when `bmc_password` is not null.
+    tl::expected<void, store_error> write_host(const host_row& row, const std::string* bmc_password);
     tl::expected<std::uint64_t, store_error> write_event(std::optional<std::uint64_t> id, std::int64_t time_ms,
                                                          const std::string& host, const std::string& kind,
                                                          const std::string& text);

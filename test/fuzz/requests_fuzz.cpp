@@ -5,11 +5,12 @@
 //       src/api/requests.cpp test/fuzz/requests_fuzz.cpp -o /tmp/requests_fuzz
 //   /tmp/requests_fuzz -max_total_time=60
 //
-// The first byte picks the decoder (add host, action, events query); the rest is the body or the query.
+// The first byte picks the decoder (add host, action, events query, modify host); the rest is the body or the query.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,32 @@ void add_host(std::string_view body) {
           again->bmc_password == r->bmc_password);
 }
 
+void modify_host(std::string_view body) {
+    const auto r = mtce::api::parse_modify_host(body);
+    if (!r) {
+        check(!r.error().empty());
+        return;
+    }
+    json doc = json::object();
+    const std::pair<const char*, const std::optional<std::string>*> strings[] = {
+        {"bmc_type", &r->bmc_type},
+        {"bmc_address", &r->bmc_address},
+        {"bmc_username", &r->bmc_username},
+        {"bmc_password", &r->bmc_password},
+    };
+    for (const auto& [key, value] : strings) {
+        if (*value) {
+            doc[key] = **value;
+        }
+    }
+    if (r->bmc_insecure) {
+        doc["bmc_insecure"] = *r->bmc_insecure;
+    }
+    check(!doc.empty());
+    const auto again = mtce::api::parse_modify_host(doc.dump());
+    check(again.has_value() && *again == *r);
+}
+
 void action(std::string_view body) {
     const auto r = mtce::api::parse_action(body);
     if (!r) {
@@ -79,9 +106,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::string_view rest{reinterpret_cast<const char*>(data + 1), size - 1};
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         add_host(rest);
+        break;
+    case 3:
+        modify_host(rest);
         break;
     case 1:
         action(rest);

@@ -290,6 +290,40 @@ BOOST_AUTO_TEST_CASE(host_add_without_a_usable_password_file_exits_2_naming_it) 
     BOOST_TEST(b.calls().empty());
 }
 
+BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_password) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server server{b};
+    mtce::test::scratch s;
+    const std::string password = "n3w-very-secret";
+    const auto file = s.write("worker-1.bmc", password + "\n", 0600);
+    const auto r = mtce_run({"host", "modify", "worker-1", "--bmc-address", "10.9.0.12", "--bmc-password-file",
+                             file.string(), "--bmc-verify", "--api", server.url()},
+                            s);
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out == "worker-1: modified\n");
+    const auto calls = b.calls();
+    BOOST_REQUIRE(calls.size() == 1u);
+    BOOST_TEST(calls[0].method == "modify_host");
+    BOOST_TEST(calls[0].name == "worker-1");
+    BOOST_TEST(calls[0].modify.bmc_address.value_or("") == "10.9.0.12");
+    BOOST_TEST(calls[0].modify.bmc_password.value_or("") == password);
+    BOOST_TEST(calls[0].modify.bmc_insecure.value_or(true) == false);
+    BOOST_TEST(!calls[0].modify.bmc_type.has_value());
+    BOOST_TEST(!calls[0].modify.bmc_username.has_value());
+
+    b.answer_next({400, "invalid host", "bmc_address 'x!' is not an IP address or DNS name", ""});
+    const auto bad = mtce_run({"host", "modify", "worker-1", "--bmc-address", "x!", "--api", server.url()}, s);
+    BOOST_TEST(bad.exit_code == 2);
+    BOOST_TEST(contains(bad.err, "mtce: cannot modify worker-1: bmc_address 'x!'"), bad.err);
+    const auto nothing = mtce_run({"host", "modify", "worker-1", "--api", server.url()}, s);
+    BOOST_TEST(nothing.exit_code == 2);
+    BOOST_TEST(contains(nothing.err, "nothing to change"), nothing.err);
+    BOOST_TEST(b.calls().size() == 2u);
+    for (const auto& text : {r.out, r.err, bad.out, bad.err}) {
+        BOOST_TEST(!contains(text, password), text);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(delete_and_every_action_reach_the_backend_and_print_one_line) {
     mtce::test::fake_backend b;
     mtce::test::api_server server{b};

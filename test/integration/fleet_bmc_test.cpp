@@ -256,3 +256,86 @@ BOOST_AUTO_TEST_CASE(a_hung_host_is_reset_by_its_bmc_after_the_delay_and_enabled
     BOOST_TEST(has_event(c, "reset by its BMC"));
     BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
 }
+
+BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learned_again_when_it_moves) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    mtce::test::ipmi_sim_bmc::options o;
+    o.password = bmc_password;
+    o.hook = (c.host("worker-1").dir / "power-hook").string();
+    mtce::test::ipmi_sim_bmc ipmi{c.dir().path() / "bmc-worker-1", o};
+    const std::string wrong = "Not-The-Password.1";
+    BOOST_REQUIRE(add_with_bmc(c, "worker-1", "auto", ipmi.port(), wrong).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
+    // Neither Redfish nor IPMI accepts it: the access alarm stands after its delay.
+    const auto alarmed = std::chrono::steady_clock::now() + 60s;
+    while (!contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < alarmed) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_REQUIRE(contains(c.run({"alarm", "list"}).out, "200.010"));
+    BOOST_TEST(!c.show("worker-1").value("bmc_accessible", true));
+
+    // The right password: the alarm clears, the protocol is learned, the host's states stay.
+    const auto right = c.dir().write("right-password", bmc_password + "\n", 0600);
+    const auto fixed = c.run({"host", "modify", "worker-1", "--bmc-password-file", right.string()});
+    BOOST_TEST_INFO(fixed.out << fixed.err);
+    BOOST_REQUIRE(fixed.exit_code == 0);
+    BOOST_TEST(fixed.out == "worker-1: modified\n");
+    BOOST_REQUIRE(until_doc(
+        c, "worker-1", [](const json& d) { return d.value("bmc_type", "") == "ipmi" && d.value("bmc_accessible", false); },
+        60s));
+    const auto cleared = std::chrono::steady_clock::now() + 20s;
+    while (contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < cleared) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(!contains(c.run({"alarm", "list"}).out, "200.010"));
+    BOOST_TEST(c.state("worker-1") == "locked-disabled-online");
+
+    // The board is replaced by one that speaks Redfish elsewhere: the protocol is learned again, and the
+    // change outlives a controller restart.
+    redfish_bmc redfish{ca, c.dir().path() / "bmc-worker-1-redfish", c.host("worker-1").dir / "power-hook"};
+    const auto moved = c.run({"host", "modify", "worker-1", "--bmc-address",
+                              fmt::format("127.0.0.1:{}", redfish.port())});
+    BOOST_TEST_INFO(moved.out << moved.err);
+    BOOST_REQUIRE(moved.exit_code == 0);
+    BOOST_REQUIRE(until_doc(
+        c, "worker-1",
+        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
+        60s));
+    BOOST_TEST(has_event(c, fmt::format("BMC changed to auto at 127.0.0.1:{} as admin", redfish.port())));
+    c.kill("controller-0");
+    c.start_again("controller-0", /*new_boot=*/false);
+    BOOST_REQUIRE(until_doc(
+        c, "worker-1",
+        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
+        60s));
+    BOOST_REQUIRE(c.run({"host", "power-off", "worker-1"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-power-off", 30s));
+    BOOST_TEST(redfish.state().value("power", "") == "Off");
+    BOOST_TEST(ipmi.power() == "on");  // the old board was not touched
+    // The job is over once its task is no longer shown; until then the BMC is not to be changed.
+    const auto busy = c.run({"host", "modify", "worker-1", "--bmc-type", "none"});
+    if (busy.exit_code != 0) {
+        BOOST_TEST(busy.exit_code == 4);
+        BOOST_TEST(contains(busy.err, "mtce: cannot modify worker-1: its power-off is using the BMC"), busy.err);
+    }
+    BOOST_REQUIRE(until_doc(c, "worker-1", [](const json& d) { return d.value("task", "x").empty(); }, 30s));
+
+    // A combination that is not valid is refused; nothing changes.
+    const auto fixed_field = c.run({"host", "modify", "worker-1", "--bmc-type", "ipmi", "--bmc-insecure"});
+    BOOST_TEST(fixed_field.exit_code == 2);
+    BOOST_TEST(contains(fixed_field.err, "bmc_insecure applies to Redfish BMCs"), fixed_field.err);
+    BOOST_TEST(c.show("worker-1").value("bmc_type", "") == "redfish");
+
+    // No BMC at all: no access alarm, nothing to audit.
+    const auto none = c.run({"host", "modify", "worker-1", "--bmc-type", "none"});
+    BOOST_TEST_INFO(none.out << none.err);
+    BOOST_REQUIRE(none.exit_code == 0);
+    BOOST_TEST(c.show("worker-1").value("bmc_type", "") == "none");
+    std::this_thread::sleep_for(4s);  // past the access alarm delay
+    BOOST_TEST(!contains(c.run({"alarm", "list"}).out, "200.010"));
+    for (const auto& secret : {bmc_password, wrong}) {
+        BOOST_TEST(!contains(c.log("controller-0"), secret));
+        BOOST_TEST(!contains(c.run({"host", "show", "worker-1", "--json"}).out, secret));
+    }
+}

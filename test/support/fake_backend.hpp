@@ -27,15 +27,17 @@ namespace mtce::test {
 /// what the changes answer and see what was asked.
 ///
 /// Thread-safe (one mutex), so that a test can script and inspect it while a server thread calls it.
-/// Changes answer, unless scripted: add_host 201 with {"name": ...}, delete_host 204, act 202 (no body).
+/// Changes answer, unless scripted: add_host 201 with {"name": ...}, modify_host 200 with {"name": ...},
+/// delete_host 204, act 202 (no body).
 class fake_backend : public api::backend {
 public:
     /// One call of a changing method, as the backend received it.
     struct call {
-        std::string method;  ///< "add_host", "delete_host" or "act"
+        std::string method;  ///< "add_host", "modify_host", "delete_host" or "act"
         std::string name;
         std::string action;             ///< act() only
         api::add_host_request request;  ///< add_host() only
+        api::modify_host_request modify{};  ///< modify_host() only
     };
 
     fake_backend() {
@@ -125,6 +127,11 @@ public:
         const auto p = record({"add_host", name, "", std::move(request)});
         co_await maybe_hang(p);
         co_return p.answer.value_or(api::outcome{201, "", "", nlohmann::json{{"name", name}}.dump()});
+    }
+    asio::awaitable<api::outcome> modify_host(std::string name, api::modify_host_request request) override {
+        const auto p = record({"modify_host", name, "", {}, std::move(request)});
+        co_await maybe_hang(p);
+        co_return p.answer.value_or(api::outcome{200, "", "", nlohmann::json{{"name", name}}.dump()});
     }
     asio::awaitable<api::outcome> delete_host(std::string name) override {
         const auto p = record({"delete_host", name, "", {}});

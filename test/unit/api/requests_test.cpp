@@ -10,6 +10,7 @@ using mtce::api::events_query;
 using mtce::api::parse_action;
 using mtce::api::parse_add_host;
 using mtce::api::parse_events_query;
+using mtce::api::parse_modify_host;
 
 namespace {
 
@@ -117,6 +118,45 @@ BOOST_AUTO_TEST_CASE(a_body_that_is_not_a_json_object_is_refused_saying_where) {
                "the body is not valid JSON: number overflow parsing '1e999'");
     BOOST_TEST(parse_action("[2e2223]").error() ==
                "the body is not valid JSON: number overflow parsing '2e2223'");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(modify_host)
+
+BOOST_AUTO_TEST_CASE(only_the_fields_given_are_set) {
+    const auto r = parse_modify_host(R"({"bmc_username": "root", "bmc_insecure": false})");
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->bmc_username.value_or("") == "root");
+    BOOST_TEST(r->bmc_insecure.has_value());
+    BOOST_TEST(!r->bmc_insecure.value_or(true));
+    BOOST_TEST(!r->bmc_type.has_value());
+    BOOST_TEST(!r->bmc_address.has_value());
+    BOOST_TEST(!r->bmc_password.has_value());
+    const auto all = parse_modify_host(
+        R"({"bmc_type": "ipmi", "bmc_address": "10.1.1.1", "bmc_username": "u", "bmc_password": "p"})");
+    BOOST_REQUIRE(all.has_value());
+    BOOST_TEST(all->bmc_type.value_or("") == "ipmi");
+    BOOST_TEST(all->bmc_password.value_or("") == "p");
+}
+
+BOOST_AUTO_TEST_CASE(fixed_fields_unknown_fields_wrong_types_and_nothing_are_refused) {
+    const auto error_of = [](std::string_view body) {
+        const auto r = parse_modify_host(body);
+        BOOST_REQUIRE_MESSAGE(!r.has_value(), "accepted: " << body);
+        return r.error();
+    };
+    for (const char* field : {"name", "personality", "subfunctions", "mgmt_ip", "cluster_ip"}) {
+        const auto body = std::string{R"({")"} + field + R"(": "x"})";
+        BOOST_TEST(error_of(body) == "'" + std::string{field} + "' cannot be changed; delete the host and add it again");
+    }
+    BOOST_TEST(error_of(R"({"bmc_port": 623})") == "unknown field 'bmc_port'");
+    BOOST_TEST(error_of(R"({"bmc_address": null})") == "'bmc_address' must be a string");
+    BOOST_TEST(error_of(R"({"bmc_password": 1234})") == "'bmc_password' must be a string");
+    BOOST_TEST(error_of(R"({"bmc_insecure": "yes"})") == "'bmc_insecure' must be true or false");
+    BOOST_TEST(error_of("{}").starts_with("nothing to change"));
+    BOOST_TEST(error_of("[]") == "the body must be a JSON object");
+    BOOST_TEST(error_of("{").starts_with("the body is not valid JSON"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -159,8 +159,9 @@ BOOST_AUTO_TEST_CASE(each_path_answers_405_with_allow_for_the_methods_it_does_no
     const std::vector<std::tuple<std::string, std::string, std::string>> cases{
         {"PUT", "/v1/hosts", "GET, HEAD, POST"},
         {"DELETE", "/v1/hosts", "GET, HEAD, POST"},
-        {"POST", "/v1/hosts/worker-0", "GET, HEAD, DELETE"},
-        {"PATCH", "/v1/hosts/worker-0", "GET, HEAD, DELETE"},
+        {"POST", "/v1/hosts/worker-0", "GET, HEAD, PATCH, DELETE"},
+        {"PUT", "/v1/hosts/worker-0", "GET, HEAD, PATCH, DELETE"},
+        {"PATCH", "/v1/hosts", "GET, HEAD, POST"},
         {"GET", "/v1/hosts/worker-0/actions", "POST"},
         {"DELETE", "/v1/hosts/worker-0/actions", "POST"},
         {"POST", "/v1/alarms", "GET, HEAD"},
@@ -283,6 +284,27 @@ BOOST_AUTO_TEST_CASE(delete_passes_the_decoded_name_and_a_204_has_no_body) {
     BOOST_REQUIRE(calls.size() == 2u);
     BOOST_TEST(calls[0].method == "delete_host");
     BOOST_TEST(calls[0].name == "worker-0");
+}
+
+BOOST_AUTO_TEST_CASE(a_patch_reaches_the_backend_with_only_the_fields_given) {
+    fake_backend b;
+    const auto r = route(make("PATCH", "/v1/hosts/worker%2D0",
+                              R"({"bmc_address": "10.9.0.4:8443", "bmc_password": "n3w"})", "application/json"),
+                         b);
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(body_of(r) == (json{{"name", "worker-0"}}));
+    const auto bad = route(make("PATCH", "/v1/hosts/worker-0", R"({"mgmt_ip": "10.0.0.9"})", "application/json"), b);
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(body_of(bad)["reason"].get<std::string>().find("cannot be changed") != std::string::npos);
+    const auto calls = b.calls();
+    BOOST_REQUIRE(calls.size() == 1u);
+    BOOST_TEST(calls[0].method == "modify_host");
+    BOOST_TEST(calls[0].name == "worker-0");
+    BOOST_TEST(calls[0].modify.bmc_address.value_or("") == "10.9.0.4:8443");
+    BOOST_TEST(calls[0].modify.bmc_password.value_or("") == "n3w");
+    BOOST_TEST(!calls[0].modify.bmc_type.has_value());
+    BOOST_TEST(!calls[0].modify.bmc_username.has_value());
+    BOOST_TEST(!calls[0].modify.bmc_insecure.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(an_action_reaches_the_backend_as_given_and_an_empty_202_is_an_empty_object) {

@@ -32,6 +32,35 @@ add_options with_bmc() {
 
 }  // namespace
 
+BOOST_AUTO_TEST_SUITE(modify)
+
+BOOST_AUTO_TEST_CASE(only_the_options_given_are_sent) {
+    modify_options o;
+    o.name = "worker-1";
+    o.bmc_username = "operator";
+    BOOST_TEST(modify_host_document(o).value() == (json{{"bmc_username", "operator"}}));
+    o.bmc_insecure = true;
+    BOOST_TEST(modify_host_document(o).value() == (json{{"bmc_username", "operator"}, {"bmc_insecure", true}}));
+    o = {};
+    o.bmc_verify = true;
+    o.bmc_type = "none";
+    BOOST_TEST(modify_host_document(o).value() == (json{{"bmc_type", "none"}, {"bmc_insecure", false}}));
+    o = {};
+    o.bmc_password_file = "/some/file";  // the caller adds the password
+    BOOST_TEST(modify_host_document(o).value() == json::object());
+}
+
+BOOST_AUTO_TEST_CASE(nothing_to_change_or_a_contradiction_is_a_usage_error) {
+    modify_options o;
+    o.name = "worker-1";
+    BOOST_TEST(modify_host_document(o).error().starts_with("nothing to change"));
+    o.bmc_insecure = true;
+    o.bmc_verify = true;
+    BOOST_TEST(modify_host_document(o).error() == "--bmc-insecure and --bmc-verify contradict each other");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(add)
 
 BOOST_AUTO_TEST_CASE(subfunctions_are_split_at_commas_and_trimmed) {

@@ -409,3 +409,99 @@ BOOST_AUTO_TEST_CASE(an_auto_bmc_is_accepted_and_insecure_tls_only_for_redfish) 
     r.bmc_insecure = true;
     BOOST_TEST(has(refusal(r), "bmc_insecure is given but bmc_type is 'none'"));
 }
+
+BOOST_AUTO_TEST_SUITE(bmc_changes)
+
+using mtce::api::modify_host_request;
+using mtce::fleet::bmc_spec;
+using mtce::fleet::modify_bmc;
+
+bmc_spec redfish_bmc() {
+    return {.type = "redfish", .address = "10.0.1.10:8443", .username = "admin", .verify_tls = false};
+}
+
+BOOST_AUTO_TEST_CASE(a_field_not_given_keeps_its_value) {
+    modify_host_request patch;
+    patch.bmc_password = "n3w";
+    const auto c = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(c.has_value());
+    BOOST_TEST((c->bmc == redfish_bmc()));
+    BOOST_TEST(c->password == "n3w");
+
+    patch = {};
+    patch.bmc_address = "FD00::0:7";
+    const auto moved = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(moved.has_value());
+    BOOST_TEST(moved->bmc.address == "fd00::7");  // canonical, as when added
+    BOOST_TEST(moved->bmc.username == "admin");
+    BOOST_TEST(!moved->bmc.verify_tls);
+    BOOST_TEST(moved->password == "old");
+}
+
+BOOST_AUTO_TEST_CASE(a_new_type_keeps_the_account_and_insecure_stays_with_redfish_only) {
+    modify_host_request patch;
+    patch.bmc_type = "ipmi";
+    const auto ipmi = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(ipmi.has_value());
+    BOOST_TEST(ipmi->bmc.type == "ipmi");
+    BOOST_TEST(ipmi->bmc.address == "10.0.1.10:8443");
+    BOOST_TEST(ipmi->bmc.verify_tls);
+    BOOST_TEST(ipmi->password == "old");
+
+    patch.bmc_type = "auto";
+    const auto learned = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(learned.has_value());
+    BOOST_TEST(!learned->bmc.verify_tls);
+
+    patch.bmc_type = "ipmi";
+    patch.bmc_insecure = true;
+    const auto bad = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(!bad.has_value());
+    BOOST_TEST(has(bad.error(), "bmc_insecure applies to Redfish BMCs"));
+}
+
+BOOST_AUTO_TEST_CASE(none_drops_every_field_and_a_first_bmc_needs_all_of_them) {
+    modify_host_request off;
+    off.bmc_type = "none";
+    const auto c = modify_bmc(redfish_bmc(), "old", off);
+    BOOST_REQUIRE(c.has_value());
+    BOOST_TEST((c->bmc == bmc_spec{}));
+    BOOST_TEST(c->password.empty());
+
+    off.bmc_username = "admin";
+    const auto both = modify_bmc(redfish_bmc(), "old", off);
+    BOOST_REQUIRE(!both.has_value());
+    BOOST_TEST(has(both.error(), "bmc_username 'admin' is given but bmc_type is 'none'"));
+
+    modify_host_request first;
+    first.bmc_type = "ipmi";
+    first.bmc_address = "10.0.1.11";
+    const auto half = modify_bmc(bmc_spec{}, "", first);
+    BOOST_REQUIRE(!half.has_value());
+    BOOST_TEST(has(half.error(), "bmc_username is required when bmc_type is 'ipmi'"));
+    first.bmc_username = "root";
+    first.bmc_password = "pw";
+    const auto whole = modify_bmc(bmc_spec{}, "", first);
+    BOOST_REQUIRE(whole.has_value());
+    BOOST_TEST(whole->bmc.type == "ipmi");
+    BOOST_TEST(whole->password == "pw");
+
+    modify_host_request address_only;
+    address_only.bmc_address = "10.0.1.12";
+    const auto no_type = modify_bmc(bmc_spec{}, "", address_only);
+    BOOST_REQUIRE(!no_type.has_value());
+    BOOST_TEST(has(no_type.error(), "is given but bmc_type is 'none'"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_value_is_refused_without_the_password) {
+    modify_host_request patch;
+    patch.bmc_password = std::string{"line1\nline2"};
+    const auto c = modify_bmc(redfish_bmc(), "old", patch);
+    BOOST_REQUIRE(!c.has_value());
+    BOOST_TEST(!has(c.error(), "line1"));
+    patch = {};
+    patch.bmc_address = "bad address!";
+    BOOST_TEST(has(modify_bmc(redfish_bmc(), "old", patch).error(), "'bad address!'"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -425,6 +425,29 @@ BOOST_AUTO_TEST_CASE(an_update_rewrites_states_task_action_cause_and_spec) {
     BOOST_TEST((loaded[1] == worker("worker-1", "10.0.0.11")));
 }
 
+BOOST_AUTO_TEST_CASE(an_update_with_a_password_replaces_or_removes_it_with_the_row) {
+    mtce::test::scratch dir;
+    auto inv = open_at(dir.path());
+    auto row = worker("worker-0", "10.0.0.10");
+    row.spec.bmc = {"redfish", "10.0.9.10", "admin"};
+    ok(inv.insert_host(row, "old"));
+    ok(inv.insert_host(worker("worker-1", "10.0.0.11"), "other"));
+    row.spec.bmc = {"ipmi", "10.0.9.11:623", "root"};
+    ok(inv.update_host(row, "new"));
+    BOOST_TEST(ok(inv.bmc_password("worker-0")) == "new");
+    BOOST_TEST((ok(inv.load_hosts()).at(0).spec.bmc == row.spec.bmc));
+    BOOST_TEST(ok(inv.bmc_password("worker-1")) == "other");
+    ok(inv.update_host(row));  // without one: the password stays
+    BOOST_TEST(ok(inv.bmc_password("worker-0")) == "new");
+    row.spec.bmc = {};
+    ok(inv.update_host(row, ""));
+    BOOST_TEST(ok(inv.bmc_password("worker-0")).empty());
+    BOOST_TEST(ok(inv.load_hosts()).at(0).spec.bmc.type == "none");
+    const auto e = failed(inv.update_host(worker("worker-9", "10.0.0.19"), "pw"));
+    BOOST_TEST(e.code == store_errc::not_found);
+    BOOST_TEST(failed(inv.bmc_password("worker-9")).code == store_errc::not_found);
+}
+
 BOOST_AUTO_TEST_CASE(updating_an_unknown_host_is_not_found) {
     mtce::test::scratch dir;
     auto inv = open_at(dir.path());
