@@ -180,10 +180,7 @@ BOOST_AUTO_TEST_CASE(a_locked_host_whose_agent_dies_goes_offline_and_comes_back_
 
 BOOST_AUTO_TEST_CASE(an_enabled_host_that_dies_is_failed_and_enabled_again_when_it_boots) {
     cluster c;
-    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
-    BOOST_REQUIRE(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+    BOOST_REQUIRE(c.in_service("worker-0"));
     c.kill("worker-0");
     BOOST_REQUIRE(c.wait("worker-0", "unlocked-disabled-failed", 30s));
     const auto doc = c.show("worker-0");
@@ -194,10 +191,7 @@ BOOST_AUTO_TEST_CASE(an_enabled_host_that_dies_is_failed_and_enabled_again_when_
 
 BOOST_AUTO_TEST_CASE(a_frozen_host_recovers_gracefully_without_a_reboot) {
     cluster c;
-    BOOST_REQUIRE(c.add("worker-1").exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
-    BOOST_REQUIRE(c.run({"host", "unlock", "worker-1"}).exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-1", "unlocked-enabled-available", 60s));
+    BOOST_REQUIRE(c.in_service("worker-1"));
     c.host("worker-1").agent->signal(SIGSTOP);
     std::this_thread::sleep_for(1500ms);  // heartbeat lost (10 x 100 ms), recovery asks for an mtcAlive
     c.host("worker-1").agent->signal(SIGCONT);
@@ -326,10 +320,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_changes_with_a_reason_and_loses_nothing
 
 BOOST_AUTO_TEST_CASE(a_force_lock_reboots_an_enabled_host_and_a_reset_resets_a_locked_one) {
     cluster c;
-    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
-    BOOST_REQUIRE(c.run({"host", "unlock", "worker-0"}).exit_code == 0);
-    BOOST_REQUIRE(c.wait("worker-0", "unlocked-enabled-available", 60s));
+    BOOST_REQUIRE(c.in_service("worker-0"));
     auto boot_becomes = [&](const std::string& boot) {
         const auto deadline = std::chrono::steady_clock::now() + 60s;
         while (c.show("worker-0").value("boot_id", "") != boot && std::chrono::steady_clock::now() < deadline) {

@@ -164,6 +164,12 @@ public:
         return r.exit_code == 0;
     }
 
+    /// Adds a simulated host and unlocks it once it is online; true once it is unlocked-enabled-available.
+    bool in_service(const std::string& name) const {
+        return add(name).exit_code == 0 && wait(name, "locked-disabled-online", 30s) &&
+               run({"host", "unlock", name}).exit_code == 0 && wait(name, "unlocked-enabled-available", 60s);
+    }
+
     sim_host& host(const std::string& name) { return hosts_.at(name); }
     [[nodiscard]] std::string log(const std::string& name) const { return dir_.read(name + "/err.log"); }
     [[nodiscard]] const scratch& dir() const { return dir_; }

@@ -109,18 +109,7 @@ if ! make_switch "$sw" "$dir"; then
   skip "network namespaces or bridges are unavailable here: $(tr '\n' ' ' <"$dir/probe.err")"
 fi
 for h in "${all_hosts[@]}"; do
-  new_ns "${ns[$h]}"
-  for net in mgmt cluster; do
-    inside=$mgmt_if address=${mgmt_ip[$h]}
-    if [[ $net == cluster ]]; then
-      inside=$cluster_if address=${cluster_ip[$h]}
-    fi
-    outside="${port_name[$h]}-$net"
-    ip -n "$sw" link add "$outside" type veth peer name "$inside" netns "${ns[$h]}"
-    ip -n "$sw" link set "$outside" master "br-$net" up
-    ip -n "${ns[$h]}" addr add "$address/24" dev "$inside"
-    ip -n "${ns[$h]}" link set "$inside" up
-  done
+  plug_host "$h"
 done
 new_ns "$intruder"
 ip -n "$sw" link add in-mgmt type veth peer name "$mgmt_if" netns "$intruder"

@@ -92,19 +92,7 @@ if ! make_switch "$sw" "$dir"; then
   skip "network namespaces, bridges or veths are unavailable here: $(tr '\n' ' ' <"$dir/probe.err")"
 fi
 for h in "${hosts[@]}"; do
-  new_ns "${ns[$h]}"
-  for net in mgmt cluster; do
-    inside=$mgmt_if address=${mgmt_ip[$h]}
-    if [[ $net == cluster ]]; then
-      inside=$cluster_if address=${cluster_ip[$h]}
-    fi
-    outside="${port_name[$h]}-$net"
-    # Created in the switch namespace with its peer straight in the host's: nothing touches the caller's.
-    ip -n "$sw" link add "$outside" type veth peer name "$inside" netns "${ns[$h]}"
-    ip -n "$sw" link set "$outside" master "br-$net" up
-    ip -n "${ns[$h]}" addr add "$address/24" dev "$inside"
-    ip -n "${ns[$h]}" link set "$inside" up
-  done
+  plug_host "$h"
 done
 note "namespaces: ${created_ns[*]}"
 

@@ -47,6 +47,25 @@ new_ns() {
   ip -n "$1" link set lo up
 }
 
+# Makes host $1's namespace (${ns[$1]}) and joins it to both bridges of the switch namespace $sw: per network
+# a veth made in the switch namespace with its peer straight in the host's (nothing touches the caller's),
+# named ${port_name[$1]}-NET outside and $mgmt_if or $cluster_if inside, with the host's address on it.
+# shellcheck disable=SC2154 # ns, port_name, mgmt_ip, cluster_ip, mgmt_if, cluster_if and sw are the caller's
+plug_host() {
+  local h=$1 net inside address
+  new_ns "${ns[$h]}"
+  for net in mgmt cluster; do
+    inside=$mgmt_if address=${mgmt_ip[$h]}
+    if [[ $net == cluster ]]; then
+      inside=$cluster_if address=${cluster_ip[$h]}
+    fi
+    ip -n "$sw" link add "${port_name[$h]}-$net" type veth peer name "$inside" netns "${ns[$h]}"
+    ip -n "$sw" link set "${port_name[$h]}-$net" master "br-$net" up
+    ip -n "${ns[$h]}" addr add "$address/24" dev "$inside"
+    ip -n "${ns[$h]}" link set "$inside" up
+  done
+}
+
 delete_namespaces() {
   local n
   for n in "${created_ns[@]}"; do

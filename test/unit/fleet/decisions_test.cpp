@@ -154,6 +154,17 @@ BOOST_AUTO_TEST_CASE(adding_and_force_lock_are_never_interrupted) {
     BOOST_TEST(!preempted_by(job_kind::enable, host_action::none));
 }
 
+BOOST_AUTO_TEST_CASE(only_the_power_reset_and_reinstall_jobs_hold_the_bmc) {
+    for (const auto k : {job_kind::reset, job_kind::power_on, job_kind::power_off, job_kind::power_cycle,
+                         job_kind::reinstall}) {
+        BOOST_TEST(works_the_bmc(k), to_string(k));
+    }
+    for (const auto k : {job_kind::none, job_kind::add, job_kind::enable, job_kind::enable_subfunction,
+                         job_kind::recover, job_kind::lock, job_kind::force_lock, job_kind::reboot}) {
+        BOOST_TEST(!works_the_bmc(k), to_string(k));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_request_comes_before_anything_the_state_asks_for) {
     plan_input in;
     in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
