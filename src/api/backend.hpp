@@ -44,9 +44,9 @@ struct modify_host_request {
 };
 
 /// What a mutating call did. `status` is the HTTP status: 201 (added), 202 (action accepted), 204 (deleted),
-/// 200 (modified), 400 (invalid), 404 (no such host), 409 (refused by the state machine, or a duplicate), 503 (the state could
-/// not be saved). For 2xx, `body` is the response document (may be null for 204); otherwise `error` and
-/// `reason` make the {"error": ..., "reason": ...} body.
+/// 200 (modified), 400 (invalid), 404 (no such host), 409 (refused by the state machine, or a duplicate), 503
+/// (the state could not be saved). For 2xx, `body` is the response document (may be null for 204); otherwise
+/// `error` and `reason` make the {"error": ..., "reason": ...} body.
 struct outcome {
     int status = 200;
     std::string error;

@@ -149,7 +149,7 @@ tl::expected<add_host_request, std::string> parse_add_host(std::string_view body
 
 tl::expected<modify_host_request, std::string> parse_modify_host(std::string_view body) {
     constexpr std::array<std::string_view, 5> fixed{"name", "personality", "subfunctions", "mgmt_ip",
-                                                     "cluster_ip"};
+                                                    "cluster_ip"};
     constexpr std::array<std::string_view, 5> known{"bmc_type", "bmc_address", "bmc_username", "bmc_password",
                                                     "bmc_insecure"};
     const auto doc = parse_object(body);
@@ -165,7 +165,8 @@ tl::expected<modify_host_request, std::string> parse_modify_host(std::string_vie
         return error{std::move(*bad)};
     }
     if (doc->empty()) {
-        return error{"nothing to change: give bmc_type, bmc_address, bmc_username, bmc_password or bmc_insecure"};
+        return error{
+            "nothing to change: give bmc_type, bmc_address, bmc_username, bmc_password or bmc_insecure"};
     }
     modify_host_request r;
     const std::array<std::pair<std::string_view, std::optional<std::string>*>, 4> strings{{

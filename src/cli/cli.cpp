@@ -129,7 +129,8 @@ int run(int argc, char** argv) {
     host_add->add_flag("--bmc-insecure", add.bmc_insecure,
                        "Do not verify this host's Redfish BMC certificate (a BMC with a self-signed one)");
 
-    auto* host_modify = host_cmd->add_subcommand("modify", "Change a host's BMC (its protocol is learned again)");
+    auto* host_modify =
+        host_cmd->add_subcommand("modify", "Change a host's BMC (its protocol is learned again)");
     modify_options modify;
     host_modify->add_option("NAME", modify.name, "Host name")->required();
     host_modify->add_option("--bmc-type", modify.bmc_type, "redfish, ipmi, auto or none (none drops the BMC)")
@@ -137,8 +138,10 @@ int run(int argc, char** argv) {
     host_modify->add_option("--bmc-address", modify.bmc_address, "BMC address, ADDR[:PORT]");
     host_modify->add_option("--bmc-username", modify.bmc_username, "BMC user name");
     host_modify->add_option("--bmc-password-file", modify.bmc_password_file, "File holding the BMC password");
-    host_modify->add_flag("--bmc-insecure", modify.bmc_insecure, "Stop verifying this host's Redfish BMC certificate");
-    host_modify->add_flag("--bmc-verify", modify.bmc_verify, "Verify this host's Redfish BMC certificate again");
+    host_modify->add_flag("--bmc-insecure", modify.bmc_insecure,
+                          "Stop verifying this host's Redfish BMC certificate");
+    host_modify->add_flag("--bmc-verify", modify.bmc_verify,
+                          "Verify this host's Redfish BMC certificate again");
 
     auto* host_delete = host_cmd->add_subcommand("delete", "Delete a locked host");
     host_delete->add_option("NAME", name, "Host name")->required();

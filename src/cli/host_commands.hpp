@@ -1,8 +1,8 @@
 #pragma once
 
-// The client subcommands that change hosts or wait for them: `mtce host add`, `modify`, `delete`, the actions (`lock`,
-// `unlock`, ...) and `wait`. The pure parts (option checks, the request body, the password file, the state
-// argument) are apart from the runners, for tests.
+// The client subcommands that change hosts or wait for them: `mtce host add`, `modify`, `delete`, the actions
+// (`lock`, `unlock`, ...) and `wait`. The pure parts (option checks, the request body, the password file, the
+// state argument) are apart from the runners, for tests.
 
 #include <chrono>
 #include <filesystem>

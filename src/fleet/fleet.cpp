@@ -1091,8 +1091,9 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
         co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
     }
     if (h->modifying || h->deleting) {
-        co_return refused(409, "refused",
-                          fmt::format("cannot modify {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
+        co_return refused(
+            409, "refused",
+            fmt::format("cannot modify {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
     }
     auto change = modify_bmc(h->spec.bmc, h->bmc_password, request);
     if (!change) {
@@ -1104,8 +1105,8 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     const auto busy_job = works_the_bmc(h->running) ? h->running : job_kind::none;
     if (busy_job != job_kind::none) {
         co_return refused(409, "refused",
-                          fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends", name,
-                                      to_string(busy_job)));
+                          fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
+                                      name, to_string(busy_job)));
     }
     // The BMC audit stops and the exchange in flight (a job's, bounded by its deadline) ends before the BMC
     // changes: nothing talks to the BMC while the change is saved, and nothing uses the old driver after it.
@@ -1170,8 +1171,9 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
         co_return refused(409, "refused", fmt::format("cannot delete {}: {}", name, *why));
     }
     if (h->modifying || h->deleting) {
-        co_return refused(409, "refused",
-                          fmt::format("cannot delete {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
+        co_return refused(
+            409, "refused",
+            fmt::format("cannot delete {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
     }
     h->deleting = true;
     if (h->supervised) {

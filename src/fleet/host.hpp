@@ -76,7 +76,7 @@ struct managed_host {
     job_kind running = job_kind::none;
     bool preempt = false;  ///< a request arrived that the running job gives way to
     bool deleting = false;
-    bool modifying = false;  ///< its BMC is being changed (PATCH)
+    bool modifying = false;                          ///< its BMC is being changed (PATCH)
     std::map<std::uint64_t, command_reply> replies;  ///< by command id; pruned by the job that waits
     time_point last_correction{};                    ///< when a lock/unlock correction was last sent
     std::optional<time_point> enable_started;

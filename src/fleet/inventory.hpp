@@ -115,7 +115,8 @@ public:
     /// Rewrites the host named row.spec.name: spec fields, states, task, action, cause, updated_ms.
     [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row);
     /// update_host, and the host's BMC password replaced by `bmc_password` ("" for none), in one transaction.
-    [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row, const std::string& bmc_password);
+    [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row,
+                                                              const std::string& bmc_password);
     /// Removes a host with its BMC password and its alarms (its events stay in the log).
     [[nodiscard]] tl::expected<void, store_error> remove_host(const std::string& name);
     /// The host's BMC password; "" if it has none, `not_found` if there is no such host.

@@ -5,7 +5,8 @@
 //       src/api/requests.cpp test/fuzz/requests_fuzz.cpp -o /tmp/requests_fuzz
 //   /tmp/requests_fuzz -max_total_time=60
 //
-// The first byte picks the decoder (add host, action, events query, modify host); the rest is the body or the query.
+// The first byte picks the decoder (add host, action, events query, modify host); the rest is the body or the
+// query.
 
 #include <cstddef>
 #include <cstdint>

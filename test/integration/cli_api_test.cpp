@@ -296,8 +296,8 @@ BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_p
     mtce::test::scratch s;
     const std::string password = "n3w-very-secret";
     const auto file = s.write("worker-1.bmc", password + "\n", 0600);
-    const auto r = mtce_run({"host", "modify", "worker-1", "--bmc-address", "10.9.0.12", "--bmc-password-file",
-                             file.string(), "--bmc-verify", "--api", server.url()},
+    const auto r = mtce_run({"host", "modify", "worker-1", "--bmc-address", "10.9.0.12",
+                             "--bmc-password-file", file.string(), "--bmc-verify", "--api", server.url()},
                             s);
     BOOST_TEST(r.exit_code == 0, r.err);
     BOOST_TEST(r.out == "worker-1: modified\n");
@@ -312,7 +312,8 @@ BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_p
     BOOST_TEST(!calls[0].modify.bmc_username.has_value());
 
     b.answer_next({400, "invalid host", "bmc_address 'x!' is not an IP address or DNS name", ""});
-    const auto bad = mtce_run({"host", "modify", "worker-1", "--bmc-address", "x!", "--api", server.url()}, s);
+    const auto bad =
+        mtce_run({"host", "modify", "worker-1", "--bmc-address", "x!", "--api", server.url()}, s);
     BOOST_TEST(bad.exit_code == 2);
     BOOST_TEST(contains(bad.err, "mtce: cannot modify worker-1: bmc_address 'x!'"), bad.err);
     const auto nothing = mtce_run({"host", "modify", "worker-1", "--api", server.url()}, s);

@@ -265,6 +265,15 @@ BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learne
     o.hook = (c.host("worker-1").dir / "power-hook").string();
     mtce::test::ipmi_sim_bmc ipmi{c.dir().path() / "bmc-worker-1", o};
     const std::string wrong = "Not-The-Password.1";
+    // The BMC answers, in this protocol.
+    const auto speaks = [&c](const std::string& protocol) {
+        return until_doc(
+            c, "worker-1",
+            [&](const json& d) {
+                return d.value("bmc_type", "") == protocol && d.value("bmc_accessible", false);
+            },
+            60s);
+    };
     BOOST_REQUIRE(add_with_bmc(c, "worker-1", "auto", ipmi.port(), wrong).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
     // Neither Redfish nor IPMI accepts it: the access alarm stands after its delay.
@@ -281,9 +290,7 @@ BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learne
     BOOST_TEST_INFO(fixed.out << fixed.err);
     BOOST_REQUIRE(fixed.exit_code == 0);
     BOOST_TEST(fixed.out == "worker-1: modified\n");
-    BOOST_REQUIRE(until_doc(
-        c, "worker-1", [](const json& d) { return d.value("bmc_type", "") == "ipmi" && d.value("bmc_accessible", false); },
-        60s));
+    BOOST_REQUIRE(speaks("ipmi"));
     const auto cleared = std::chrono::steady_clock::now() + 20s;
     while (contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < cleared) {
         std::this_thread::sleep_for(200ms);
@@ -294,21 +301,15 @@ BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learne
     // The board is replaced by one that speaks Redfish elsewhere: the protocol is learned again, and the
     // change outlives a controller restart.
     redfish_bmc redfish{ca, c.dir().path() / "bmc-worker-1-redfish", c.host("worker-1").dir / "power-hook"};
-    const auto moved = c.run({"host", "modify", "worker-1", "--bmc-address",
-                              fmt::format("127.0.0.1:{}", redfish.port())});
+    const auto moved =
+        c.run({"host", "modify", "worker-1", "--bmc-address", fmt::format("127.0.0.1:{}", redfish.port())});
     BOOST_TEST_INFO(moved.out << moved.err);
     BOOST_REQUIRE(moved.exit_code == 0);
-    BOOST_REQUIRE(until_doc(
-        c, "worker-1",
-        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
-        60s));
+    BOOST_REQUIRE(speaks("redfish"));
     BOOST_TEST(has_event(c, fmt::format("BMC changed to auto at 127.0.0.1:{} as admin", redfish.port())));
     c.kill("controller-0");
     c.start_again("controller-0", /*new_boot=*/false);
-    BOOST_REQUIRE(until_doc(
-        c, "worker-1",
-        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
-        60s));
+    BOOST_REQUIRE(speaks("redfish"));
     BOOST_REQUIRE(c.run({"host", "power-off", "worker-1"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-power-off", 30s));
     BOOST_TEST(redfish.state().value("power", "") == "Off");
@@ -317,9 +318,11 @@ BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learne
     const auto busy = c.run({"host", "modify", "worker-1", "--bmc-type", "none"});
     if (busy.exit_code != 0) {
         BOOST_TEST(busy.exit_code == 4);
-        BOOST_TEST(contains(busy.err, "mtce: cannot modify worker-1: its power-off is using the BMC"), busy.err);
+        BOOST_TEST(contains(busy.err, "mtce: cannot modify worker-1: its power-off is using the BMC"),
+                   busy.err);
     }
-    BOOST_REQUIRE(until_doc(c, "worker-1", [](const json& d) { return d.value("task", "x").empty(); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-1", [](const json& d) { return d.value("task", "x").empty(); }, 30s));
 
     // A combination that is not valid is refused; nothing changes.
     const auto fixed_field = c.run({"host", "modify", "worker-1", "--bmc-type", "ipmi", "--bmc-insecure"});

@@ -148,7 +148,8 @@ BOOST_AUTO_TEST_CASE(fixed_fields_unknown_fields_wrong_types_and_nothing_are_ref
     };
     for (const char* field : {"name", "personality", "subfunctions", "mgmt_ip", "cluster_ip"}) {
         const auto body = std::string{R"({")"} + field + R"(": "x"})";
-        BOOST_TEST(error_of(body) == "'" + std::string{field} + "' cannot be changed; delete the host and add it again");
+        BOOST_TEST(error_of(body) ==
+                   "'" + std::string{field} + "' cannot be changed; delete the host and add it again");
     }
     BOOST_TEST(error_of(R"({"bmc_port": 623})") == "unknown field 'bmc_port'");
     BOOST_TEST(error_of(R"({"bmc_address": null})") == "'bmc_address' must be a string");

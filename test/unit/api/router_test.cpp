@@ -288,12 +288,14 @@ BOOST_AUTO_TEST_CASE(delete_passes_the_decoded_name_and_a_204_has_no_body) {
 
 BOOST_AUTO_TEST_CASE(a_patch_reaches_the_backend_with_only_the_fields_given) {
     fake_backend b;
-    const auto r = route(make("PATCH", "/v1/hosts/worker%2D0",
-                              R"({"bmc_address": "10.9.0.4:8443", "bmc_password": "n3w"})", "application/json"),
-                         b);
+    const auto r =
+        route(make("PATCH", "/v1/hosts/worker%2D0",
+                   R"({"bmc_address": "10.9.0.4:8443", "bmc_password": "n3w"})", "application/json"),
+              b);
     BOOST_TEST(r.status == 200);
     BOOST_TEST(body_of(r) == (json{{"name", "worker-0"}}));
-    const auto bad = route(make("PATCH", "/v1/hosts/worker-0", R"({"mgmt_ip": "10.0.0.9"})", "application/json"), b);
+    const auto bad =
+        route(make("PATCH", "/v1/hosts/worker-0", R"({"mgmt_ip": "10.0.0.9"})", "application/json"), b);
     BOOST_TEST(bad.status == 400);
     BOOST_TEST(body_of(bad)["reason"].get<std::string>().find("cannot be changed") != std::string::npos);
     const auto calls = b.calls();

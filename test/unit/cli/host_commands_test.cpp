@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(only_the_options_given_are_sent) {
     o.bmc_username = "operator";
     BOOST_TEST(modify_host_document(o).value() == (json{{"bmc_username", "operator"}}));
     o.bmc_insecure = true;
-    BOOST_TEST(modify_host_document(o).value() == (json{{"bmc_username", "operator"}, {"bmc_insecure", true}}));
+    BOOST_TEST(modify_host_document(o).value() ==
+               (json{{"bmc_username", "operator"}, {"bmc_insecure", true}}));
     o = {};
     o.bmc_verify = true;
     o.bmc_type = "none";
