@@ -121,11 +121,17 @@ int run(int argc, char** argv) {
     host_add->add_option("--subfunctions", add.subfunctions, "Comma-separated subfunctions, e.g. worker");
     host_add->add_option("--mgmt-ip", add.mgmt_ip, "Management network address")->required();
     host_add->add_option("--cluster-ip", add.cluster_ip, "Cluster network address");
-    host_add->add_option("--bmc-type", add.bmc_type, "redfish, ipmi, auto (learned: Redfish, else IPMI) or none")
-        ->check(CLI::IsMember({"redfish", "ipmi", "auto", "none"}));
-    host_add->add_option("--bmc-address", add.bmc_address, "BMC address, ADDR[:PORT]");
-    host_add->add_option("--bmc-username", add.bmc_username, "BMC user name");
-    host_add->add_option("--bmc-password-file", add.bmc_password_file, "File holding the BMC password");
+    // --bmc-type, --bmc-address, --bmc-username and --bmc-password-file, as add and modify take them.
+    const auto add_bmc = [](CLI::App* cmd, std::string& type, std::string& address, std::string& username,
+                            std::filesystem::path& password_file, const char* type_help) {
+        cmd->add_option("--bmc-type", type, type_help)
+            ->check(CLI::IsMember({"redfish", "ipmi", "auto", "none"}));
+        cmd->add_option("--bmc-address", address, "BMC address, ADDR[:PORT]");
+        cmd->add_option("--bmc-username", username, "BMC user name");
+        cmd->add_option("--bmc-password-file", password_file, "File holding the BMC password");
+    };
+    add_bmc(host_add, add.bmc_type, add.bmc_address, add.bmc_username, add.bmc_password_file,
+            "redfish, ipmi, auto (learned: Redfish, else IPMI) or none");
     host_add->add_flag("--bmc-insecure", add.bmc_insecure,
                        "Do not verify this host's Redfish BMC certificate (a BMC with a self-signed one)");
 
@@ -133,11 +139,8 @@ int run(int argc, char** argv) {
         host_cmd->add_subcommand("modify", "Change a host's BMC (its protocol is learned again)");
     modify_options modify;
     host_modify->add_option("NAME", modify.name, "Host name")->required();
-    host_modify->add_option("--bmc-type", modify.bmc_type, "redfish, ipmi, auto or none (none drops the BMC)")
-        ->check(CLI::IsMember({"redfish", "ipmi", "auto", "none"}));
-    host_modify->add_option("--bmc-address", modify.bmc_address, "BMC address, ADDR[:PORT]");
-    host_modify->add_option("--bmc-username", modify.bmc_username, "BMC user name");
-    host_modify->add_option("--bmc-password-file", modify.bmc_password_file, "File holding the BMC password");
+    add_bmc(host_modify, modify.bmc_type, modify.bmc_address, modify.bmc_username, modify.bmc_password_file,
+            "redfish, ipmi, auto or none (none drops the BMC)");
     host_modify->add_flag("--bmc-insecure", modify.bmc_insecure,
                           "Stop verifying this host's Redfish BMC certificate");
     host_modify->add_flag("--bmc-verify", modify.bmc_verify,

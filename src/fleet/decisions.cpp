@@ -143,6 +143,21 @@ std::string_view to_string(job_kind k) noexcept {
     return "unknown";
 }
 
+job_kind bmc_holder(job_kind running, bool finishing, std::optional<host_action> request) noexcept {
+    if (works_the_bmc(running) && !finishing) {
+        return running;
+    }
+    if (request) {
+        plan_input in;
+        in.request = request;
+        const auto next = next_job(in).job;
+        if (works_the_bmc(next)) {
+            return next;
+        }
+    }
+    return job_kind::none;
+}
+
 bool preempted_by(job_kind running, host_action request) noexcept {
     if (request == host_action::none) {
         return false;

@@ -79,6 +79,12 @@ enum class job_kind : std::uint8_t {
 /// must not change under it.
 [[nodiscard]] bool works_the_bmc(job_kind k) noexcept;
 
+/// The job that holds the host's BMC, or will once it starts: the running one while it works the BMC (not
+/// when it only shows its outcome), else the one a pending request starts; job_kind::none when the BMC may
+/// change.
+[[nodiscard]] job_kind bmc_holder(job_kind running, bool finishing,
+                                  std::optional<host_action> request) noexcept;
+
 /// Whether a running job gives way to a newly accepted request. Adding and force-lock never do: the
 /// request waits and runs next.
 [[nodiscard]] bool preempted_by(job_kind running, host_action request) noexcept;

@@ -1102,7 +1102,7 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     if (change->bmc == h->spec.bmc && change->password == h->bmc_password) {
         co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
     }
-    const auto busy_job = works_the_bmc(h->running) ? h->running : job_kind::none;
+    const auto busy_job = bmc_holder(h->running, h->finishing, h->request);
     if (busy_job != job_kind::none) {
         co_return refused(409, "refused",
                           fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",

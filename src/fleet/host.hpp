@@ -74,6 +74,7 @@ struct managed_host {
     std::optional<time_point> subfunction_retry_at;
     std::optional<host_action> request;  ///< accepted, waiting for its job to start
     job_kind running = job_kind::none;
+    bool finishing = false;  ///< the running job is done and only shows its outcome
     bool preempt = false;  ///< a request arrived that the running job gives way to
     bool deleting = false;
     bool modifying = false;                          ///< its BMC is being changed (PATCH)

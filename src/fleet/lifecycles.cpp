@@ -87,6 +87,7 @@ asio::awaitable<void> fleet_manager::impl::supervise(managed_host& h) {
             h.request.reset();
         }
         h.running = p.job;
+        h.finishing = false;
         h.preempt = false;
         if (p.job == job_kind::force_lock) {
             co_await run_job(h, p.job, from_request);
@@ -96,6 +97,7 @@ asio::awaitable<void> fleet_manager::impl::supervise(managed_host& h) {
         }
         const bool preempted = h.preempt;
         h.running = job_kind::none;
+        h.finishing = false;
         h.preempt = false;
         if (preempted) {
             spdlog::info("host {}: {} interrupted by a new request", h.spec.name, to_string(p.job));
@@ -593,8 +595,14 @@ asio::awaitable<void> fleet_manager::impl::reboot_job(managed_host& h, net::comm
     } catch (const job_failure& f) {
         done = f.task;
     }
-    log_event(h.spec.name, reset ? "reset" : "reboot", done);
+    co_await show_outcome(h, reset ? "reset" : "reboot", done);
+}
+
+asio::awaitable<void> fleet_manager::impl::show_outcome(managed_host& h, std::string_view kind,
+                                                        const std::string& done) {
+    log_event(h.spec.name, kind, done);
     set_task(h, done);
+    h.finishing = true;
     co_await pause(h, cfg()->controller.task_display);
     set_task(h, {});
 }
@@ -932,10 +940,7 @@ asio::awaitable<void> fleet_manager::impl::power_job(managed_host& h, job_kind j
         break;
     }
     }
-    log_event(h.spec.name, "bmc", done);
-    set_task(h, done);
-    co_await pause(h, cfg->controller.task_display);
-    set_task(h, {});
+    co_await show_outcome(h, "bmc", done);
 }
 
 asio::awaitable<void> fleet_manager::impl::reinstall_job(managed_host& h) {
@@ -967,10 +972,7 @@ asio::awaitable<void> fleet_manager::impl::reinstall_job(managed_host& h) {
                                       format_duration(limit));
         }
     }
-    log_event(h.spec.name, "reinstall", done);
-    set_task(h, done);
-    co_await pause(h, cfg->controller.task_display);
-    set_task(h, {});
+    co_await show_outcome(h, "reinstall", done);
 }
 
 }  // namespace mtce::fleet

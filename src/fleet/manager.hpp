@@ -192,6 +192,9 @@ struct fleet_manager::impl {
     [[nodiscard]] static std::string bmc_failure(std::string_view what, const bmc::error& e);
     void mark_enabled(managed_host& h);
     asio::awaitable<void> pause(managed_host& h, std::chrono::milliseconds d);
+    /// The end of a job that a person started: the event, then `done` as the task for
+    /// controller.task_display (the job is `finishing` meanwhile: it no longer uses the BMC).
+    asio::awaitable<void> show_outcome(managed_host& h, std::string_view kind, const std::string& done);
 };
 
 }  // namespace mtce::fleet

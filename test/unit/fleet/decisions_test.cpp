@@ -165,6 +165,15 @@ BOOST_AUTO_TEST_CASE(only_the_power_reset_and_reinstall_jobs_hold_the_bmc) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_bmc_is_held_by_a_bmc_job_running_or_requested_but_not_while_it_shows_its_outcome) {
+    BOOST_TEST(bmc_holder(job_kind::power_off, false, std::nullopt) == job_kind::power_off);
+    BOOST_TEST(bmc_holder(job_kind::power_off, true, std::nullopt) == job_kind::none);
+    BOOST_TEST(bmc_holder(job_kind::none, false, host_action::reinstall) == job_kind::reinstall);
+    BOOST_TEST(bmc_holder(job_kind::power_off, true, host_action::power_on) == job_kind::power_on);
+    BOOST_TEST(bmc_holder(job_kind::enable, false, host_action::lock) == job_kind::none);
+    BOOST_TEST(bmc_holder(job_kind::none, false, std::nullopt) == job_kind::none);
+}
+
 BOOST_AUTO_TEST_CASE(a_request_comes_before_anything_the_state_asks_for) {
     plan_input in;
     in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
