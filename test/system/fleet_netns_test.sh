@@ -125,13 +125,8 @@ key=$(head -c 32 /dev/urandom | base64)
 
 write_host() {
   local h=$1 r=${role[$1]} d=$dir/$1
-  mkdir -p "$d/goenabled.d" "$d/services.d/$r" "$d/run" "$d/state"
-  (
-    umask 077
-    printf '%s\n' "$key" >"$d/key"
-  )
+  make_host_dir "$h" "$d" "$r"
   printf '1\n' >"$d/boots"
-  printf '%s-boot-1\n' "$h" >"$d/boot_id"
   printf '#!/bin/sh\n# A quick self-test of this simulated host.\ntest -d %s\n' "$d" >"$d/goenabled.d/10-basic"
   # shellcheck disable=SC2016 # the script expands them, not this one
   printf '#!/bin/sh\necho "$(date +%%T) %s $1" >> %s/services.log\n' "$r" "$d" >"$d/services.d/$r/10-platform"
@@ -145,26 +140,10 @@ write_host() {
   printf '#!/bin/sh\ntouch %s/reboot-requested\nkill -TERM "$(cat %s/agent.pid)"\n' "$d" "$d" >"$d/reboot"
   chmod 0755 "$d/goenabled.d/10-basic" "$d/services.d"/*/* "$d/reboot"
   {
-    cat <<EOF
-[agent]
-hostname = "$h"
-boot_id_file = "$d/boot_id"
-drain_timeout = "2s"
-log_level = "$log_level"
-controllers = ["${mgmt_ip[controller-0]}", "${cluster_ip[controller-0]}"]
-EOF
+    host_config_agent "$h" "$d" 2s
     [[ $r == controller ]] && printf 'subfunctions = ["worker"]\n'
+    host_config_dirs "$d"
     cat <<EOF
-
-[auth]
-key_file = "$d/key"
-
-[host]
-goenabled_dir = "$d/goenabled.d"
-services_dir = "$d/services.d"
-run_dir = "$d/run"
-state_dir = "$d/state"
-kill_grace = "300ms"
 mtcalive_period = "1s"
 goenabled_timeout = "20s"
 services_timeout = "20s"
@@ -318,6 +297,12 @@ wait_state() {
   printf '%s\n' $(($(now_ms) - t0))
 }
 
+# Locks $1 and waits until it is locked-disabled-online.
+lock_host() {
+  expect_exit 0 ctl host lock "$1"
+  wait_state "$1" locked-disabled-online 60 >/dev/null
+}
+
 expect_exit() {
   local want=$1 got=0
   shift
@@ -393,8 +378,7 @@ passed_scenario "every host unlocked-enabled-available; controller-0's subfuncti
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 3: lock and unlock worker-0 three times"
 for i in 1 2 3; do
-  expect_exit 0 ctl host lock worker-0
-  wait_state worker-0 locked-disabled-online 60 >/dev/null
+  lock_host worker-0
   t0=$(now_ms)
   expect_exit 0 ctl host unlock worker-0
   wait_state worker-0 unlocked-enabled-available 120 >/dev/null
@@ -409,8 +393,7 @@ passed_scenario "three lock/unlock rounds of worker-0; the other hosts undisturb
 note "scenario 4: a failing self-test on worker-1"
 printf '#!/bin/sh\necho "memory: 3 uncorrectable ECC errors on DIMM B2" >&2\nexit 1\n' >"$dir/worker-1/goenabled.d/50-memory"
 chmod 0755 "$dir/worker-1/goenabled.d/50-memory"
-expect_exit 0 ctl host lock worker-1
-wait_state worker-1 locked-disabled-online 60 >/dev/null
+lock_host worker-1
 expect_exit 0 ctl host unlock worker-1
 wait_state worker-1 unlocked-disabled-failed 120 >/dev/null
 task=$(field worker-1 task)
@@ -426,8 +409,7 @@ note "scenario 5: a failing host service on storage-0"
 printf '#!/bin/sh\n[ "$1" = start ] && { echo "ceph-osd: cannot mount /dev/sdb1" >&2; exit 3; }\nexit 0\n' \
   >"$dir/storage-0/services.d/storage/50-osd"
 chmod 0755 "$dir/storage-0/services.d/storage/50-osd"
-expect_exit 0 ctl host lock storage-0
-wait_state storage-0 locked-disabled-online 60 >/dev/null
+lock_host storage-0
 expect_exit 0 ctl host unlock storage-0
 wait_state storage-0 unlocked-disabled-failed 120 >/dev/null
 task=$(field storage-0 task)
@@ -462,11 +444,10 @@ passed_scenario "the controller restarted; no host changed state or rebooted"
 
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 7: a locked host's agent is killed"
-expect_exit 0 ctl host lock worker-1
-wait_state worker-1 locked-disabled-online 60 >/dev/null
+lock_host worker-1
 t0=$(now_ms)
 kill_agent worker-1
-took=$(wait_state worker-1 locked-disabled-offline 30)
+wait_state worker-1 locked-disabled-offline 30 >/dev/null
 took=$(($(now_ms) - t0))
 note "worker-1 offline ${took} ms after its agent was killed (offline window 5 s)"
 ((took >= 4000)) || fail "worker-1 went offline after ${took} ms, before the window"

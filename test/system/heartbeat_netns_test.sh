@@ -126,31 +126,11 @@ EOF
 
 write_config() {
   local h=$1 role=$2 d=$dir/$1
-  mkdir -p "$d/goenabled.d" "$d/services.d/$role" "$d/run" "$d/state"
-  (
-    umask 077
-    printf '%s\n' "$key" >"$d/key"
-  )
-  chmod 0600 "$d/key"
-  printf '%s-boot-1\n' "$h" >"$d/boot_id"
+  make_host_dir "$h" "$d" "$role"
   {
+    host_config_agent "$h" "$d" 1s
+    host_config_dirs "$d"
     cat <<EOF
-[agent]
-hostname = "$h"
-boot_id_file = "$d/boot_id"
-drain_timeout = "1s"
-log_level = "$log_level"
-controllers = ["${mgmt_ip[controller-0]}", "${cluster_ip[controller-0]}"]
-
-[auth]
-key_file = "$d/key"
-
-[host]
-goenabled_dir = "$d/goenabled.d"
-services_dir = "$d/services.d"
-run_dir = "$d/run"
-state_dir = "$d/state"
-kill_grace = "300ms"
 reboot_command = "echo reboot >> '$d/reboot-requested'"
 reset_command = "echo reset >> '$d/reset-requested'"
 

@@ -1,6 +1,8 @@
 # Shared by the network-namespace system tests (sourced, not run): messages, the switch namespace with its two
 # bridges, namespaces made and removed, and what a killed earlier run left behind.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # ns, port_name, mgmt_ip, cluster_ip, mgmt_if, cluster_if, sw, key and log_level
+# are the caller's.
 
 skip() {
   printf 'SKIPPED: %s\n' "$*"
@@ -50,7 +52,6 @@ new_ns() {
 # Makes host $1's namespace (${ns[$1]}) and joins it to both bridges of the switch namespace $sw: per network
 # a veth made in the switch namespace with its peer straight in the host's (nothing touches the caller's),
 # named ${port_name[$1]}-NET outside and $mgmt_if or $cluster_if inside, with the host's address on it.
-# shellcheck disable=SC2154 # ns, port_name, mgmt_ip, cluster_ip, mgmt_if, cluster_if and sw are the caller's
 plug_host() {
   local h=$1 net inside address
   new_ns "${ns[$h]}"
@@ -64,6 +65,48 @@ plug_host() {
     ip -n "${ns[$h]}" addr add "$address/24" dev "$inside"
     ip -n "${ns[$h]}" link set "$inside" up
   done
+}
+
+# Simulated host $1's directories under $2 for role $3, its copy of the cluster key ($key, mode 0600) and its
+# first boot id.
+make_host_dir() {
+  local h=$1 d=$2 r=$3
+  mkdir -p "$d/goenabled.d" "$d/services.d/$r" "$d/run" "$d/state"
+  (
+    umask 077
+    printf '%s\n' "$key" >"$d/key"
+  )
+  printf '%s-boot-1\n' "$h" >"$d/boot_id"
+}
+
+# The start of host $1's mtce.toml (its directories under $2, agent drain timeout $3): the [agent] table, to
+# which the caller may add keys, then host_config_dirs.
+host_config_agent() {
+  cat <<EOF
+[agent]
+hostname = "$1"
+boot_id_file = "$2/boot_id"
+drain_timeout = "$3"
+log_level = "$log_level"
+controllers = ["${mgmt_ip[controller-0]}", "${cluster_ip[controller-0]}"]
+EOF
+}
+
+# [auth] and the start of the [host] table of a host whose directories are under $1; the caller adds its own
+# [host] keys after it.
+host_config_dirs() {
+  cat <<EOF
+
+[auth]
+key_file = "$1/key"
+
+[host]
+goenabled_dir = "$1/goenabled.d"
+services_dir = "$1/services.d"
+run_dir = "$1/run"
+state_dir = "$1/state"
+kill_grace = "300ms"
+EOF
 }
 
 delete_namespaces() {
