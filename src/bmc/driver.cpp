@@ -1,5 +1,7 @@
 #include "bmc/driver.hpp"
 
+#include <algorithm>
+
 namespace mtce::bmc {
 
 std::string_view to_string(power_state p) noexcept {
@@ -32,6 +34,28 @@ std::string_view to_string(errc e) noexcept {
         return "bad answer";
     }
     return "unknown";
+}
+
+std::chrono::milliseconds backoff_delay(const timing& t, unsigned retry) noexcept {
+    const unsigned factor = 1U << std::min(retry, 3U);  // 1, 2, 4, 8, 8, ...
+    return t.backoff * factor;
+}
+
+bool worth_retrying(const error& e, bool repeatable) noexcept {
+    const bool silent = e.code == errc::timeout || e.code == errc::unreachable;
+    return silent && (repeatable || !e.may_have_reached);
+}
+
+std::string redact(std::string text, std::string_view secret) {
+    if (secret.empty()) {
+        return text;
+    }
+    constexpr std::string_view mask = "****";
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + mask.size())) {
+        text.replace(at, secret.size(), mask);
+    }
+    return text;
 }
 
 }  // namespace mtce::bmc

@@ -40,6 +40,9 @@ struct error {
     errc code = errc::refused;
     int http_status = 0;  ///< Redfish: the HTTP status when there was one
     std::string message;  ///< what happened, with the BMC's own message when it gave one; never a password
+    /// The request may have reached the BMC. False only when it provably did not (no connection, no
+    /// session), so that even a request that must not run twice can be sent again.
+    bool may_have_reached = true;
 };
 
 template <class T>
@@ -66,6 +69,17 @@ struct timing {
     std::uint32_t retries = 3;  ///< attempts after a timeout, an unreachable BMC or a 5xx, with back-off
     std::chrono::milliseconds backoff{std::chrono::seconds{1}};  ///< first pause, doubled each time, at most 8x
 };
+
+/// The pause before retry number `retry` (0 for the first): timing.backoff, doubled each time, at most 8 times
+/// it.
+[[nodiscard]] std::chrono::milliseconds backoff_delay(const timing& t, unsigned retry) noexcept;
+
+/// Whether a failed request is worth sending again: after a timeout or no answer only, and for a request that
+/// must not run twice (`repeatable` false: a reset, a power cycle) only when it never reached the BMC.
+[[nodiscard]] bool worth_retrying(const error& e, bool repeatable) noexcept;
+
+/// `text` with every occurrence of `secret` replaced by "****" (nothing replaced when `secret` is empty).
+[[nodiscard]] std::string redact(std::string text, std::string_view secret);
 
 /// One BMC. Not thread-safe: used from the event loop's thread. Operations of one driver may be awaited one
 /// at a time (the controller serialises them per host).

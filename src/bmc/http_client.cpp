@@ -391,10 +391,20 @@ private:
         // curl's own words: its error buffer names the host and port (never credentials, which are not in the
         // URL), else the code's description.
         const std::string why = t.errbuf[0] != '\0' ? std::string{t.errbuf.data()} : api_->easy_strerror(rc);
+        auto failed = failure(t, rc, why);
+        // Not one byte of the request went out (no connection, no TLS session): it never reached the BMC.
+        long sent = 0;
+        if (api_->easy_getinfo(t.easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0) {
+            failed.may_have_reached = false;
+        }
+        return tl::unexpected{std::move(failed)};
+    }
+
+    [[nodiscard]] static error failure(const transfer& t, CURLcode rc, const std::string& why) {
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
-            return tl::unexpected{error{
-                errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why}};
+            return error{
+                errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why};
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
@@ -402,15 +412,15 @@ private:
         case CURLE_SSL_ISSUER_ERROR:
         case CURLE_SSL_CRL_BADFILE:
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-            return tl::unexpected{error{errc::tls, 0, "TLS: " + why}};
+            return error{errc::tls, 0, "TLS: " + why};
         case CURLE_WRITE_ERROR:
         case CURLE_FILESIZE_EXCEEDED:
             if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-                return tl::unexpected{error{errc::bad_answer, 0, "the answer is larger than 1 MiB"}};
+                return error{errc::bad_answer, 0, "the answer is larger than 1 MiB"};
             }
-            return tl::unexpected{error{errc::unreachable, 0, why}};
+            return error{errc::unreachable, 0, why};
         default:
-            return tl::unexpected{error{errc::unreachable, 0, why}};
+            return error{errc::unreachable, 0, why};
         }
     }
 

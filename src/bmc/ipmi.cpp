@@ -80,6 +80,15 @@ bool is_chatter(std::string_view line) {
                        [&](std::string_view c) { return starts_with(line, c); });
 }
 
+/// A line that says the command itself went out inside an established session and got no reply
+/// (ipmi_chassis.c prints these for !rsp): the BMC may have carried it out.
+bool says_command_unanswered(std::string_view line) {
+    return starts_with(line, "Unable to get Chassis Power Status") ||
+           starts_with(line, "Unable to set Chassis Power Control") ||
+           starts_with(line, "Error setting Chassis Boot Parameter") ||
+           starts_with(line, "Error Getting Chassis Boot Parameter");
+}
+
 /// A line that says the BMC did not answer: no reply to the first message of a session, to a RAKP message or
 /// to the command itself inside a session, or no address to send to.
 bool says_no_answer(std::string_view line) {
@@ -87,11 +96,7 @@ bool says_no_answer(std::string_view line) {
     return contains(l, "no response") || starts_with(line, "Get Auth Capabilities error") ||
            starts_with(line, "Error issuing Get Channel Authentication Capabilities request") ||
            starts_with(line, "Address lookup for") || starts_with(line, "Could not open socket") ||
-           // Sent inside an established session, and no reply (ipmi_chassis.c prints these for !rsp).
-           starts_with(line, "Unable to get Chassis Power Status") ||
-           starts_with(line, "Unable to set Chassis Power Control") ||
-           starts_with(line, "Error setting Chassis Boot Parameter") ||
-           starts_with(line, "Error Getting Chassis Boot Parameter");
+           says_command_unanswered(line);
 }
 
 /// A line that says the BMC refused the credentials: the RAKP exchange failed (unknown user: "unauthorized
@@ -246,10 +251,12 @@ error classify(operation op, const child_result& run) {
         return make_error(errc::bad_answer, op, "unexpected output", run);
     }
     bool no_answer = false;
+    bool command_unanswered = false;
     bool credentials_refused = false;
     for (const std::string* stream : {&run.err, &run.out}) {
         for (std::string_view line : lines_of(*stream)) {
             no_answer = no_answer || says_no_answer(line);
+            command_unanswered = command_unanswered || says_command_unanswered(line);
             credentials_refused = credentials_refused || says_credentials_refused(line);
         }
     }
@@ -257,7 +264,10 @@ error classify(operation op, const child_result& run) {
         return make_error(errc::auth, op, "the BMC refused the credentials", run);
     }
     if (no_answer) {
-        return make_error(errc::unreachable, op, "no answer from the BMC", run);
+        // Silence before the session was up: the command never went out.
+        auto e = make_error(errc::unreachable, op, "no answer from the BMC", run);
+        e.may_have_reached = command_unanswered;
+        return e;
     }
     return make_error(errc::refused, op, "failed (" + run.describe() + ")", run);
 }
@@ -282,25 +292,8 @@ result<power_state> parse(operation op, const child_result& run) {
     return tl::unexpected(classify(op, run));
 }
 
-bool worth_retrying(errc code) noexcept {
-    return code == errc::timeout || code == errc::unreachable;
-}
-
-std::chrono::milliseconds backoff_delay(const timing& t, unsigned retry) noexcept {
-    const unsigned factor = 1U << std::min(retry, 3U);  // 1, 2, 4, 8, 8, ...
-    return t.backoff * factor;
-}
-
-std::string redact(std::string text, std::string_view secret) {
-    if (secret.empty()) {
-        return text;
-    }
-    constexpr std::string_view mask = "****";
-    for (std::size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + mask.size())) {
-        text.replace(at, secret.size(), mask);
-    }
-    return text;
+bool repeatable(operation op) noexcept {
+    return op != operation::power_cycle && op != operation::reset;
 }
 
 }  // namespace ipmi
@@ -364,14 +357,14 @@ private:
                 co_return outcome;
             }
             error failure = std::move(outcome.error());
-            failure.message = ipmi::redact(std::move(failure.message), bmc_.password);
-            if (!ipmi::worth_retrying(failure.code) || attempt >= timing_.retries) {
+            failure.message = redact(std::move(failure.message), bmc_.password);
+            if (!worth_retrying(failure, ipmi::repeatable(op)) || attempt >= timing_.retries) {
                 if (attempt > 0) {
                     failure.message += " (after " + std::to_string(attempt + 1) + " attempts)";
                 }
                 co_return tl::unexpected(std::move(failure));
             }
-            asio::steady_timer pause(ex_, ipmi::backoff_delay(timing_, attempt));
+            asio::steady_timer pause(ex_, backoff_delay(timing_, attempt));
             co_await pause.async_wait(use_tuple);
             co_await throw_if_cancelled();
         }

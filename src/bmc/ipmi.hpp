@@ -81,15 +81,8 @@ struct session_limits {
 /// quotes (bounded) what ipmitool said.
 [[nodiscard]] error classify(operation op, const child_result& run);
 
-/// Whether a failure is worth another attempt: a BMC that did not answer (in time) may answer the next one;
-/// refused credentials, refusals and bad answers will not change.
-[[nodiscard]] bool worth_retrying(errc code) noexcept;
-
-/// The pause before retry number `retry` (0 for the first): `t.backoff`, doubled each time, capped at 8x.
-[[nodiscard]] std::chrono::milliseconds backoff_delay(const timing& t, unsigned retry) noexcept;
-
-/// `text` with every occurrence of `secret` replaced by "****" (nothing replaced when `secret` is empty).
-[[nodiscard]] std::string redact(std::string text, std::string_view secret);
+/// Whether `op` may run twice without harm (every command but power_cycle and reset).
+[[nodiscard]] bool repeatable(operation op) noexcept;
 
 }  // namespace ipmi
 

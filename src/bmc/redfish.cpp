@@ -279,6 +279,10 @@ std::string error_message(std::string_view body) {
     return clean_message(string_at(*err, "message").value_or(""));
 }
 
+bool repeatable_reset(std::string_view type) noexcept {
+    return type == "On" || type == "ForceOn" || type == "ForceOff" || type == "GracefulShutdown";
+}
+
 std::optional<std::string> choose_reset_type(const std::vector<std::string>& offered,
                                              std::span<const std::string_view> preferred) {
     for (auto p : preferred) {
@@ -287,14 +291,6 @@ std::optional<std::string> choose_reset_type(const std::vector<std::string>& off
         }
     }
     return std::nullopt;
-}
-
-std::chrono::milliseconds backoff_delay(const timing& t, std::uint32_t attempt) {
-    auto d = t.backoff;
-    for (std::uint32_t i = 0; i < attempt && d < 8 * t.backoff; ++i) {
-        d *= 2;
-    }
-    return std::min(d, 8 * t.backoff);
 }
 
 result<std::string> base_url(const endpoint& ep) {
@@ -363,16 +359,7 @@ http_request redfish_driver::request(const std::string& method, const std::strin
 
 error redfish_driver::scrub(error e) const {
     // A BMC could echo what it was sent; a password never reaches a log through an error.
-    const auto hide = [&e](const std::string& secret) {
-        if (secret.size() < 4) {
-            return;
-        }
-        for (auto at = e.message.find(secret); at != std::string::npos; at = e.message.find(secret, at)) {
-            e.message.replace(at, secret.size(), "***");
-        }
-    };
-    hide(ep_.password);
-    hide(token_);
+    e.message = redact(redact(std::move(e.message), ep_.password), token_);
     return e;
 }
 
@@ -421,7 +408,7 @@ asio::awaitable<bool> redfish_driver::log_in() {
 
 asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view method,
                                                                 const std::string& path,
-                                                                const std::string& body) {
+                                                                const std::string& body, bool repeatable) {
     if (unusable_) {
         co_return tl::unexpected{*unusable_};
     }
@@ -434,7 +421,7 @@ asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view
         auto got = co_await client_.perform(std::move(req));
         bool retry = false;
         if (!got) {
-            retry = got.error().code == errc::timeout || got.error().code == errc::unreachable;
+            retry = worth_retrying(got.error(), repeatable);
             if (!retry || attempt >= timing_.retries) {
                 auto e = got.error();
                 e.message = what + ": " + e.message;
@@ -450,7 +437,7 @@ asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view
             if (in) {
                 continue;
             }
-        } else if (got->status >= 500 && attempt < timing_.retries) {
+        } else if (got->status >= 500 && repeatable && attempt < timing_.retries) {
             retry = true;
         }
         if (!retry) {
@@ -469,7 +456,7 @@ asio::awaitable<result<http_response>> redfish_driver::exchange(std::string_view
             co_return tl::unexpected{scrub(error{code, static_cast<int>(status), std::move(message)})};
         }
         const auto ex = co_await asio::this_coro::executor;
-        asio::steady_timer pause{ex, redfish::backoff_delay(timing_, attempt)};
+        asio::steady_timer pause{ex, backoff_delay(timing_, attempt)};
         auto [ec] = co_await pause.async_wait(use_tuple);
         if (ec) {
             throw asio::system_error{ec};  // cancelled
@@ -601,7 +588,7 @@ asio::awaitable<result<void>> redfish_driver::send_reset(std::span<const std::st
     }
     const std::string body = json{{"ResetType", *type}}.dump();
     const std::string target = reset_target_;
-    auto sent = co_await exchange("POST", target, body);
+    auto sent = co_await exchange("POST", target, body, redfish::repeatable_reset(*type));
     if (!sent) {
         co_return tl::unexpected{sent.error()};
     }

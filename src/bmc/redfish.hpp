@@ -66,12 +66,14 @@ struct reset_action {
 /// Control characters become spaces; at most 300 characters.
 [[nodiscard]] std::string error_message(std::string_view body);
 
+/// Whether a reset of this type leaves the system in the same state however often it runs (On, ForceOn,
+/// ForceOff, GracefulShutdown), so that it may be sent again when its answer is lost; a restart or a power
+/// cycle may not.
+[[nodiscard]] bool repeatable_reset(std::string_view type) noexcept;
+
 /// The first of `preferred` that `offered` contains.
 [[nodiscard]] std::optional<std::string> choose_reset_type(const std::vector<std::string>& offered,
                                                            std::span<const std::string_view> preferred);
-
-/// The pause before retry `attempt` (0 for the first retry): backoff, doubled each time, at most 8 x backoff.
-[[nodiscard]] std::chrono::milliseconds backoff_delay(const timing& t, std::uint32_t attempt);
 
 /// "https://ADDRESS:PORT" for an endpoint (an IPv6 address gets brackets; port 0 is 443). unreachable: the
 /// address is not a host name or an IP address (it has '@', '/', blanks, brackets...).
@@ -104,8 +106,10 @@ public:
 
 private:
     // Arguments by reference: callers pass named locals, which live until the call completes.
+    // A request that is not `repeatable` (a restart, a power cycle) is sent again only after a failure that
+    // proves it never reached the BMC: its answer may have been lost after the BMC acted on it.
     asio::awaitable<result<http_response>> exchange(std::string_view method, const std::string& path,
-                                                    const std::string& body);
+                                                    const std::string& body, bool repeatable = true);
     asio::awaitable<result<std::string>> get(const std::string& path);
     asio::awaitable<result<void>> discover();
     asio::awaitable<result<void>> ensure_discovered();

@@ -515,6 +515,32 @@ BOOST_AUTO_TEST_CASE(a_hung_bmc_times_out_after_each_attempt_while_the_loop_keep
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_reset_whose_answer_is_lost_is_not_sent_again_but_a_power_off_is) {
+    sim bmc;
+    loop l;
+    auto t = quick();
+    t.request_timeout = 500ms;
+    t.retries = 2;
+    t.backoff = 50ms;
+    auto d = mtce::bmc::make_redfish_driver(l.client, bmc.endpoint(), t);
+    expect_ok(l.run(d->probe()));
+    // The request reaches the BMC and no answer comes back: a restart may have happened; it must not happen
+    // twice.
+    bmc.faults({{"hang", true}, {"only", "Actions"}});
+    const auto reset = l.run(d->reset());
+    expect_error(reset, errc::timeout);
+    BOOST_TEST(!contains(reset.error().message, "attempts"), reset.error().message);
+    BOOST_TEST(bmc.state()["faults_served"] == 1);
+    // ForceOff leaves the same state however often it runs: it goes again.
+    bmc.faults(json::object());  // lets the held reset go
+    bmc.faults({{"hang", true}, {"only", "Actions"}, {"count", 1}});
+    const auto off = l.run(d->power_off());
+    expect_ok(off);
+    BOOST_TEST(bmc.state()["faults_served"] == 2);  // one held reset, one held power-off, then the retry
+    BOOST_TEST(bmc.state().value("power", "") == "Off");
+    bmc.faults(json::object());
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_a_request_to_a_hung_bmc_ends_it_at_once) {
     sim bmc;
     loop l;

@@ -255,18 +255,40 @@ BOOST_AUTO_TEST_CASE(an_ipmitool_that_cannot_start_or_crashes_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(only_silence_and_lateness_are_worth_another_attempt) {
-    BOOST_TEST(ipmi::worth_retrying(errc::timeout));
-    BOOST_TEST(ipmi::worth_retrying(errc::unreachable));
+    using mtce::bmc::error;
+    using mtce::bmc::worth_retrying;
+    BOOST_TEST(worth_retrying(error{errc::timeout, 0, ""}, true));
+    BOOST_TEST(worth_retrying(error{errc::unreachable, 0, ""}, true));
     for (errc e : {errc::auth, errc::tls, errc::unsupported, errc::refused, errc::bad_answer}) {
-        BOOST_TEST(!ipmi::worth_retrying(e));
+        BOOST_TEST(!worth_retrying(error{e, 0, ""}, true));
+    }
+    // A reset or power cycle goes again only when it provably never reached the BMC.
+    BOOST_TEST(!worth_retrying(error{errc::timeout, 0, ""}, false));
+    BOOST_TEST(!worth_retrying(error{errc::unreachable, 0, ""}, false));
+    BOOST_TEST(worth_retrying(error{errc::unreachable, 0, "", false}, false));
+    BOOST_TEST(!ipmi::repeatable(op::reset));
+    BOOST_TEST(!ipmi::repeatable(op::power_cycle));
+    for (op o : {op::power_status, op::power_on, op::power_off, op::bootdev_pxe}) {
+        BOOST_TEST(ipmi::repeatable(o));
     }
 }
 
+BOOST_AUTO_TEST_CASE(silence_before_the_session_proves_the_command_never_went_out) {
+    const auto before = ipmi::parse(op::reset, failed("Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session\n"));
+    BOOST_REQUIRE(!before);
+    BOOST_TEST((before.error().code == errc::unreachable));
+    BOOST_TEST(!before.error().may_have_reached);
+    const auto inside = ipmi::parse(op::reset, failed("Unable to set Chassis Power Control to Reset\n"));
+    BOOST_REQUIRE(!inside);
+    BOOST_TEST((inside.error().code == errc::unreachable));
+    BOOST_TEST(inside.error().may_have_reached);
+}
+
 BOOST_AUTO_TEST_CASE(a_secret_is_masked_wherever_it_appears) {
-    BOOST_TEST(ipmi::redact("pw=hunter2 and hunter2hunter2", "hunter2") == "pw=**** and ********");
-    BOOST_TEST(ipmi::redact("nothing here", "hunter2") == "nothing here");
-    BOOST_TEST(ipmi::redact("an empty secret masks nothing", "") == "an empty secret masks nothing");
-    BOOST_TEST(ipmi::redact("aaaa", "aa") == "********");
+    BOOST_TEST(mtce::bmc::redact("pw=hunter2 and hunter2hunter2", "hunter2") == "pw=**** and ********");
+    BOOST_TEST(mtce::bmc::redact("nothing here", "hunter2") == "nothing here");
+    BOOST_TEST(mtce::bmc::redact("an empty secret masks nothing", "") == "an empty secret masks nothing");
+    BOOST_TEST(mtce::bmc::redact("aaaa", "aa") == "********");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -320,11 +342,11 @@ BOOST_AUTO_TEST_CASE(the_backoff_doubles_up_to_eight_times_the_first_pause) {
     mtce::bmc::timing t{20s, 6, 250ms};
     std::vector<long> pauses;
     for (unsigned retry = 0; retry < 6; ++retry) {
-        pauses.push_back(static_cast<long>(ipmi::backoff_delay(t, retry).count()));
+        pauses.push_back(static_cast<long>(mtce::bmc::backoff_delay(t, retry).count()));
     }
     const std::vector<long> expected{250, 500, 1000, 2000, 2000, 2000};
     BOOST_TEST(pauses == expected, boost::test_tools::per_element());
-    BOOST_TEST(ipmi::backoff_delay(t, 1000).count() == 2000);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 1000).count() == 2000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

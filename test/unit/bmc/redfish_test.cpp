@@ -345,17 +345,26 @@ BOOST_AUTO_TEST_CASE(the_first_preferred_type_that_is_offered_is_chosen) {
     BOOST_TEST(!rf::choose_reset_type({}, on).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(only_resets_that_set_a_state_may_be_sent_twice) {
+    for (const char* t : {"On", "ForceOn", "ForceOff", "GracefulShutdown"}) {
+        BOOST_TEST(rf::repeatable_reset(t), t);
+    }
+    for (const char* t : {"ForceRestart", "GracefulRestart", "PowerCycle", "PushPowerButton", "Nmi"}) {
+        BOOST_TEST(!rf::repeatable_reset(t), t);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(the_backoff_doubles_up_to_eight_times_the_first_pause) {
     mtce::bmc::timing t;
     t.backoff = 100ms;
-    BOOST_TEST(rf::backoff_delay(t, 0).count() == 100);
-    BOOST_TEST(rf::backoff_delay(t, 1).count() == 200);
-    BOOST_TEST(rf::backoff_delay(t, 2).count() == 400);
-    BOOST_TEST(rf::backoff_delay(t, 3).count() == 800);
-    BOOST_TEST(rf::backoff_delay(t, 4).count() == 800);
-    BOOST_TEST(rf::backoff_delay(t, 1000).count() == 800);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 0).count() == 100);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 1).count() == 200);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 2).count() == 400);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 3).count() == 800);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 4).count() == 800);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 1000).count() == 800);
     t.backoff = 0ms;
-    BOOST_TEST(rf::backoff_delay(t, 5).count() == 0);
+    BOOST_TEST(mtce::bmc::backoff_delay(t, 5).count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(base_urls_use_https_port_443_by_default_and_bracket_ipv6) {
