@@ -124,7 +124,8 @@ const managed_host* fleet_manager::impl::find(std::string_view name) const {
 fleet_view fleet_manager::impl::view_of_fleet() const {
     fleet_view v;
     for (const auto& [name, h] : hosts) {
-        if (h->spec.personality == role::controller && h->states.administrative == admin_state::unlocked &&
+        const auto admin = h->admin_being_saved.value_or(h->states.administrative);
+        if (h->spec.personality == role::controller && admin == admin_state::unlocked &&
             h->states.operational == oper_state::enabled) {
             ++v.enabled_controllers;
         }
@@ -1084,16 +1085,32 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     co_return api::outcome{201, {}, {}, host_document(s, added).dump()};
 }
 
+namespace {
+
+/// What an API request already in progress is doing to `h`, if one is: no other change of it is taken then.
+std::optional<std::string_view> being_changed(const managed_host& h) {
+    if (h.deleting) {
+        return "it is being deleted";
+    }
+    if (h.modifying) {
+        return "its BMC is being changed";
+    }
+    if (h.admin_being_saved) {
+        return "another request for it is being saved";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::modify_host_request request) {
     auto& s = *impl_;
     auto* h = s.find(name);
     if (h == nullptr) {
         co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
     }
-    if (h->modifying || h->deleting) {
-        co_return refused(
-            409, "refused",
-            fmt::format("cannot modify {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
+    if (auto busy = being_changed(*h)) {
+        co_return refused(409, "refused", fmt::format("cannot modify {}: {}; try again", name, *busy));
     }
     auto change = modify_bmc(h->spec.bmc, h->bmc_password, request);
     if (!change) {
@@ -1102,20 +1119,35 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     if (change->bmc == h->spec.bmc && change->password == h->bmc_password) {
         co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
     }
-    const auto busy_job = bmc_holder(h->running, h->finishing, h->request);
+    const auto busy_job = h->has_bmc() ? bmc_holder(h->running, h->finishing, h->request) : job_kind::none;
     if (busy_job != job_kind::none) {
         co_return refused(409, "refused",
                           fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
                                       name, to_string(busy_job)));
     }
-    // The BMC audit stops and the exchange in flight (a job's, bounded by its deadline) ends before the BMC
-    // changes: nothing talks to the BMC while the change is saved, and nothing uses the old driver after it.
+    // The BMC audit stops (cancelled, its exchange ends at once) and a job's exchange in flight ends before
+    // the BMC changes: nothing talks to the BMC while the change is saved, and nothing uses the old driver
+    // after it. A job's exchange is bounded by the drivers' deadlines; this waits a little longer than that.
     h->modifying = true;
     if (h->bmc_supervised) {
         h->bmc_stop->emit(asio::cancellation_type::terminal);
     }
-    (void)co_await h->wait_until([h] { return !h->bmc_supervised; }, time_point::max());
-    co_await s.acquire_bmc(*h);
+    const auto cfg = s.cfg();
+    const auto& timing = cfg->bmc;
+    const auto deadline = clock::now() + 2 * (timing.request_timeout + 8 * timing.backoff) * (timing.retries + 1);
+    (void)co_await h->wait_until([h] { return !h->bmc_supervised; }, deadline);
+    bool held = false;
+    if (!h->bmc_supervised) {
+        held = co_await s.acquire_bmc(*h, deadline);
+    }
+    if (!held) {
+        h->modifying = false;
+        if (!h->bmc_supervised) {
+            s.spawn_bmc_supervisor(*h);
+        }
+        co_return refused(409, "refused", fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
+    }
+    const bmc_lease lease{*h};
     struct bmc_side {
         bmc_spec spec;
         std::string password;
@@ -1143,7 +1175,6 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
         h->bmc_state = new_bmc_health(clock::now());
         h->bmc_alarm = false;
     }
-    h->bmc_busy = false;
     h->modifying = false;
     s.update_alarms(*h);
     s.spawn_bmc_supervisor(*h);
@@ -1170,10 +1201,8 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     if (auto why = refusal(s.view_of(*h), host_action::remove, s.view_of_fleet())) {
         co_return refused(409, "refused", fmt::format("cannot delete {}: {}", name, *why));
     }
-    if (h->modifying || h->deleting) {
-        co_return refused(
-            409, "refused",
-            fmt::format("cannot delete {}: it is being {}", name, h->deleting ? "deleted" : "modified"));
+    if (auto busy = being_changed(*h)) {
+        co_return refused(409, "refused", fmt::format("cannot delete {}: {}; try again", name, *busy));
     }
     h->deleting = true;
     if (h->supervised) {
@@ -1182,8 +1211,10 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     if (h->bmc_supervised) {
         h->bmc_stop->emit(asio::cancellation_type::terminal);
     }
-    (void)co_await h->wait_until([h] { return !h->supervised && !h->bmc_supervised; },
-                                 clock::now() + std::chrono::seconds{10});
+    // Our own coroutines, cancelled: each ends at its next await (the BMC drivers and child processes stop
+    // at once). The host may not be freed while one still holds it, so this waits for them, without a
+    // deadline.
+    (void)co_await h->wait_until([h] { return !h->supervised && !h->bmc_supervised; }, time_point::max());
     auto remove = [name](inventory& inv) { return inv.remove_host(name); };
     const auto removed = co_await s.db->call(std::move(remove));
     if (!removed) {
@@ -1222,16 +1253,19 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     if (auto why = refusal(s.view_of(*h), *action, s.view_of_fleet())) {
         co_return refused(409, "refused", fmt::format("cannot {} {}: {}", action_text, name, *why));
     }
-    // The request and the administrative state it sets are durable before they are acknowledged.
+    if (auto busy = being_changed(*h)) {
+        co_return refused(409, "refused", fmt::format("cannot {} {}: {}; try again", action_text, name, *busy));
+    }
+    // The request and the administrative state it sets are durable before they are acknowledged. Until
+    // then the fleet's rules count the new state (two controllers locked at once cannot both pass the
+    // "only enabled controller" check), and delete, modify and other actions of this host wait.
     auto row = s.row_of(*h);
     row.states.administrative = admin_after(h->states.administrative, *action);
     row.action = *action;
+    h->admin_being_saved = row.states.administrative;
     auto update = [row](inventory& inv) { return inv.update_host(row); };
     const auto saved = co_await s.db->call(std::move(update));
-    h = s.find(name);  // it may have been deleted meanwhile
-    if (h == nullptr) {
-        co_return refused(404, "not found", fmt::format("host {} was deleted meanwhile", name));
-    }
+    h->admin_being_saved.reset();
     if (!saved) {
         co_return refused(503, "not saved",
                           fmt::format("cannot {} {}: the request could not be saved: {}", action_text, name,

@@ -78,6 +78,9 @@ struct managed_host {
     bool preempt = false;  ///< a request arrived that the running job gives way to
     bool deleting = false;
     bool modifying = false;                          ///< its BMC is being changed (PATCH)
+    /// The administrative state an accepted action is being saved with: the fleet's rules see it at once, and
+    /// no other change of this host is taken meanwhile.
+    std::optional<admin_state> admin_being_saved;
     std::map<std::uint64_t, command_reply> replies;  ///< by command id; pruned by the job that waits
     time_point last_correction{};                    ///< when a lock/unlock correction was last sent
     std::optional<time_point> enable_started;
@@ -106,6 +109,22 @@ struct managed_host {
     [[nodiscard]] bool reachable(time_point now, std::chrono::milliseconds window) const;
     [[nodiscard]] std::string boot_id() const { return alive ? alive->boot_id : std::string{}; }
     [[nodiscard]] std::uint32_t alive_flags() const { return alive ? alive->flags : 0; }
+};
+
+/// Holds a host's BMC (acquired by the fleet manager) for one exchange: frees it and wakes whoever waits for
+/// it when it goes out of scope, also when the exchange is cancelled.
+class bmc_lease {
+public:
+    explicit bmc_lease(managed_host& h) : h_{h} {}
+    ~bmc_lease() {
+        h_.bmc_busy = false;
+        h_.changed.notify();
+    }
+    bmc_lease(const bmc_lease&) = delete;
+    bmc_lease& operator=(const bmc_lease&) = delete;
+
+private:
+    managed_host& h_;
 };
 
 }  // namespace mtce::fleet

@@ -636,12 +636,15 @@ std::string fleet_manager::impl::bmc_failure(std::string_view what, const bmc::e
     return fmt::format("{} Failed: {}", what, e.message.empty() ? std::string{to_string(e.code)} : e.message);
 }
 
-asio::awaitable<void> fleet_manager::impl::acquire_bmc(managed_host& h) {
-    (void)co_await h.wait_until([&h] { return !h.bmc_busy; }, time_point::max());
-    h.bmc_busy = true;
+asio::awaitable<bool> fleet_manager::impl::acquire_bmc(managed_host& h, time_point deadline) {
+    const bool free = co_await h.wait_until([&h] { return !h.bmc_busy; }, deadline);
+    if (free) {
+        h.bmc_busy = true;
+    }
+    co_return free;
 }
 
-void fleet_manager::impl::release_bmc(managed_host& h, const bmc::error* failed) {
+void fleet_manager::impl::record_bmc(managed_host& h, const bmc::error* failed) {
     const auto cfg = this->cfg();
     const auto now = clock::now();
     if (failed == nullptr) {
@@ -654,9 +657,7 @@ void fleet_manager::impl::release_bmc(managed_host& h, const bmc::error* failed)
         record_failure(h.bmc_state, now, cfg->bmc, failed->message);
         ++bmc_operations[std::string{to_string(failed->code)}];
     }
-    h.bmc_busy = false;
     update_alarms(h);
-    h.changed.notify();
 }
 
 asio::awaitable<bmc::result<void>> fleet_manager::impl::ensure_bmc(managed_host& h) {
@@ -666,14 +667,9 @@ asio::awaitable<bmc::result<void>> fleet_manager::impl::ensure_bmc(managed_host&
     if (!make_driver) {
         co_return tl::unexpected{bmc::error{bmc::errc::unsupported, 0, "this controller cannot reach BMCs"}};
     }
-    const auto now = clock::now();
+    // A quarantined BMC is audited less often (bmc_policy); an operation a person asked for still tries it.
     if (h.bmc && h.bmc_state.accessible) {
         co_return bmc::result<void>{};
-    }
-    if (h.bmc && quarantined(h.bmc_state, now)) {
-        co_return tl::unexpected{bmc::error{bmc::errc::unreachable, 0,
-                                            fmt::format("quarantined after {} failures: {}", h.bmc_state.failures,
-                                                        h.bmc_state.last_error)}};
     }
     const auto cfg = this->cfg();
     const bmc::timing timing{cfg->bmc.request_timeout, cfg->bmc.retries, cfg->bmc.backoff};

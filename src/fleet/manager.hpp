@@ -159,19 +159,23 @@ struct fleet_manager::impl {
     /// Records the outcome in the host's bmc_health and alarms.
     template <class T, class Op>
     asio::awaitable<bmc::result<T>> bmc_call(managed_host& h, Op op) {
-        co_await acquire_bmc(h);
+        (void)co_await acquire_bmc(h, time_point::max());
+        const bmc_lease lease{h};  // frees the BMC however the exchange ends, cancelled or not
         auto ready = co_await ensure_bmc(h);
         if (!ready) {
-            release_bmc(h, &ready.error());
+            record_bmc(h, &ready.error());
             co_return tl::unexpected{ready.error()};
         }
         auto r = co_await op(*h.bmc);
-        release_bmc(h, r ? nullptr : &r.error());
+        record_bmc(h, r ? nullptr : &r.error());
         co_return r;
     }
-    asio::awaitable<void> acquire_bmc(managed_host& h);
+    /// Waits until no exchange holds the host's BMC, then holds it (a bmc_lease frees it); false, not
+    /// holding it, if `deadline` came first.
+    asio::awaitable<bool> acquire_bmc(managed_host& h, time_point deadline);
     asio::awaitable<bmc::result<void>> ensure_bmc(managed_host& h);
-    void release_bmc(managed_host& h, const bmc::error* failed);
+    /// The outcome of an exchange: the BMC's health, metrics and alarms.
+    void record_bmc(managed_host& h, const bmc::error* failed);
     void spawn_bmc_supervisor(managed_host& h);
     asio::awaitable<void> bmc_supervise(managed_host& h);
     /// The availability the BMC's power state gives an idle host (power-off, or back from it).

@@ -341,3 +341,36 @@ BOOST_AUTO_TEST_CASE(a_bmc_with_wrong_credentials_is_mended_by_modify_and_learne
         BOOST_TEST(!contains(c.run({"host", "show", "worker-1", "--json"}).out, secret));
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_modify_while_the_audit_waits_on_a_hung_bmc_frees_the_bmc_and_audits_again) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    // The BMC holds every request: the audit is cancelled in the middle of an exchange.
+    bmc.faults({{"hang", true}});
+    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
+    const auto file = c.dir().write("same-password", bmc_password + "\n", 0600);
+    // Caught while the BMC holds an audit's request (each is held until the request timeout, 2 s).
+    const auto held = bmc.state().value("faults_served", 0);
+    const auto next = std::chrono::steady_clock::now() + 30s;
+    while (bmc.state().value("faults_served", 0) == held && std::chrono::steady_clock::now() < next) {
+        std::this_thread::sleep_for(20ms);
+    }
+    BOOST_REQUIRE(bmc.state().value("faults_served", 0) > held);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto modified = c.run({"host", "modify", "worker-0", "--bmc-username", "admin", "--bmc-password-file",
+                                 file.string(), "--bmc-type", "auto"});
+    BOOST_TEST_INFO(modified.out << modified.err);
+    BOOST_REQUIRE(modified.exit_code == 0);
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
+    // The BMC is free again: the new audit reaches it once it answers, and an operation goes through.
+    bmc.faults(json::object());
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0",
+        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
+        60s));
+    BOOST_REQUIRE(c.run({"host", "power-off", "worker-0"}).exit_code == 0);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-power-off", 30s));
+}
