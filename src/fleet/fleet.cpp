@@ -687,8 +687,10 @@ void fleet_manager::open() {
         h->spec.name = cfg->agent.hostname;
         h->spec.personality = role::controller;
         h->spec.functions = cfg->functions();
-        h->spec.mgmt_ip = cfg->mgmt.address;
-        h->spec.cluster_ip = cfg->cluster.address;
+        // In the form host add stores addresses in, so that another host cannot be added at the same
+        // address spelt differently.
+        h->spec.mgmt_ip = canonical_ip(cfg->mgmt.address).value_or(cfg->mgmt.address);
+        h->spec.cluster_ip = canonical_ip(cfg->cluster.address).value_or(cfg->cluster.address);
         h->self = true;
         h->alive_at = now;
         if (auto inserted = db->insert_host(s.row_of(*h), {}); !inserted) {

@@ -174,6 +174,9 @@ asio::awaitable<run_report> host_agent::subfunction_goenabled() {
 }
 
 asio::awaitable<host_agent::start_outcome> host_agent::start_services_if_unlocked(role function) {
+    // A stop in flight (a lock just before the unlock) ends first: until it does, the flag below still says
+    // the services were started, and they would be left stopped.
+    co_await wait_for({services_kind, static_cast<int>(function), static_cast<int>(service_action::stop)});
     if (lock_.locked()) {
         spdlog::info("host services ({}): not started, the host is locked", to_string(function));
         boot_left_services_for_lock_ = true;

@@ -88,10 +88,16 @@ std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, c
             seen_.erase(
                 seen_.begin());  // bounded; only an authenticated peer at a controller address gets here
         }
-        known = seen_.emplace(in.controller, controller_ids{message->boot, {}}).first;
+        known = seen_.emplace(in.controller, controller_ids{message->boot, message->boot_time, {}}).first;
     } else if (known->second.boot != message->boot) {
-        // The controller's host rebooted (the replay guard made sure the boot is newer): ids start afresh.
-        known->second = controller_ids{message->boot, {}};
+        // Each network's replay guard knows only its own traffic: a late datagram of the controller's older
+        // boot may pass one network's guard after the other network saw the newer boot. Only a newer boot
+        // starts the ids afresh.
+        if (message->boot_time <= known->second.boot_time) {
+            rejected_.add(net::reject_reason::stale_boot);
+            return std::nullopt;
+        }
+        known->second = controller_ids{message->boot, message->boot_time, {}};
     }
     auto& ids = known->second.ids;
     const auto seen =

@@ -90,6 +90,7 @@ private:
     };
     struct controller_ids {
         net::boot_id boot{};
+        std::uint64_t boot_time = 0;
         std::deque<remembered> ids;  ///< oldest first
     };
 

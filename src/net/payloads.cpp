@@ -56,10 +56,7 @@ bool text_field(const json& doc, std::string_view key, std::string& out, std::st
         why = "\"" + std::string{key} + "\" is not a string";
         return false;
     }
-    out = it->get<std::string>();
-    if (out.size() > max_text) {
-        out.resize(max_text);
-    }
+    out = cut_utf8(it->get<std::string>(), max_text);
     return true;
 }
 

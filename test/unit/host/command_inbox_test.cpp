@@ -235,3 +235,23 @@ BOOST_AUTO_TEST_CASE(only_the_last_ids_are_remembered_and_a_new_controller_boot_
     BOOST_REQUIRE(after.has_value());
     BOOST_TEST(after->execute.has_value());
 }
+
+BOOST_AUTO_TEST_CASE(a_late_datagram_of_an_older_controller_boot_on_the_other_network_does_not_reset_the_ids) {
+    host h;
+    controller old_boot;
+    // Sent before the controller's host rebooted, and held up on the cluster network.
+    const auto late = old_boot.command(net::command_kind::lock, 5);
+    controller c;
+    c.boot = "controller-boot-2";
+    c.boot_time = 2000;
+    BOOST_REQUIRE(h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::reboot, 7))
+                      ->execute.has_value());
+    // The cluster network's guard has not seen the newer boot, so only the inbox can tell it is stale.
+    BOOST_TEST(!h.inbox.on_datagram(cluster, controller_address, late).has_value());
+    BOOST_TEST(h.inbox.rejected().count(net::reject_reason::stale_boot) == 1U);
+    // Id 7 of the current boot is still remembered: a copy is not carried out again.
+    const auto copy = h.inbox.on_datagram(cluster, controller_address, c.command(net::command_kind::reboot, 7));
+    BOOST_REQUIRE(copy.has_value());
+    BOOST_TEST(copy->repeat);
+    BOOST_TEST(!copy->execute.has_value());
+}

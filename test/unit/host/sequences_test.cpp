@@ -384,6 +384,33 @@ BOOST_AUTO_TEST_CASE(an_unlock_during_the_boot_joins_it_instead_of_running_a_sec
     BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(an_unlock_while_the_locks_stop_runs_starts_the_services_again_after_it) {
+    using namespace asio::experimental::awaitable_operators;
+    host_fixture h;
+    h.logging_script("goenabled.d/10-test", "goenabled");
+    h.logging_script("services.d/worker/10-svc", "services $1", "sleep 0.5");
+    auto agent = h.agent();
+    h.run(agent->boot());
+    BOOST_TEST(h.dir.exists("run/services_worker"));
+    BOOST_TEST(!agent->set_locked(true));
+    h.run([&]() -> asio::awaitable<void> {
+        const auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer unlock_later{ex, 100ms};
+        auto unlock = [&]() -> asio::awaitable<void> {
+            co_await unlock_later.async_wait(asio::use_awaitable);
+            BOOST_TEST(!agent->set_locked(false));  // while the stop scripts run
+            co_await agent->resume_boot();
+        };
+        auto lock = [&]() -> asio::awaitable<void> {
+            (void)co_await agent->services(role::worker, service_action::stop);
+        };
+        co_await (lock() && unlock());
+    }());
+    const std::vector<std::string> expected{"goenabled", "services start", "services stop", "services start"};
+    BOOST_TEST(h.log() == expected, boost::test_tools::per_element());
+    BOOST_TEST(h.dir.exists("run/services_worker"));
+}
+
 BOOST_AUTO_TEST_CASE(an_unlocked_all_in_one_controller_starts_its_functions_in_order_after_a_locked_boot) {
     host_fixture h(role::controller, "subfunctions = [\"worker\"]");
     h.dir.write("run/.worker_config_complete", "");

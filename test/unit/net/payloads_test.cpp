@@ -62,6 +62,19 @@ BOOST_AUTO_TEST_CASE(a_long_failure_text_is_cut_so_the_report_fits_a_datagram) {
     BOOST_TEST(back->failure.size() == net::max_failure_text);
 }
 
+BOOST_AUTO_TEST_CASE(a_received_text_over_512_bytes_is_cut_between_characters) {
+    // A peer that does not cut its own text: 511 ASCII bytes, then two-byte characters across the limit.
+    std::string failure(511, 'x');
+    for (int i = 0; i < 10; ++i) {
+        failure += "\xc3\xa9";  // é
+    }
+    const std::string text = std::string{R"({"hostname":"w","personality":"worker","subfunctions":["worker"],)"} +
+                             R"("boot_id":"b","uptime_s":1,"flags":0,"failure":")" + failure + "\"}";
+    const auto back = net::parse_alive(bytes(text));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(back->failure == std::string(511, 'x'));  // not 511 bytes and half an é
+}
+
 BOOST_AUTO_TEST_CASE(mtcalive_reports_with_missing_or_mistyped_fields_are_refused) {
     BOOST_TEST(!net::parse_alive(bytes("not json")).has_value());
     BOOST_TEST(!net::parse_alive(bytes("[1,2]")).has_value());
