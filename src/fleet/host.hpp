@@ -98,6 +98,9 @@ struct managed_host {
 
     // ---- supervision ----
     change_signal changed;
+    /// Wakes the BMC audit when an exchange changed what it knows of the BMC (not on every mtcAlive, as
+    /// `changed` does).
+    change_signal bmc_changed;
     std::optional<asio::cancellation_signal> stop;  ///< made anew for each supervisor
     bool supervised = false;                        ///< its supervisor coroutine is running
 

@@ -658,6 +658,7 @@ void fleet_manager::impl::record_bmc(managed_host& h, const bmc::error* failed) 
         ++bmc_operations[std::string{to_string(failed->code)}];
     }
     update_alarms(h);
+    h.bmc_changed.notify();
 }
 
 asio::awaitable<bmc::result<void>> fleet_manager::impl::ensure_bmc(managed_host& h) {
@@ -772,7 +773,7 @@ asio::awaitable<void> fleet_manager::impl::bmc_supervise(managed_host& h) {
             wake = std::min(wake, *h.bmc_state.unreachable_since + cfg->bmc.access_alarm_delay);
         }
         if (now < wake) {
-            co_await h.changed.wait(wake);
+            co_await h.bmc_changed.wait(wake);
             const bool stop = co_await cancelled();
             if (stop) {
                 co_return;

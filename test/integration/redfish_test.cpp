@@ -285,6 +285,7 @@ BOOST_AUTO_TEST_CASE(a_bmc_that_advertises_no_reset_types_is_unsupported_and_nev
     expect_error(off, errc::unsupported);
     BOOST_TEST(contains(off.error().message, "offers none"));
     BOOST_TEST(bmc.state()["resets"].empty());
+    BOOST_TEST(bmc.state()["reset_requests"].empty());  // not even tried
     // The power is still readable.
     const auto p = l.run(d->power());
     expect_ok(p);
@@ -334,6 +335,7 @@ BOOST_AUTO_TEST_CASE(force_on_and_graceful_restart_are_used_when_they_are_all_th
     BOOST_TEST(contains(cycle.error().message, "PowerCycle"));
     BOOST_TEST(contains(cycle.error().message, "ForceOn, ForceOff, GracefulRestart"));
     BOOST_TEST(bmc.state()["resets"].size() == 2U);
+    BOOST_TEST(bmc.state()["reset_requests"] == json({"ForceOn", "GracefulRestart"}));  // PowerCycle never sent
 }
 
 BOOST_AUTO_TEST_CASE(a_reset_the_bmc_accepts_but_ignores_is_a_success_that_power_then_contradicts) {

@@ -353,6 +353,8 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 [[ $(field controller-0 subfunction_operational) == enabled ]] || fail "controller-0's worker subfunction is not enabled"
+[[ $(field controller-0 subfunction_availability) == available ]] ||
+  fail "controller-0's worker subfunction is not available"
 [[ $(field controller-0 boot_id) == controller-0-boot-2 ]] || fail "controller-0 did not reboot on its unlock"
 events=$(ctl event list --json)
 python3 - "$events" <<'PY' || fail "controller-0's subfunction was not enabled after its main function"
