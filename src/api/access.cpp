@@ -1,21 +1,10 @@
 #include "api/access.hpp"
 
+#include "core/text.hpp"
+
 namespace mtce::api {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /// The credentials of "Bearer <credentials>" (RFC 6750), surrounding blanks removed; nullopt for another
 /// scheme.

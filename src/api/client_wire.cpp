@@ -1,4 +1,5 @@
 #include "api/client_wire.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -14,27 +15,8 @@ using parsed = tl::expected<std::optional<reply>, std::string>;
 
 constexpr std::string_view crlf = "\r\n";
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) { return lower(x) == lower(y); });
-}
-
 bool is_digits(std::string_view s) {
     return !s.empty() && std::ranges::all_of(s, [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string_view trim(std::string_view s) {
-    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
-    while (!s.empty() && blank(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && blank(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 /// "HTTP/1.x NNN[ reason]" → NNN.
@@ -65,7 +47,7 @@ tl::expected<void, std::string> apply_header(head& h, std::string_view line) {
         name.find_first_of(" \t") != std::string_view::npos) {
         return tl::unexpected{fmt::format("bad header line '{}'", line)};
     }
-    const auto value = trim(line.substr(colon + 1));
+    const auto value = trim_blanks(line.substr(colon + 1));
     if (iequals(name, "content-type")) {
         h.content_type = std::string{value};
     } else if (iequals(name, "transfer-encoding") && !iequals(value, "identity")) {

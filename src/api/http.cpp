@@ -6,13 +6,11 @@
 #include <fmt/format.h>
 #include <http_parser.h>
 
+#include "core/text.hpp"
+
 namespace mtce::api::http {
 
 namespace {
-
-char to_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 void trim_trailing_whitespace(std::string& s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
@@ -104,7 +102,7 @@ struct request_parser::impl {
                                            parser.http_minor));
         }
         for (auto& [name, value] : req.headers) {
-            std::transform(name.begin(), name.end(), name.begin(), to_lower);
+            std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
             trim_trailing_whitespace(value);
         }
         req.method = http_method_str(static_cast<http_method>(parser.method));

@@ -25,10 +25,6 @@ http::response json_response(const json& j) {
     return {200, "application/json", dump(j) + "\n", {}};
 }
 
-char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool is_read(std::string_view method) {
     return method == "GET" || method == "HEAD";
 }
@@ -121,20 +117,7 @@ http::response bad_name() {
 
 /// Whether a Content-Type names JSON: "application/json", any case, parameters (charset) allowed.
 bool is_json_type(std::string_view type) {
-    type = type.substr(0, type.find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
-        type.remove_suffix(1);
-    }
-    constexpr std::string_view json_type = "application/json";
-    if (type.size() != json_type.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < type.size(); ++i) {
-        if (lower(type[i]) != json_type[i]) {
-            return false;
-        }
-    }
-    return true;
+    return iequals(trim_blanks(type.substr(0, type.find(';'))), "application/json");
 }
 
 /// GET /v1/hosts/{name}
@@ -206,7 +189,7 @@ http::response error_response(int status, std::string_view error, std::string_vi
 std::string error_title(int status) {
     std::string s{http::reason_phrase(status)};
     for (auto& c : s) {
-        c = lower(c);
+        c = ascii_lower(c);
     }
     return s;
 }

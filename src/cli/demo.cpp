@@ -312,8 +312,11 @@ public:
     void show(const json& hosts, const json& events) {
         if (events.is_array()) {
             for (const auto& e : events) {
-                recent_.push_back(fmt::format("{} {:<13} {:<8} {}", e.value("time_text", "").substr(11, 8),
-                                              e.value("host", ""), e.value("kind", ""), e.value("text", "")));
+                // "2026-11-30T15:39:24.123Z": the time of day only (all of it if it is not that long).
+                const auto stamp = e.value("time_text", std::string{});
+                const auto time_of_day = stamp.size() >= 19 ? stamp.substr(11, 8) : stamp;
+                recent_.push_back(fmt::format("{} {:<13} {:<8} {}", time_of_day, e.value("host", ""),
+                                              e.value("kind", ""), e.value("text", "")));
                 if (!tty_) {
                     fmt::print("  event: {}\n", recent_.back());
                 }
@@ -352,11 +355,6 @@ private:
     std::vector<std::string> recent_;
     std::vector<std::string> notes_;
 };
-
-std::string state_of(const json& h) {
-    return fmt::format("{}-{}-{}", h.value("administrative", ""), h.value("operational", ""),
-                       h.value("availability", ""));
-}
 
 }  // namespace
 
@@ -414,7 +412,7 @@ int run_demo(const demo_options& options) {
             return [state](const json& hosts) {
                 std::size_t n = 0;
                 for (const auto& h : hosts) {
-                    n += h.value("management", "") == "managed" && state_of(h) == state ? 1 : 0;
+                    n += h.value("management", "") == "managed" && state_text(h) == state ? 1 : 0;
                 }
                 return n == hosts.size();
             };
@@ -423,7 +421,7 @@ int run_demo(const demo_options& options) {
             return [name, state](const json& hosts) {
                 for (const auto& h : hosts) {
                     if (h.value("name", "") == name) {
-                        return state_of(h) == state;
+                        return state_text(h) == state;
                     }
                 }
                 return false;

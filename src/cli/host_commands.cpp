@@ -18,6 +18,7 @@
 #include "cli/cli.hpp"
 #include "cli/host_view.hpp"
 #include "fleet/states.hpp"
+#include "core/text.hpp"
 
 namespace mtce::cli {
 
@@ -27,16 +28,6 @@ using nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
 constexpr std::size_t max_password_file = 4096;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 /// The string field `key` of `doc`, or "" if it is missing or not a string.
 std::string string_field(const json& doc, const char* key) {
@@ -110,12 +101,12 @@ bool add_password(json& doc, const std::filesystem::path& file) {
 
 tl::expected<std::vector<std::string>, std::string> split_subfunctions(std::string_view list) {
     std::vector<std::string> out;
-    if (trim(list).empty()) {
+    if (trim_blanks(list).empty()) {
         return out;
     }
     for (std::size_t start = 0;;) {
         const auto comma = list.find(',', start);
-        const auto item = trim(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
+        const auto item = trim_blanks(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
         if (item.empty()) {
             return tl::unexpected{fmt::format("--subfunctions '{}' has an empty name", printable(list))};
         }

@@ -361,7 +361,7 @@ void fleet_manager::impl::on_message(inbound in) {
         auto it = discovered.find(in.sender);
         if (it == discovered.end()) {
             if (discovered.size() >= max_discovered) {
-                ++unknown_sender;
+                inbox.counters(in.net).rejected.add(net::reject_reason::unknown_sender);
                 return;
             }
             spdlog::info("host {} reports mtcAlive but is not in the inventory: listed as discovered",
@@ -371,11 +371,9 @@ void fleet_manager::impl::on_message(inbound in) {
         }
         it->second.alive = std::move(*alive);
         it->second.seen = clock::now();
-        it->second.seen_wall_ms = wall_ms();
         return;
     }
     if (h == nullptr) {
-        ++unknown_sender;
         inbox.counters(in.net).rejected.add(net::reject_reason::unknown_sender);
         return;
     }
@@ -639,7 +637,6 @@ void fleet_manager::open() {
         throw std::runtime_error{recent.error().message};
     }
     const auto now = clock::now();
-    s.started = now;
     for (auto& row : *rows) {
         if (s.monitor_only.count(row.spec.name) != 0) {
             spdlog::warn("host {} is in the inventory and in controller.hosts: it is managed", row.spec.name);

@@ -42,7 +42,6 @@ struct job_failure {
 struct discovered_host {
     net::alive_report alive;
     time_point seen{};
-    std::int64_t seen_wall_ms = 0;
 };
 
 /// An enable that finished, for the duration histogram.
@@ -81,11 +80,9 @@ struct fleet_manager::impl {
 
     std::uint64_t next_command = 0;
     std::map<std::string, std::uint64_t> commands_sent;  ///< by command name
-    std::uint64_t unknown_sender = 0;
     std::uint64_t store_failures = 0;
     std::set<std::string> unsaved;  ///< hosts whose last write failed; written again by the audit
     enable_stats enables;
-    time_point started{};
     change_signal supervisor_ended;  ///< a host's supervisor returned
 
     std::shared_ptr<const mtce::config> cfg() const { return settings.current(); }

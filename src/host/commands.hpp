@@ -135,7 +135,6 @@ public:
     /// Receives on network `network` until the tasks are asked to stop. Throws on socket errors.
     asio::awaitable<void> serve(std::size_t network);
 
-    [[nodiscard]] const command_inbox& inbox() const { return inbox_; }
 
 private:
     struct endpoint {
