@@ -124,7 +124,7 @@ const managed_host* fleet_manager::impl::find(std::string_view name) const {
 fleet_view fleet_manager::impl::view_of_fleet() const {
     fleet_view v;
     for (const auto& [name, h] : hosts) {
-        const auto admin = h->admin_being_saved.value_or(h->states.administrative);
+        const auto admin = h->being_saved ? h->being_saved->administrative : h->states.administrative;
         if (h->spec.personality == role::controller && admin == admin_state::unlocked &&
             h->states.operational == oper_state::enabled) {
             ++v.enabled_controllers;
@@ -149,7 +149,12 @@ admission_view fleet_manager::impl::view_of(const managed_host& h) const {
 // state changes
 
 host_row fleet_manager::impl::row_of(const managed_host& h) const {
-    return {h.spec, h.states, h.task, h.action, h.cause, wall_ms(), h.bmc_protocol};
+    host_row row{h.spec, h.states, h.task, h.action, h.cause, wall_ms(), h.bmc_protocol};
+    if (h.being_saved) {
+        row.states.administrative = h.being_saved->administrative;
+        row.action = h.being_saved->action;
+    }
+    return row;
 }
 
 void fleet_manager::impl::save(managed_host& h) {
@@ -1094,7 +1099,7 @@ std::optional<std::string_view> being_changed(const managed_host& h) {
     if (h.modifying) {
         return "its BMC is being changed";
     }
-    if (h.admin_being_saved) {
+    if (h.being_saved) {
         return "another request for it is being saved";
     }
     return std::nullopt;
@@ -1261,11 +1266,12 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     auto row = s.row_of(*h);
     row.states.administrative = admin_after(h->states.administrative, *action);
     row.action = *action;
-    h->admin_being_saved = row.states.administrative;
+    h->being_saved = managed_host::pending_action{row.states.administrative, row.action};
     auto update = [row](inventory& inv) { return inv.update_host(row); };
     const auto saved = co_await s.db->call(std::move(update));
-    h->admin_being_saved.reset();
+    h->being_saved.reset();
     if (!saved) {
+        s.save(*h);  // a write made meanwhile carried the request: undo it on disk too
         co_return refused(503, "not saved",
                           fmt::format("cannot {} {}: the request could not be saved: {}", action_text, name,
                                       store_reason(saved.error())));

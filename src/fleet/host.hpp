@@ -78,9 +78,14 @@ struct managed_host {
     bool preempt = false;  ///< a request arrived that the running job gives way to
     bool deleting = false;
     bool modifying = false;                          ///< its BMC is being changed (PATCH)
-    /// The administrative state an accepted action is being saved with: the fleet's rules see it at once, and
-    /// no other change of this host is taken meanwhile.
-    std::optional<admin_state> admin_being_saved;
+    /// An accepted action being saved, with the administrative state it sets: the fleet's rules see it at
+    /// once, any other write of this host made meanwhile carries it too (the store writes in order, so a
+    /// later write must not undo it on disk), and no other change of this host is taken meanwhile.
+    struct pending_action {
+        admin_state administrative;
+        host_action action;
+    };
+    std::optional<pending_action> being_saved;
     std::map<std::uint64_t, command_reply> replies;  ///< by command id; pruned by the job that waits
     time_point last_correction{};                    ///< when a lock/unlock correction was last sent
     std::optional<time_point> enable_started;
