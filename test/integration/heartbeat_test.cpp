@@ -18,6 +18,7 @@
 #include "net/message.hpp"
 #include "process.hpp"
 #include "scratch.hpp"
+#include "udp.hpp"
 
 using namespace std::chrono_literals;
 using mtce::test::contains;
@@ -30,51 +31,6 @@ const std::string key_text = "0123456789abcdef0123456789abcdef\n";
 std::span<const std::byte> bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
 }
-
-/// A loopback UDP socket bound to one port.
-class udp {
-public:
-    explicit udp(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        const auto a = addr(port);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-            throw std::runtime_error{fmt::format("cannot bind 127.0.0.1:{}", port)};
-        }
-    }
-    ~udp() { ::close(fd_); }
-    udp(const udp&) = delete;
-    udp& operator=(const udp&) = delete;
-
-    void send(std::span<const std::byte> data, std::uint16_t port) const {
-        const auto a = addr(port);
-        (void)::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-    }
-
-    /// The next datagram within `limit`, or nothing.
-    std::optional<std::vector<std::byte>> receive(std::chrono::milliseconds limit) const {
-        pollfd pfd{fd_, POLLIN, 0};
-        if (::poll(&pfd, 1, static_cast<int>(limit.count())) <= 0) {
-            return std::nullopt;
-        }
-        std::vector<std::byte> buf(2048);
-        const auto n = ::recv(fd_, buf.data(), buf.size(), 0);
-        if (n < 0) {
-            return std::nullopt;
-        }
-        buf.resize(static_cast<std::size_t>(n));
-        return buf;
-    }
-
-private:
-    static sockaddr_in addr(std::uint16_t port) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        return a;
-    }
-    int fd_ = -1;
-};
 
 struct ports {
     std::uint16_t agent;
@@ -136,8 +92,8 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
             fmt::format("[heartbeat]\nmode = \"unicast\"\n[network.mgmt]\naddress = \"127.0.0.1\"\n"
                         "agent_port = {}\ncontroller_port = {}\npulse_port = {}\npulse_reply_port = {}\n",
                         p.agent, p.controller, p.pulse, p.pulse_reply)));
-    udp alive_socket{p.controller};
-    udp pulse_socket{p.pulse_reply};
+    const mtce::test::udp_socket alive_socket{"127.0.0.1", p.controller};
+    const mtce::test::udp_socket pulse_socket{"127.0.0.1", p.pulse_reply};
     controller ctl{key_text};
 
     mtce::test::process agent{{MTCE_BINARY, "agent", "--role", "worker", "--config",
@@ -176,7 +132,7 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
 
     // (b) A signed pulse request is answered, echoing the period and the index.
     const auto request = ctl.pulse(7, 3);
-    pulse_socket.send(request, p.pulse);
+    pulse_socket.send(request, "127.0.0.1", p.pulse);
     auto reply = pulse_socket.receive(2000ms);
     BOOST_REQUIRE(reply.has_value());
     auto m = ctl.codec.decode(*reply);
@@ -191,13 +147,13 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
 
     // (c) A request under another key, and the same valid datagram again, get no answer.
     controller impostor{"another key, long enough for hmac\n"};
-    pulse_socket.send(impostor.pulse(8, 3), p.pulse);
+    pulse_socket.send(impostor.pulse(8, 3), "127.0.0.1", p.pulse);
     BOOST_TEST(!pulse_socket.receive(500ms).has_value());
-    pulse_socket.send(request, p.pulse);
+    pulse_socket.send(request, "127.0.0.1", p.pulse);
     BOOST_TEST(!pulse_socket.receive(500ms).has_value());
 
     // A fresh request is still answered, with the index it was taught.
-    pulse_socket.send(ctl.pulse(9, 0), p.pulse);
+    pulse_socket.send(ctl.pulse(9, 0), "127.0.0.1", p.pulse);
     auto later = pulse_socket.receive(2000ms);
     BOOST_REQUIRE(later.has_value());
     auto lm = ctl.codec.decode(*later);

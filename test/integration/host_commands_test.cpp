@@ -23,6 +23,7 @@
 #include "net/payloads.hpp"
 #include "process.hpp"
 #include "scratch.hpp"
+#include "udp.hpp"
 
 using namespace std::chrono_literals;
 using mtce::test::contains;
@@ -43,55 +44,6 @@ std::span<const std::byte> bytes(const std::string& s) {
 std::string text(std::span<const std::byte> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
-
-sockaddr_in address(const std::string& ip, std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    if (::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) {
-        throw std::runtime_error{"bad address " + ip};
-    }
-    return a;
-}
-
-/// A UDP socket bound to `ip:port` (port 0: any).
-class udp {
-public:
-    udp(const std::string& ip, std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        const auto a = address(ip, port);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-            throw std::runtime_error{fmt::format("cannot bind {}:{}", ip, port)};
-        }
-    }
-    ~udp() { ::close(fd_); }
-    udp(const udp&) = delete;
-    udp& operator=(const udp&) = delete;
-
-    void send(std::span<const std::byte> data, const std::string& ip, std::uint16_t port) const {
-        const auto a = address(ip, port);
-        BOOST_REQUIRE(::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&a),
-                               sizeof a) == static_cast<ssize_t>(data.size()));
-    }
-
-    /// The next datagram within `limit`, or nothing.
-    std::optional<std::vector<std::byte>> receive(std::chrono::milliseconds limit) const {
-        pollfd pfd{fd_, POLLIN, 0};
-        if (::poll(&pfd, 1, static_cast<int>(std::max(limit.count(), 0L))) <= 0) {
-            return std::nullopt;
-        }
-        std::vector<std::byte> buf(2048);
-        const auto n = ::recv(fd_, buf.data(), buf.size(), 0);
-        if (n < 0) {
-            return std::nullopt;
-        }
-        buf.resize(static_cast<std::size_t>(n));
-        return buf;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 /// One authenticated message the host sent.
 struct received {
@@ -144,7 +96,7 @@ public:
     }
 
 private:
-    udp socket_;
+    mtce::test::udp_socket socket_;
     std::uint16_t agent_port_;
     std::string agent_ip_;
     net::codec codec_{bytes(key_text)};
@@ -388,7 +340,7 @@ BOOST_AUTO_TEST_CASE(a_reboot_runs_once_however_often_it_is_sent_and_the_failsaf
     controller impostor{"another key, long enough for hmac\n"};
     h.mgmt->send(impostor.command(net::command_kind::reboot, 1));
     BOOST_TEST(!h.mgmt->wait_for(ack_of(1), silence).has_value());
-    const udp elsewhere{"127.0.0.9", 0};
+    const mtce::test::udp_socket elsewhere{"127.0.0.9", 0};
     elsewhere.send(ctl.command(net::command_kind::reboot, 2), mgmt_ip, h.p.at(0));
     BOOST_TEST(!h.mgmt->wait_for(ack_of(2), silence).has_value());
     BOOST_TEST(!h.dir.exists("reboot.log"));

@@ -297,6 +297,22 @@ wait_state() {
   printf '%s\n' $(($(now_ms) - t0))
 }
 
+# Host $1 with the failing script $2 (under its directory): locked and unlocked, it fails with a task that
+# says $3 and names the script, raises the enable-failure alarm, and is available again once the script is
+# removed. Sets $task to the failed task.
+fails_until_repaired() {
+  local h=$1 script=$2 why=$3
+  chmod 0755 "$dir/$h/$script"
+  lock_host "$h"
+  expect_exit 0 ctl host unlock "$h"
+  wait_state "$h" unlocked-disabled-failed 120 >/dev/null
+  task=$(field "$h" task)
+  [[ $task == *"$why"* && $task == *"${script##*/}"* ]] || fail "$h's task does not name ${script##*/}: $task"
+  ctl alarm list | grep -F 200.004 >/dev/null || fail "no enable-failure alarm for $h"
+  rm -f "${dir:?}/$h/$script"
+  wait_state "$h" unlocked-enabled-available 120 >/dev/null
+}
+
 # Locks $1 and waits until it is locked-disabled-online.
 lock_host() {
   expect_exit 0 ctl host lock "$1"
@@ -394,15 +410,7 @@ passed_scenario "three lock/unlock rounds of worker-0; the other hosts undisturb
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 4: a failing self-test on worker-1"
 printf '#!/bin/sh\necho "memory: 3 uncorrectable ECC errors on DIMM B2" >&2\nexit 1\n' >"$dir/worker-1/goenabled.d/50-memory"
-chmod 0755 "$dir/worker-1/goenabled.d/50-memory"
-lock_host worker-1
-expect_exit 0 ctl host unlock worker-1
-wait_state worker-1 unlocked-disabled-failed 120 >/dev/null
-task=$(field worker-1 task)
-[[ $task == *"In-Test Failed"* && $task == *50-memory* ]] || fail "worker-1's task does not name the failing script: $task"
-ctl alarm list | grep -F 200.004 >/dev/null || fail "no enable-failure alarm for worker-1"
-rm -f "$dir/worker-1/goenabled.d/50-memory"
-wait_state worker-1 unlocked-enabled-available 120 >/dev/null
+fails_until_repaired worker-1 goenabled.d/50-memory "In-Test Failed"
 passed_scenario "worker-1 failed with '$task', then recovered on a retry once repaired"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -410,14 +418,7 @@ note "scenario 5: a failing host service on storage-0"
 # shellcheck disable=SC2016
 printf '#!/bin/sh\n[ "$1" = start ] && { echo "ceph-osd: cannot mount /dev/sdb1" >&2; exit 3; }\nexit 0\n' \
   >"$dir/storage-0/services.d/storage/50-osd"
-chmod 0755 "$dir/storage-0/services.d/storage/50-osd"
-lock_host storage-0
-expect_exit 0 ctl host unlock storage-0
-wait_state storage-0 unlocked-disabled-failed 120 >/dev/null
-task=$(field storage-0 task)
-[[ $task == *"Host Services Failed"* && $task == *50-osd* ]] || fail "storage-0's task does not name the service: $task"
-rm -f "$dir/storage-0/services.d/storage/50-osd"
-wait_state storage-0 unlocked-enabled-available 120 >/dev/null
+fails_until_repaired storage-0 services.d/storage/50-osd "Host Services Failed"
 passed_scenario "storage-0 failed with '$task', then recovered"
 
 # ---------------------------------------------------------------------------------------------------------------
