@@ -1129,26 +1129,23 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
                           fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
                                       name, to_string(busy_job)));
     }
-    // The BMC audit stops (cancelled, its exchange ends at once) and a job's exchange in flight ends before
-    // the BMC changes: nothing talks to the BMC while the change is saved, and nothing uses the old driver
-    // after it. A job's exchange is bounded by the drivers' deadlines; this waits a little longer than that.
+    // The BMC audit stops and a job's exchange in flight ends before the BMC changes: nothing talks to the
+    // BMC while the change is saved, and nothing uses the old driver after it. The audit is our own
+    // coroutine, cancelled: it ends at its next await (its exchange with it), so that wait needs no deadline
+    // (and it must end before a new one starts). A job's exchange is bounded by the drivers' deadlines; the
+    // wait for it by a little more than that.
     h->modifying = true;
     if (h->bmc_supervised) {
         h->bmc_stop->emit(asio::cancellation_type::terminal);
     }
+    (void)co_await h->wait_until([h] { return !h->bmc_supervised; }, time_point::max());
     const auto cfg = s.cfg();
     const auto& timing = cfg->bmc;
     const auto deadline = clock::now() + 2 * (timing.request_timeout + 8 * timing.backoff) * (timing.retries + 1);
-    (void)co_await h->wait_until([h] { return !h->bmc_supervised; }, deadline);
-    bool held = false;
-    if (!h->bmc_supervised) {
-        held = co_await s.acquire_bmc(*h, deadline);
-    }
+    const bool held = co_await s.acquire_bmc(*h, deadline);
     if (!held) {
         h->modifying = false;
-        if (!h->bmc_supervised) {
-            s.spawn_bmc_supervisor(*h);
-        }
+        s.spawn_bmc_supervisor(*h);
         co_return refused(409, "refused", fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
     }
     const bmc_lease lease{*h};
