@@ -508,6 +508,8 @@ const std::map<std::string, setter>& schema() {
         autorecovery_interval("services_interval", &autorecovery_config::services_interval);
         autorecovery_interval("heartbeat_interval", &autorecovery_config::heartbeat_interval);
         autorecovery_interval("boot_interval", &autorecovery_config::boot_interval);
+        k["autorecovery.threshold"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.autorecovery.threshold; }, 0, 100);
         k["bmc.audit_period_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.audit_period_s; }, 0, 86400);
         k["bmc.reset_delay_s"] = integer_value<std::uint32_t>(

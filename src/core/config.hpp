@@ -94,7 +94,9 @@ struct controller_config {
     std::chrono::milliseconds storage_boot_timeout{std::chrono::seconds{720}};
     std::chrono::milliseconds goenabled_timeout{std::chrono::seconds{603}};
     std::chrono::milliseconds services_timeout{std::chrono::seconds{305}};
-    std::chrono::milliseconds subfunction_config_timeout{std::chrono::minutes{14}};
+    /// Longer than the host's own host.subfunction_config_timeout (20 min), so that the host's verdict, with
+    /// its reason, comes first.
+    std::chrono::milliseconds subfunction_config_timeout{std::chrono::minutes{21}};
     std::chrono::milliseconds heartbeat_soak{std::chrono::seconds{11}};
     std::chrono::milliseconds command_timeout{std::chrono::seconds{10}};
     std::uint32_t command_retries = 5;
@@ -106,8 +108,10 @@ struct controller_config {
     std::chrono::milliseconds task_display{std::chrono::seconds{30}};
 };
 
-/// How long a host that failed waits before the next enable, per cause (reference §4, ar_*_interval).
+/// How long a host that failed waits before the next enable, per cause (reference §4, ar_*_interval), and how
+/// many consecutive failures of one cause are retried (design §7).
 struct autorecovery_config {
+    std::uint32_t threshold = 2;  ///< the next consecutive failure of one cause disables auto-recovery
     std::chrono::milliseconds config_interval{std::chrono::seconds{30}};
     std::chrono::milliseconds goenabled_interval{std::chrono::seconds{30}};
     std::chrono::milliseconds services_interval{std::chrono::seconds{30}};

@@ -12,7 +12,7 @@
 
 #include <tl/expected.hpp>
 
-#include "bmc/driver.hpp"
+#include "bmc/types.hpp"
 #include "core/config.hpp"
 
 namespace mtce::fleet {

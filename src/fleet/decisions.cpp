@@ -196,7 +196,7 @@ plan next_job(const plan_input& in) noexcept {
     }
     auto due = [&](const std::optional<time_point>& at) { return !at || *at <= in.now; };
     if (st.operational == oper_state::enabled) {
-        if (in.heartbeat_lost) {
+        if (in.recovery_due) {
             return {job_kind::recover, std::nullopt};
         }
         if (in.has_subfunction && st.subfunction_operational == oper_state::disabled) {
@@ -225,6 +225,10 @@ std::chrono::milliseconds retry_interval(failure_cause cause, const autorecovery
         return c.heartbeat_interval;
     case failure_cause::boot:
         return c.boot_interval;
+    case failure_cause::luks:  // a configuration failure of its own kind
+        return c.config_interval;
+    case failure_cause::subfunction:  // the subfunction's configuration is part of its self-tests
+        return c.goenabled_interval;
     case failure_cause::none:
         break;
     }
@@ -279,7 +283,17 @@ verdict judge_subfunction_config(const net::alive_report& alive) {
     if (has(alive.flags, f::subf_configured)) {
         return {step::passed, {}};
     }
+    if (has(alive.flags, f::subf_goenabled_failed | f::subf_services_failed)) {
+        return failed(why(alive, "the host reports its worker subfunction failed"));
+    }
     return {};
+}
+
+self_failure self_failure_outcome(bool peer_controller, std::uint32_t failures, std::uint32_t threshold) noexcept {
+    if (peer_controller) {
+        return self_failure::degrade;
+    }
+    return failures > threshold ? self_failure::give_up : self_failure::reboot;
 }
 
 bool unlock_needs_reboot(bool reachable, std::uint64_t uptime_s,
@@ -296,7 +310,8 @@ std::vector<std::string> degrade_names(std::uint32_t mask) {
                                     std::pair{degrade::heartbeat_cluster, "heartbeat-cluster"},
                                     std::pair{degrade::failure_flag, "failure-flag"},
                                     std::pair{degrade::service_manager, "service-manager"},
-                                    std::pair{degrade::subfunction, "subfunction"}}) {
+                                    std::pair{degrade::subfunction, "subfunction"},
+                                    std::pair{degrade::critical_failure, "critical-failure"}}) {
         if (has(mask, bit)) {
             out.emplace_back(name);
         }
@@ -351,58 +366,6 @@ std::optional<net::command_kind> lock_correction(admin_state admin, std::uint32_
         return net::command_kind::unlock;
     }
     return std::nullopt;
-}
-
-std::vector<alarm> expected_alarms(const alarm_input& in) {
-    std::vector<alarm> out;
-    const auto& st = in.states;
-    const bool locked = st.administrative == admin_state::locked;
-    if (locked) {
-        out.push_back({"200.001", "warning",
-                       fmt::format("{} was administratively locked to take it out of service.", in.name)});
-    }
-    const bool failed =
-        !locked && st.operational == oper_state::disabled && st.availability == avail_state::failed;
-    if (failed && in.cause != failure_cause::config) {
-        out.push_back(
-            {"200.004", "critical",
-             fmt::format("{} experienced a service-affecting failure. Auto-recovery in progress.", in.name)});
-    } else if (!locked && st.operational == oper_state::enabled &&
-               has(in.degrade_mask, degrade::failure_flag)) {
-        out.push_back(
-            {"200.004", "major",
-             fmt::format("{} reports a failed self-test or host service while in service.", in.name)});
-    }
-    for (const auto& [net, id, label] :
-         {std::tuple{heartbeat::network::mgmt, "200.005", "Management"},
-          std::tuple{heartbeat::network::cluster, "200.009", "Cluster-host"}}) {
-        const auto level = in.heartbeat[static_cast<std::size_t>(net)];
-        if (level == heartbeat::hb_state::failed) {
-            out.push_back(
-                {id, "critical",
-                 fmt::format("{} experienced a persistent critical '{} Network' communication failure.",
-                             in.name, label)});
-        } else if (level == heartbeat::hb_state::degraded) {
-            out.push_back({id, "major",
-                           fmt::format("{} is experiencing intermittent '{} Network' heartbeat failures.",
-                                       in.name, label)});
-        }
-    }
-    if (in.bmc_unreachable) {
-        out.push_back({"200.010", "warning", fmt::format("{} access to board management module has failed.", in.name)});
-    }
-    if (failed && in.cause == failure_cause::config) {
-        out.push_back(
-            {"200.011", "critical", fmt::format("{} experienced a configuration failure.", in.name)});
-    }
-    if (in.has_subfunction && !locked && st.subfunction_operational == oper_state::disabled &&
-        st.subfunction_availability == avail_state::failed) {
-        out.push_back(
-            {"200.013", "critical",
-             fmt::format("{} compute subfunction experienced a service-affecting failure.", in.name)});
-    }
-    std::sort(out.begin(), out.end(), [](const alarm& a, const alarm& b) { return a.id < b.id; });
-    return out;
 }
 
 }  // namespace mtce::fleet

@@ -41,6 +41,8 @@ struct admission_view {
 struct fleet_view {
     /// Controllers that are unlocked-enabled, this one included.
     std::size_t enabled_controllers = 0;
+    /// Controllers in the inventory, this one included.
+    std::size_t controllers = 0;
 };
 
 /// Why `action` is refused for this host (the text the CLI prints after "cannot <action> <host>: "), or
@@ -94,7 +96,7 @@ struct plan_input {
     host_states states;
     bool has_subfunction = false;        ///< an all-in-one controller
     std::optional<host_action> request;  ///< accepted, not yet started
-    bool heartbeat_lost = false;         ///< a loss was reported since the host was enabled
+    bool recovery_due = false;           ///< its heartbeat was lost, or it rebooted on its own, while enabled
     std::optional<time_point> retry_at;  ///< when the next enable may start after a failure
     std::optional<time_point> subfunction_retry_at;
     time_point now{};
@@ -106,8 +108,8 @@ struct plan {
     std::optional<time_point> wake_at;
 };
 
-/// The next job: an accepted request first; then, for an unlocked host, graceful recovery after a heartbeat
-/// loss, the enable of a disabled host once its retry is due, or the enable of a disabled subfunction;
+/// The next job: an accepted request first; then, for an unlocked host, recovery after a heartbeat loss or
+/// a spontaneous reboot, the enable of a disabled host once its retry is due, or the enable of a disabled subfunction;
 /// nothing for a locked host.
 [[nodiscard]] plan next_job(const plan_input& in) noexcept;
 
@@ -133,7 +135,10 @@ struct verdict {
 [[nodiscard]] verdict judge_goenabled(const net::alive_report& alive, bool subfunction);
 /// The host services of the main function or of the worker subfunction.
 [[nodiscard]] verdict judge_services(const net::alive_report& alive, bool subfunction);
-/// The subfunction's configuration marker (all-in-one): passed once it is reported configured.
+/// The subfunction's configuration (all-in-one): passed once it is reported configured; failed, with the
+/// host's own reason, once the host reports its subfunction's self-tests or services failed (the host gives
+/// up waiting for its configuration after host.subfunction_config_timeout and says why). A zero flags word is
+/// no failure (reference §2.4).
 [[nodiscard]] verdict judge_subfunction_config(const net::alive_report& alive);
 
 /// Whether an unlock must reboot the host: it is running (reported within the offline window) and booted at
@@ -141,6 +146,22 @@ struct verdict {
 /// what it will be enabled with.
 [[nodiscard]] bool unlock_needs_reboot(bool reachable, std::uint64_t uptime_s,
                                        std::chrono::milliseconds fresh_boot_uptime) noexcept;
+
+// ---------------------------------------------------------------------------------------------------------
+// This controller's own failures (reference §7)
+
+/// What this controller does when its own enable fails.
+enum class self_failure : std::uint8_t {
+    degrade,  ///< stay unlocked-enabled-degraded with the critical alarm; never reboot itself
+    reboot,   ///< fail, and reboot itself at the retry (simplex, under the threshold)
+    give_up,  ///< simplex past the threshold: stay degraded with the critical alarm, no more self-reboots
+};
+
+/// `peer_controller`: another controller is in the inventory (then this one never reboots itself: with no
+/// enabled standby it would take the system down; with one, the fail-over is the standby's, design §8).
+/// `failures`: consecutive failures of this cause, this one included (kept across its own reboots).
+[[nodiscard]] self_failure self_failure_outcome(bool peer_controller, std::uint32_t failures,
+                                                std::uint32_t threshold) noexcept;
 
 // ---------------------------------------------------------------------------------------------------------
 // In service
@@ -152,6 +173,9 @@ inline constexpr std::uint32_t heartbeat_cluster = 0x2;  ///< heartbeat degraded
 inline constexpr std::uint32_t failure_flag = 0x4;       ///< the host reports a failed self-test or service
 inline constexpr std::uint32_t service_manager = 0x8;    ///< the host reports its service manager degraded
 inline constexpr std::uint32_t subfunction = 0x10;       ///< the worker subfunction failed
+/// This controller failed its own enable and stays in service, degraded (it never fails itself while a peer
+/// controller exists; reference §7).
+inline constexpr std::uint32_t critical_failure = 0x20;
 }  // namespace degrade
 
 /// Names of the set bits, for the host document ("heartbeat-mgmt", "failure-flag", ...).
@@ -176,34 +200,5 @@ inline constexpr std::uint32_t subfunction = 0x10;       ///< the worker subfunc
 /// otherwise: lock for a locked host that reports unlocked, unlock for the reverse.
 [[nodiscard]] std::optional<net::command_kind> lock_correction(admin_state admin,
                                                                std::uint32_t alive_flags) noexcept;
-
-// ---------------------------------------------------------------------------------------------------------
-// Alarms (reference monitors-bmc-api §F: the IDs, instances and severities operators key on)
-
-struct alarm {
-    std::string id;        ///< "200.001"
-    std::string severity;  ///< critical, major, minor, warning
-    std::string reason;
-
-    friend bool operator==(const alarm&, const alarm&) = default;
-};
-
-struct alarm_input {
-    std::string_view name;
-    host_states states;
-    bool has_subfunction = false;
-    failure_cause cause = failure_cause::none;
-    std::uint32_t degrade_mask = 0;
-    bool bmc_unreachable = false;  ///< its BMC has not answered for bmc.access_alarm_delay
-    /// Heartbeat level per network while the host is monitored (unmonitored otherwise).
-    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat{heartbeat::hb_state::unmonitored,
-                                                                        heartbeat::hb_state::unmonitored};
-};
-
-/// The alarms a host in this state has, ordered by id: 200.001 locked; 200.004 enable failure (critical,
-/// unless its cause is a configuration failure: 200.011) or an in-service failure flag (major); 200.005 /
-/// 200.009 heartbeat of the management / cluster network (major degraded, critical lost); 200.010 BMC access
-/// (warning); 200.013 the all-in-one worker subfunction failed.
-[[nodiscard]] std::vector<alarm> expected_alarms(const alarm_input& in);
 
 }  // namespace mtce::fleet

@@ -1,8 +1,11 @@
 #pragma once
 
-// The fleet manager (design §1): the inventory, one supervising coroutine per managed host, the messages
-// to and from the host agents, alarms, the event log, and what the REST API shows of all of it.
+// The fleet manager (design §1): the inventory, one supervisor per managed host, the messages to and from
+// the host agents, the fleet policy, alarms, the event log, and what the REST API shows of all of it. A
+// component: it starts and stops on its own (a standby controller stops it while its host agent runs).
 
+#include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,9 +17,8 @@
 #include "api/backend.hpp"
 #include "bmc/driver.hpp"
 #include "core/config.hpp"
-#include "core/tasks.hpp"
 
-namespace mtce::host {
+namespace mtce::net {
 class wire_sender;
 }
 namespace mtce::heartbeat {
@@ -25,11 +27,15 @@ class monitor;
 
 namespace mtce::fleet {
 
-/// The controller's fleet manager. Construct it once the heartbeat monitor exists, open() it, then run().
+struct fleet_parts;
+class fleet_tasks;
+
+/// The controller's fleet manager. Construct it once the heartbeat monitor exists, open() it, then start().
 ///
-/// Every managed host has a supervising coroutine that runs one job at a time (add, enable, recovery, lock,
-/// force-lock, reboot, reset, subfunction enable), chosen by next_job() from its state and the requests
-/// accepted through the API. A request that the running job gives way to cancels it. Hosts listed in
+/// Every managed host has a supervisor that runs one job at a time (add, enable, recovery, lock, force-lock,
+/// reboot, reset, power, reinstall, subfunction enable), chosen by next_job() from its record and the
+/// requests accepted through the API; a request that the running job gives way to cancels it. The heartbeat
+/// monitor's events reach the hosts through the fleet policy, a period at a time. Hosts listed in
 /// `[[controller.hosts]]` are heartbeated and shown but not managed.
 ///
 /// Not thread-safe: constructed, run and called on the event loop's thread. The inventory's disk writes
@@ -37,8 +43,7 @@ namespace mtce::fleet {
 class fleet_manager : public api::backend {
 public:
     /// `monitor` may be null (no network address: nothing to heartbeat, no host can be enabled).
-    fleet_manager(asio::any_io_executor ex, config_store& config, host::wire_sender& wire,
-                  heartbeat::monitor* monitor);
+    fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire, heartbeat::monitor* monitor);
     ~fleet_manager() override;
     fleet_manager(const fleet_manager&) = delete;
     fleet_manager& operator=(const fleet_manager&) = delete;
@@ -46,7 +51,7 @@ public:
     /// Makes a driver for a protocol ("redfish" or "ipmi"), or null if this controller cannot speak it.
     using bmc_factory = std::function<std::unique_ptr<bmc::driver>(std::string_view protocol, const bmc::endpoint& where,
                                                                    const bmc::timing& timing)>;
-    /// How BMCs are reached; without it, hosts' BMCs are not used (call before run()).
+    /// How BMCs are reached; without it, hosts' BMCs are not used (call before start()).
     void use_bmc(bmc_factory factory);
 
     /// Opens the inventory in controller.state_dir, loads hosts, alarms and recent events, and adds this
@@ -55,9 +60,13 @@ public:
     /// use): the controller does not start on a state it cannot trust.
     void open();
 
-    /// Supervises every host, receives the hosts' messages and audits availability until the tasks are
-    /// asked to stop; then stops every supervisor. Throws if receiving fails for good.
-    asio::awaitable<void> run(task_set& tasks);
+    /// Starts the fleet's tasks, each in the fleet's task groups: every host's supervisor and BMC audit, the
+    /// receivers of the hosts' messages and the availability audit. A task that fails for good (a receive
+    /// socket error) is reported to `on_failure` (the role stops the daemon then).
+    void start(std::function<void(std::string_view task, std::exception_ptr)> on_failure = {});
+    /// Stops every task of the fleet, the hosts' included, and waits for them: they are cancelled and end at
+    /// their next await; what the hosts were doing is saved and taken up again by start(). Idempotent.
+    asio::awaitable<void> stop();
 
     // api::backend
     [[nodiscard]] nlohmann::json hosts() const override;
@@ -71,10 +80,9 @@ public:
     asio::awaitable<api::outcome> delete_host(std::string name) override;
     asio::awaitable<api::outcome> act(std::string name, std::string action) override;
 
-    struct impl;
-
 private:
-    std::unique_ptr<impl> impl_;
+    std::unique_ptr<fleet_parts> parts_;
+    std::unique_ptr<fleet_tasks> tasks_;
 };
 
 }  // namespace mtce::fleet

@@ -53,6 +53,8 @@ enum class failure_cause : std::uint8_t {
     services,   ///< host services failed to start or did not finish in time
     heartbeat,  ///< heartbeat lost during the soak, or in service without a graceful recovery
     boot,       ///< no mtcAlive from a new boot within the boot timeout, or the host did not reboot
+    luks,       ///< the host's encrypted volume failed
+    subfunction,  ///< the worker subfunction's configuration failed or did not complete in time
 };
 
 [[nodiscard]] std::string_view to_string(admin_state s) noexcept;

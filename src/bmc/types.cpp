@@ -1,4 +1,4 @@
-#include "bmc/driver.hpp"
+#include "bmc/types.hpp"
 
 #include <algorithm>
 

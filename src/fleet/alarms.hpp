@@ -1,0 +1,44 @@
+#pragma once
+
+// Which alarms a host's state raises (reference monitors-bmc-api §F: the IDs, instances and severities
+// operators key on). Sans-io: a function of the host's state.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fleet/states.hpp"
+#include "heartbeat/accounting.hpp"
+
+namespace mtce::fleet {
+
+struct alarm {
+    std::string id;        ///< "200.001"
+    std::string severity;  ///< critical, major, minor, warning
+    std::string reason;
+
+    friend bool operator==(const alarm&, const alarm&) = default;
+};
+
+struct alarm_input {
+    std::string_view name;
+    host_states states;
+    bool has_subfunction = false;
+    failure_cause cause = failure_cause::none;
+    std::uint32_t degrade_mask = 0;
+    bool bmc_unreachable = false;  ///< its BMC has not answered for bmc.access_alarm_delay
+    /// Heartbeat level per network while the host is monitored (unmonitored otherwise).
+    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat{heartbeat::hb_state::unmonitored,
+                                                                        heartbeat::hb_state::unmonitored};
+};
+
+/// The alarms a host in this state has, ordered by id: 200.001 locked; 200.004 enable failure (critical,
+/// unless its cause is a configuration failure: 200.011; critical too for this controller degraded by its
+/// own failure) or an in-service failure flag (major); 200.005 /
+/// 200.009 heartbeat of the management / cluster network (major degraded, critical lost); 200.010 BMC access
+/// (warning); 200.013 the all-in-one worker subfunction failed.
+[[nodiscard]] std::vector<alarm> expected_alarms(const alarm_input& in);
+
+}  // namespace mtce::fleet

@@ -1,0 +1,25 @@
+# Fails if any source of the fleet's rules includes, directly or not, an Asio header (or a header of the
+# fleet's Asio parts). Run by ctest as `cmake -P` with CXX, INCLUDES, SOURCES (relative to SOURCE_DIR) and
+# SOURCE_DIR.
+set(failures "")
+foreach(source IN LISTS SOURCES)
+  if(NOT IS_ABSOLUTE "${source}")
+    set(source "${SOURCE_DIR}/${source}")
+  endif()
+  execute_process(COMMAND "${CXX}" -std=c++20 -I "${INCLUDES}" -M "${source}"
+                  OUTPUT_VARIABLE deps ERROR_VARIABLE errors RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    string(APPEND failures "${source}: cannot list its includes: ${errors}\n")
+    continue()
+  endif()
+  string(REGEX MATCHALL "[^ \\\\\n]*/(asio|asio\\.hpp|boost/asio)[^ \\\\\n]*" asio "${deps}")
+  if(asio)
+    list(GET asio 0 first)
+    string(APPEND failures "${source} includes Asio (${first})\n")
+  endif()
+endforeach()
+list(LENGTH SOURCES count)
+if(failures)
+  message(FATAL_ERROR "the fleet's rules must be sans-io:\n${failures}")
+endif()
+message(STATUS "${count} source(s) of the fleet's rules include no Asio header")
