@@ -85,7 +85,7 @@ void enable_stats::observe(double seconds) {
     }
 }
 
-fleet_manager::impl::impl(asio::any_io_executor e, config_store& c, host::wire_sender& w,
+fleet_manager::impl::impl(asio::any_io_executor e, config_store& c, net::wire_sender& w,
                           heartbeat::monitor* m)
     : ex{e},
       settings{c},
@@ -609,7 +609,7 @@ asio::awaitable<void> fleet_manager::impl::audit_loop(task_set& tasks) {
 // ---------------------------------------------------------------------------------------------------------
 // fleet_manager
 
-fleet_manager::fleet_manager(asio::any_io_executor ex, config_store& config, host::wire_sender& wire,
+fleet_manager::fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire,
                              heartbeat::monitor* monitor)
     : impl_{std::make_unique<impl>(ex, config, wire, monitor)} {}
 

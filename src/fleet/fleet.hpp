@@ -16,7 +16,7 @@
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 
-namespace mtce::host {
+namespace mtce::net {
 class wire_sender;
 }
 namespace mtce::heartbeat {
@@ -37,7 +37,7 @@ namespace mtce::fleet {
 class fleet_manager : public api::backend {
 public:
     /// `monitor` may be null (no network address: nothing to heartbeat, no host can be enabled).
-    fleet_manager(asio::any_io_executor ex, config_store& config, host::wire_sender& wire,
+    fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire,
                   heartbeat::monitor* monitor);
     ~fleet_manager() override;
     fleet_manager(const fleet_manager&) = delete;

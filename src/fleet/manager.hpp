@@ -27,7 +27,7 @@
 #include "fleet/inventory.hpp"
 #include "fleet/store.hpp"
 #include "heartbeat/monitor.hpp"
-#include "host/wire.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::fleet {
 
@@ -55,11 +55,11 @@ struct enable_stats {
 };
 
 struct fleet_manager::impl {
-    impl(asio::any_io_executor e, config_store& c, host::wire_sender& w, heartbeat::monitor* m);
+    impl(asio::any_io_executor e, config_store& c, net::wire_sender& w, heartbeat::monitor* m);
 
     asio::any_io_executor ex;
     config_store& settings;
-    host::wire_sender& wire;
+    net::wire_sender& wire;
     heartbeat::monitor* monitor;
     std::unique_ptr<store> db;
     controller_inbox inbox;

@@ -19,7 +19,7 @@ constexpr std::array<network, network_count> networks{network::mgmt, network::cl
 
 }  // namespace
 
-monitor::monitor(const heartbeat_config& hb, host::wire_sender& wire,
+monitor::monitor(const heartbeat_config& hb, net::wire_sender& wire,
                  std::array<bool, network_count> on_network)
     : ledger_{hb},
       wire_{wire},

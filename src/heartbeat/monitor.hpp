@@ -20,8 +20,8 @@
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 #include "heartbeat/accounting.hpp"
-#include "host/wire.hpp"
 #include "net/message.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::heartbeat {
 
@@ -64,7 +64,7 @@ public:
     using time_point = accounting::time_point;
 
     /// `on_network[n]`: this controller has an address on network n. `wire` signs requests as this host.
-    monitor(const heartbeat_config& hb, host::wire_sender& wire, std::array<bool, network_count> on_network);
+    monitor(const heartbeat_config& hb, net::wire_sender& wire, std::array<bool, network_count> on_network);
 
     /// Adds a host, monitored on every network it has an address on (and this controller is on).
     /// Throws std::invalid_argument for an invalid or duplicate name or an address that does not parse.
@@ -126,7 +126,7 @@ private:
     void log_late(const period_summary& s, time_point now);
 
     accounting ledger_;
-    host::wire_sender& wire_;
+    net::wire_sender& wire_;
     std::array<bool, network_count> on_network_;
     std::chrono::milliseconds period_length_;
     std::vector<host_entry> hosts_;  // indexed by slot

@@ -135,7 +135,7 @@ void command_inbox::remember_ack(std::string_view controller, std::uint64_t id,
 // ---- command_server ----
 
 command_server::command_server(asio::any_io_executor ex, config_store& config, host_agent& agent,
-                               wire_sender& wire, std::vector<asio::ip::address> controllers, task_set& tasks,
+                               net::wire_sender& wire, std::vector<asio::ip::address> controllers, task_set& tasks,
                                std::function<void()> send_alive)
     : config_{config},
       agent_{agent},

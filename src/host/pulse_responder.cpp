@@ -27,7 +27,7 @@ std::vector<asio::ip::address> controller_addresses(const std::vector<std::strin
 }
 
 pulse_responder::pulse_responder(std::string network_name, std::vector<asio::ip::address> controllers,
-                                 std::uint32_t flags, wire_sender& wire)
+                                 std::uint32_t flags, net::wire_sender& wire)
     : network_{std::move(network_name)}, controllers_{std::move(controllers)}, flags_{flags}, wire_{wire} {}
 
 std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asio::ip::address& from,

@@ -23,17 +23,17 @@ std::span<const std::byte> bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
 }
 
-mtce::host::boot_identity boot(const std::string& text) {
+mtce::net::boot_identity boot(const std::string& text) {
     return {text, mtce::net::parse_boot_id(text), 1000};
 }
 
 /// A simulated host: answers a decoded request the way a real one does.
 struct fake_host {
-    mtce::host::wire_sender wire;
+    mtce::net::wire_sender wire;
     std::array<std::byte, mtce::net::max_datagram_size> buf{};
 
     explicit fake_host(const std::string& name, const std::string& k = key)
-        : wire{bytes(k), name, boot(name + "-boot")} {}
+        : wire{bytes(k), name, boot(name + "-boot"), /*first_sequence=*/1} {}
 
     std::span<const std::byte> reply(std::uint64_t period, std::uint32_t index) {
         std::array<std::byte, mtce::net::pulse_response_size> payload{};
@@ -44,7 +44,7 @@ struct fake_host {
 
 struct fixture {
     mtce::heartbeat_config hb;
-    mtce::host::wire_sender controller{bytes(key), "controller-0", boot("controller-boot")};
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
     mtce::net::codec reader{bytes(key)};
     std::unique_ptr<monitor> m;
     std::vector<std::pair<std::string, hb_event>> events;
