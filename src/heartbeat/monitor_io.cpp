@@ -1,5 +1,8 @@
 // The heartbeat's sockets and clock: every period, requests out on each network, replies in as they come.
 // Every decision is the monitor's; this file only waits, sends and receives.
+#include <type_traits>
+#include <variant>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/udp.hpp>
@@ -154,7 +157,17 @@ asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg,
         }
     };
 
-    co_await (periods() || receive(io[0]) || receive(io[1]) || tasks.until_stop());
+    // No operand may throw: `||` would hold a failure back until another operand ends, which for these loops
+    // is the daemon's stop. The first to end wins; its failure is rethrown once the others are cancelled.
+    const auto first = co_await (catching(periods()) || catching(receive(io[0])) || catching(receive(io[1])) ||
+                                 tasks.until_stop());
+    std::visit(
+        [](const auto& ended) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(ended)>, std::exception_ptr>) {
+                rethrow_if_failed(ended);
+            }
+        },
+        first);
 }
 
 }  // namespace mtce::heartbeat

@@ -107,9 +107,12 @@ asio::awaitable<void> pulse_responder::serve(network_config network, heartbeat_m
             log_drops();
         }
     };
-    auto ended = co_await (net::serve_udp(socket, sink) || tasks.until_stop());
-    if (ended.index() == 0 && std::get<0>(ended)) {
-        throw std::system_error{std::get<0>(ended), "heartbeat (" + network_ + "): receiving pulses"};
+    // The sink may throw: caught, so that the race ends with the failure instead of holding it until stop.
+    auto ended = co_await (catching(net::serve_udp(socket, sink)) || tasks.until_stop());
+    if (ended.index() == 0) {
+        if (const auto ec = std::get<0>(std::move(ended)).get()) {
+            throw std::system_error{ec, "heartbeat (" + network_ + "): receiving pulses"};
+        }
     }
 }
 

@@ -3,8 +3,16 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <future>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_future.hpp>
 
 using namespace std::chrono_literals;
 using mtce::heartbeat::hb_event;
@@ -274,4 +282,55 @@ BOOST_AUTO_TEST_CASE(a_duplicate_or_invalid_host_is_refused) {
     BOOST_CHECK_THROW(f.add("bad name", "10.0.0.12"), std::invalid_argument);
     BOOST_CHECK_THROW(f.add("worker-2", "not-an-ip"), std::invalid_argument);
     BOOST_TEST(f.m->hosts().size() == 1U);
+}
+
+// ---- run_monitor: the period loop on loopback sockets ----
+
+namespace {
+
+/// run_monitor on 127.0.0.1, unicast, heartbeating one host that never answers (a socket that only
+/// receives), with thresholds low enough for the first silent period to raise an event.
+struct loopback_heartbeat {
+    asio::io_context io;
+    mtce::task_set tasks{io.get_executor()};
+    asio::ip::udp::socket silent_host{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    std::shared_ptr<mtce::config> cfg = std::make_shared<mtce::config>();
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
+    std::unique_ptr<monitor> m;
+
+    loopback_heartbeat() {
+        cfg->mgmt.address = "127.0.0.1";
+        cfg->mgmt.pulse_port = silent_host.local_endpoint().port();
+        cfg->mgmt.pulse_reply_port = 0;  // any free port
+        cfg->heartbeat.mode = mtce::heartbeat_mode::unicast;
+        cfg->heartbeat.period_ms = 20;
+        cfg->heartbeat.minor_threshold = 1;
+        cfg->heartbeat.degrade_threshold = 2;
+        cfg->heartbeat.failure_threshold = 3;
+        m = std::make_unique<monitor>(cfg->heartbeat, controller, std::array<bool, 2>{true, false});
+        m->add_host({"worker-0", mtce::role::worker, "127.0.0.1", "", 0});
+    }
+
+    /// Runs the monitor for at most `limit`; whether it ended by itself (if not, it is stopped).
+    bool ends_within(std::future<void>& done, std::chrono::milliseconds limit) {
+        io.run_for(limit);
+        const bool ended = done.wait_for(std::chrono::seconds{0}) == std::future_status::ready;
+        if (!ended) {
+            tasks.request_stop();
+            io.run_for(std::chrono::seconds{2});
+        }
+        return ended;
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failure_in_the_period_loop_ends_the_heartbeat_at_once_with_its_error) {
+    loopback_heartbeat h;
+    h.m->on_event([](std::string_view, const hb_event&) { throw std::runtime_error{"listener failed"}; });
+    auto done = asio::co_spawn(h.io, mtce::heartbeat::run_monitor(*h.m, h.cfg, h.tasks), asio::use_future);
+    // The first silent period raises an event; the receive loops would run until the daemon stops.
+    BOOST_TEST_REQUIRE(h.ends_within(done, 3s));
+    BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error,
+                          [](const std::runtime_error& e) { return std::string{e.what()} == "listener failed"; });
 }
