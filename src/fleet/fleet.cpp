@@ -724,8 +724,11 @@ void fleet_manager::open() {
         }
     }
     if (s.monitor != nullptr) {
-        s.monitor->on_event(
-            [&s](std::string_view host, const heartbeat::hb_event& e) { s.on_heartbeat_event(host, e); });
+        s.monitor->on_period([&s](std::uint64_t, std::span<const heartbeat::host_event> events) {
+            for (const auto& e : events) {
+                s.on_heartbeat_event(e.host, e.event);
+            }
+        });
     }
     for (auto& [name, h] : s.hosts) {
         s.update_alarms(*h);

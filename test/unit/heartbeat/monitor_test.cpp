@@ -56,12 +56,18 @@ struct fixture {
     mtce::net::codec reader{bytes(key)};
     std::unique_ptr<monitor> m;
     std::vector<std::pair<std::string, hb_event>> events;
+    std::vector<std::pair<std::uint64_t, std::size_t>> calls;  // per listener call: period, events
     monitor::time_point t{};
     std::array<std::byte, mtce::net::max_datagram_size> out{};
 
     explicit fixture(std::array<bool, 2> nets = {true, true}) {
         m = std::make_unique<monitor>(hb, controller, nets);
-        m->on_event([this](std::string_view h, const hb_event& e) { events.emplace_back(std::string{h}, e); });
+        m->on_period([this](std::uint64_t period, std::span<const mtce::heartbeat::host_event> batch) {
+            calls.emplace_back(period, batch.size());
+            for (const auto& e : batch) {
+                events.emplace_back(std::string{e.host}, e.event);
+            }
+        });
     }
 
     std::uint32_t add(const std::string& name, const std::string& mgmt, const std::string& cluster = "") {
@@ -284,12 +290,56 @@ BOOST_AUTO_TEST_CASE(a_duplicate_or_invalid_host_is_refused) {
     BOOST_TEST(f.m->hosts().size() == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(all_events_of_a_period_arrive_in_one_call_and_a_quiet_period_gives_an_empty_one) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    f.add("worker-1", "10.0.0.11");
+    f.silent_periods(3);
+    using call = std::pair<std::uint64_t, std::size_t>;
+    BOOST_TEST((f.calls == std::vector<call>{{1, 0}, {2, 0}, {3, 0}}));
+    f.silent_periods(1);  // the fourth miss: minor on mgmt for both hosts
+    BOOST_TEST_REQUIRE(f.calls.size() == 4U);
+    BOOST_TEST((f.calls[3] == call{4, 2}));
+    BOOST_TEST_REQUIRE(f.events.size() == 2U);
+    BOOST_TEST(f.events[0].first == "worker-0");
+    BOOST_TEST(f.events[1].first == "worker-1");
+    BOOST_TEST((f.events[1].second.kind == hb_event_kind::minor_set));
+    f.m->end_period(f.t);  // no period open: nothing to hand over
+    BOOST_TEST(f.calls.size() == 4U);
+}
+
+BOOST_AUTO_TEST_CASE(a_late_period_is_handed_over_too_with_no_miss_events) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.silent_periods(3);
+    f.m->begin_period(f.t);
+    f.t += 250ms;  // the fourth miss would raise minor, but the period is void
+    BOOST_TEST(f.m->end_period(f.t).voided);
+    BOOST_TEST_REQUIRE(f.calls.size() == 4U);
+    BOOST_TEST((f.calls[3] == std::pair<std::uint64_t, std::size_t>{4, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(the_names_in_a_batch_outlive_hosts_the_listener_removes) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.add("worker-1", "10.0.0.11");
+    std::vector<std::string> seen;
+    f.m->on_period([&](std::uint64_t, std::span<const mtce::heartbeat::host_event> batch) {
+        for (const auto& e : batch) {
+            seen.emplace_back(e.host);
+            (void)f.m->remove_host(e.host == "worker-0" ? "worker-1" : "worker-0");
+        }
+    });
+    f.silent_periods(4);
+    BOOST_TEST((seen == std::vector<std::string>{"worker-0", "worker-1"}));
+}
+
 // ---- run_monitor: the period loop on loopback sockets ----
 
 namespace {
 
 /// run_monitor on 127.0.0.1, unicast, heartbeating one host that never answers (a socket that only
-/// receives), with thresholds low enough for the first silent period to raise an event.
+/// receives).
 struct loopback_heartbeat {
     asio::io_context io;
     mtce::task_set tasks{io.get_executor()};
@@ -304,9 +354,6 @@ struct loopback_heartbeat {
         cfg->mgmt.pulse_reply_port = 0;  // any free port
         cfg->heartbeat.mode = mtce::heartbeat_mode::unicast;
         cfg->heartbeat.period_ms = 20;
-        cfg->heartbeat.minor_threshold = 1;
-        cfg->heartbeat.degrade_threshold = 2;
-        cfg->heartbeat.failure_threshold = 3;
         m = std::make_unique<monitor>(cfg->heartbeat, controller, std::array<bool, 2>{true, false});
         m->add_host({"worker-0", mtce::role::worker, "127.0.0.1", "", 0});
     }
@@ -327,9 +374,11 @@ struct loopback_heartbeat {
 
 BOOST_AUTO_TEST_CASE(a_failure_in_the_period_loop_ends_the_heartbeat_at_once_with_its_error) {
     loopback_heartbeat h;
-    h.m->on_event([](std::string_view, const hb_event&) { throw std::runtime_error{"listener failed"}; });
+    h.m->on_period([](std::uint64_t, std::span<const mtce::heartbeat::host_event>) {
+        throw std::runtime_error{"listener failed"};
+    });
     auto done = asio::co_spawn(h.io, mtce::heartbeat::run_monitor(*h.m, h.cfg, h.tasks), asio::use_future);
-    // The first silent period raises an event; the receive loops would run until the daemon stops.
+    // The first period's end throws; the receive loops would run until the daemon stops.
     BOOST_TEST_REQUIRE(h.ends_within(done, 3s));
     BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error,
                           [](const std::runtime_error& e) { return std::string{e.what()} == "listener failed"; });
