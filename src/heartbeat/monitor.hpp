@@ -118,6 +118,12 @@ public:
     [[nodiscard]] const accounting& ledger() const { return ledger_; }
     [[nodiscard]] std::uint64_t period() const { return period_; }
     [[nodiscard]] std::chrono::milliseconds period_length() const { return period_length_; }
+    /// The period length from the next begin_period() on: the one the loop waits for, and the one a period's
+    /// window is judged against (late or not). Throws std::invalid_argument unless it is positive.
+    void set_period_length(std::chrono::milliseconds length) {
+        ledger_.set_period(length);
+        period_length_ = length;
+    }
 
 private:
     struct host_entry {
@@ -164,6 +170,8 @@ private:
 
 /// Runs the heartbeat: every period, requests on each network the controller is on; replies received in
 /// batches as they come. Returns when the tasks are asked to stop. Throws if a socket cannot be opened.
-asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg, task_set& tasks);
+/// heartbeat.period_ms is read from `config` at the start of every period, so a reload applies it from the
+/// next period on; the mode and the networks are read once, at the start.
+asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_set& tasks);
 
 }  // namespace mtce::heartbeat

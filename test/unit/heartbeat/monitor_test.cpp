@@ -3,7 +3,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -339,23 +343,41 @@ BOOST_AUTO_TEST_CASE(the_names_in_a_batch_outlive_hosts_the_listener_removes) {
 namespace {
 
 /// run_monitor on 127.0.0.1, unicast, heartbeating one host that never answers (a socket that only
-/// receives).
+/// receives). The configuration file the store reloads from is `file`, in a fresh directory.
 struct loopback_heartbeat {
     asio::io_context io;
     mtce::task_set tasks{io.get_executor()};
     asio::ip::udp::socket silent_host{io, {asio::ip::make_address("127.0.0.1"), 0}};
-    std::shared_ptr<mtce::config> cfg = std::make_shared<mtce::config>();
+    std::filesystem::path dir;
+    std::filesystem::path file;
+    std::unique_ptr<mtce::config_store> store;
     mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
     std::unique_ptr<monitor> m;
 
     loopback_heartbeat() {
-        cfg->mgmt.address = "127.0.0.1";
-        cfg->mgmt.pulse_port = silent_host.local_endpoint().port();
-        cfg->mgmt.pulse_reply_port = 0;  // any free port
-        cfg->heartbeat.mode = mtce::heartbeat_mode::unicast;
-        cfg->heartbeat.period_ms = 20;
-        m = std::make_unique<monitor>(cfg->heartbeat, controller, std::array<bool, 2>{true, false});
+        std::string tmpl = (std::filesystem::temp_directory_path() / "mtce-monitor-test.XXXXXX").string();
+        BOOST_TEST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        dir = tmpl;
+        file = dir / "mtce.toml";
+        mtce::config cfg;
+        cfg.mgmt.address = "127.0.0.1";
+        cfg.mgmt.pulse_port = silent_host.local_endpoint().port();
+        cfg.mgmt.pulse_reply_port = 0;  // any free port
+        cfg.heartbeat.mode = mtce::heartbeat_mode::unicast;
+        cfg.heartbeat.period_ms = 20;
+        m = std::make_unique<monitor>(cfg.heartbeat, controller, std::array<bool, 2>{true, false});
         m->add_host({"worker-0", mtce::role::worker, "127.0.0.1", "", 0});
+        store = std::make_unique<mtce::config_store>(file, mtce::role::worker, std::move(cfg));
+    }
+    ~loopback_heartbeat() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    loopback_heartbeat(const loopback_heartbeat&) = delete;
+    loopback_heartbeat& operator=(const loopback_heartbeat&) = delete;
+
+    std::future<void> start() {
+        return asio::co_spawn(io, mtce::heartbeat::run_monitor(*m, *store, tasks), asio::use_future);
     }
 
     /// Runs the monitor for at most `limit`; whether it ended by itself (if not, it is stopped).
@@ -377,9 +399,39 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_period_loop_ends_the_heartbeat_at_once_wit
     h.m->on_period([](std::uint64_t, std::span<const mtce::heartbeat::host_event>) {
         throw std::runtime_error{"listener failed"};
     });
-    auto done = asio::co_spawn(h.io, mtce::heartbeat::run_monitor(*h.m, h.cfg, h.tasks), asio::use_future);
+    auto done = h.start();
     // The first period's end throws; the receive loops would run until the daemon stops.
     BOOST_TEST_REQUIRE(h.ends_within(done, 3s));
     BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error,
                           [](const std::runtime_error& e) { return std::string{e.what()} == "listener failed"; });
+}
+
+BOOST_AUTO_TEST_CASE(a_reloaded_period_applies_from_the_next_period_on) {
+    loopback_heartbeat h;
+    struct closed {
+        std::uint64_t period;
+        std::chrono::milliseconds length;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::vector<closed> closes;
+    h.m->on_period([&](std::uint64_t period, std::span<const mtce::heartbeat::host_event>) {
+        closes.push_back({period, h.m->period_length(), std::chrono::steady_clock::now()});
+        if (period == 3) {
+            std::ofstream{h.file} << "[heartbeat]\nperiod_ms = 200\n";
+            BOOST_TEST(h.store->reload().has_value());
+        }
+        if (period == 6) {
+            h.tasks.request_stop();
+        }
+    });
+    auto done = h.start();
+    BOOST_TEST_REQUIRE(h.ends_within(done, 10s));
+    done.get();
+    BOOST_TEST_REQUIRE(closes.size() == 6U);
+    BOOST_TEST(closes[2].length.count() == 20);
+    BOOST_TEST(closes[3].length.count() == 200);
+    BOOST_TEST(h.m->period_length().count() == 200);
+    // The timer follows: periods 4 to 6 take three new lengths, less at most one old period of lateness
+    // (a period later than that restarts the schedule).
+    BOOST_TEST((closes[5].at - closes[2].at >= 3 * 200ms - 20ms));
 }
