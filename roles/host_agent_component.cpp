@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "host/boot.hpp"
 #include "host/flags.hpp"
 
 namespace mtce::roles {
@@ -22,10 +23,11 @@ void start_reporting(role_context& ctx, agent_parts& parts) {
             name);
     }
     const auto key = std::as_bytes(std::span{ctx.cluster_key.data(), ctx.cluster_key.size()});
-    parts.wire = std::make_unique<host::wire_sender>(
+    parts.wire = std::make_unique<net::wire_sender>(
         key, cfg->agent.hostname,
         host::load_boot_identity(cfg->host.run_dir, host::read_boot_id(cfg->agent.boot_id_file),
-                                 /*simulated=*/!cfg->agent.boot_id_file.empty()));
+                                 /*simulated=*/!cfg->agent.boot_id_file.empty()),
+        /*first_sequence=*/host::boottime_ns());
 
     std::uint32_t pulse_flags = net::pulse_flags::process_monitor_ok;  // no process monitor yet: healthy
     if (!cfg->cluster.address.empty()) {

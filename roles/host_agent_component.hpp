@@ -7,7 +7,7 @@
 #include "host/commands.hpp"
 #include "host/mtc_alive.hpp"
 #include "host/pulse_responder.hpp"
-#include "host/wire.hpp"
+#include "net/wire.hpp"
 #include "role.hpp"
 
 namespace mtce::roles {
@@ -16,7 +16,7 @@ namespace mtce::roles {
 /// responders, mtcAlive sender and command server.
 struct agent_parts {
     std::unique_ptr<host::host_agent> agent;
-    std::unique_ptr<host::wire_sender> wire;
+    std::unique_ptr<net::wire_sender> wire;
     std::vector<std::unique_ptr<host::pulse_responder>> responders;
     std::unique_ptr<host::mtc_alive_sender> alive;
     std::unique_ptr<host::command_server> commands;
@@ -29,7 +29,7 @@ public:
     explicit agent_role(agent_parts parts) : parts_{std::move(parts)} {}
     [[nodiscard]] host::host_agent& agent() { return *parts_.agent; }
     /// This host's message signer; null when no network is provisioned.
-    [[nodiscard]] host::wire_sender* wire() { return parts_.wire.get(); }
+    [[nodiscard]] net::wire_sender* wire() { return parts_.wire.get(); }
 
 private:
     agent_parts parts_;

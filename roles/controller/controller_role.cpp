@@ -95,7 +95,7 @@ void start_fleet(role_context& ctx, controller_role& c) {
         return nullptr;
     });
     c.fleet->open();
-    ctx.tasks.spawn("heartbeat monitor", heartbeat::run_monitor(*c.monitor, cfg, ctx.tasks));
+    ctx.tasks.spawn("heartbeat monitor", heartbeat::run_monitor(*c.monitor, ctx.config, ctx.tasks));
     ctx.tasks.spawn("fleet manager", c.fleet->run(ctx.tasks));
 }
 

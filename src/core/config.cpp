@@ -18,7 +18,7 @@
 #include <toml++/toml.h>
 
 #include "core/duration.hpp"
-#include "net/message.hpp"
+#include "core/text.hpp"
 #include "mtce/role_defaults.hpp"
 
 namespace mtce {
@@ -222,10 +222,6 @@ setter address_value(Get get, bool allow_empty) {
     };
 }
 
-/// A host name is also the sender of every message, so the wire protocol's rule is the rule here:
-/// RFC 1123 labels, at most 63 characters in all (mtce-protocol(7)).
-bool is_hostname(std::string_view s) { return net::is_valid_sender(s); }
-
 void add_network_keys(std::map<std::string, setter>& keys, const std::string& name,
                       network_config config::*member) {
     auto net = [member](config& c) -> network_config& { return c.*member; };
@@ -260,7 +256,7 @@ std::optional<std::string> parse_monitored_host(const toml::table& t, monitored_
     for (const auto& [k, v] : t) {
         const std::string_view key = k.str();
         if (key == "name") {
-            if (!v.is_string() || !is_hostname(*v.value<std::string>())) {
+            if (!v.is_string() || !is_valid_hostname(*v.value<std::string>())) {
                 return std::string{"name: must be a host name (RFC 1123, at most 63 characters)"};
             }
             h.name = *v.value<std::string>();
@@ -332,7 +328,7 @@ const std::map<std::string, setter>& schema() {
                 return type_error(n, "a host name string");
             }
             std::string v = *n.value<std::string>();
-            if (!v.empty() && !is_hostname(v)) {
+            if (!v.empty() && !is_valid_hostname(v)) {
                 return fmt::format("'{}' is not a valid host name (RFC 1123, at most 63 characters)", v);
             }
             c.agent.hostname = v;

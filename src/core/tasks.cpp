@@ -23,6 +23,16 @@ std::string exception_message(std::exception_ptr e) {
     }
 }
 
+asio::awaitable<std::exception_ptr> catching(asio::awaitable<void> op) {
+    std::exception_ptr failure;
+    try {
+        co_await std::move(op);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_return failure;
+}
+
 bool is_cancellation(std::exception_ptr e) {
     try {
         std::rethrow_exception(e);

@@ -6,6 +6,8 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -19,6 +21,47 @@ namespace mtce {
 
 /// Whether `e` holds the operation_aborted that a cancelled task ends with.
 [[nodiscard]] bool is_cancellation(std::exception_ptr e);
+
+/// What a raced operation ended with: its value, or the exception it threw.
+template <class T>
+struct outcome {
+    T value{};
+    std::exception_ptr failure;
+
+    /// The value, or the failure rethrown.
+    T get() && {
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        return std::move(value);
+    }
+};
+
+/// `op`, made safe to race with `||`, which waits for the first operand to *succeed*: an operand that
+/// throws is ignored until another one completes (asio #900), so its error would wait for a timer, or for
+/// ever. Every operand of `||` that can throw goes through catching(); the winner's failure is rethrown
+/// after the race (outcome::get(), or rethrow_if_failed()). Cancelling the result cancels `op`.
+template <class T>
+    requires(!std::is_void_v<T>)
+asio::awaitable<outcome<T>> catching(asio::awaitable<T> op) {
+    outcome<T> out;
+    try {
+        out.value = co_await std::move(op);
+    } catch (...) {
+        out.failure = std::current_exception();
+    }
+    co_return out;
+}
+
+/// catching() for an operation without a value: the exception it threw, or null.
+asio::awaitable<std::exception_ptr> catching(asio::awaitable<void> op);
+
+/// Rethrows `e` unless it is null.
+inline void rethrow_if_failed(const std::exception_ptr& e) {
+    if (e) {
+        std::rethrow_exception(e);
+    }
+}
 
 /// Supervises the long-lived tasks of a process (Beast's task_group, seastar's gate).
 ///

@@ -51,6 +51,37 @@ namespace mtce {
     return s;
 }
 
+/// Longest host name: one DNS label's limit, which is also what the wire's sender field holds.
+inline constexpr std::size_t max_hostname_length = 63;
+
+/// Whether `name` is an RFC 1123 host name of at most max_hostname_length characters: letters, digits, '-'
+/// and '.'; no empty label, and no label starts or ends with '-'. Compared byte for byte, so case matters
+/// (the name is a key on the wire and in the inventory).
+[[nodiscard]] constexpr bool is_valid_hostname(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_hostname_length) {
+        return false;
+    }
+    std::size_t label = 0;
+    char prev = '.';
+    for (char ch : name) {
+        if (ch == '.') {
+            if (label == 0 || prev == '-') {
+                return false;
+            }
+            label = 0;
+        } else {
+            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                            (ch == '-' && label != 0);
+            if (!ok) {
+                return false;
+            }
+            ++label;
+        }
+        prev = ch;
+    }
+    return label != 0 && prev != '-';
+}
+
 /// `s` cut to at most `n` bytes without splitting a UTF-8 sequence.
 [[nodiscard]] inline std::string cut_utf8(std::string s, std::size_t n) {
     if (s.size() <= n) {

@@ -92,6 +92,13 @@ accounting::accounting(const thresholds& t, std::chrono::milliseconds period) : 
     }
 }
 
+void accounting::set_period(std::chrono::milliseconds period) {
+    if (period.count() <= 0) {
+        throw std::invalid_argument{"heartbeat accounting: the period must be positive"};
+    }
+    period_ = period;
+}
+
 accounting::accounting(const heartbeat_config& c)
     : accounting{thresholds::from(c), std::chrono::milliseconds{c.period_ms}} {}
 

@@ -144,6 +144,11 @@ public:
     /// Starts or stops monitoring; see the class notes. Returns false if the slot is not in use.
     bool set_monitored(std::uint32_t slot, network net, bool on);
 
+    /// The period length from the next begin_period() on (the configuration was reloaded). Throws
+    /// std::invalid_argument unless it is positive.
+    void set_period(std::chrono::milliseconds period);
+    [[nodiscard]] std::chrono::nanoseconds period() const noexcept { return period_; }
+
     /// The request for `seq` went out at `sent_at`. A period still open is abandoned (counted as late:
     /// the controller failed to close it) without misses and without answers.
     void begin_period(std::uint64_t seq, time_point sent_at);

@@ -19,7 +19,7 @@ constexpr std::array<network, network_count> networks{network::mgmt, network::cl
 
 }  // namespace
 
-monitor::monitor(const heartbeat_config& hb, host::wire_sender& wire,
+monitor::monitor(const heartbeat_config& hb, net::wire_sender& wire,
                  std::array<bool, network_count> on_network)
     : ledger_{hb},
       wire_{wire},
@@ -194,20 +194,27 @@ void monitor::on_datagram(network net, std::span<const std::byte> data) {
 period_summary monitor::end_period(time_point now) {
     events_.clear();
     const auto summary = ledger_.end_period(now, events_);
-    for (const auto& e : events_) {
-        const auto& name = hosts_[e.host].name;
+    // Copies of the names, so that a listener that adds or removes hosts cannot pull them away mid-batch.
+    if (event_hosts_.size() < events_.size()) {
+        event_hosts_.resize(events_.size());
+    }
+    batch_.clear();
+    for (std::size_t i = 0; i < events_.size(); ++i) {
+        const auto& e = events_[i];
+        event_hosts_[i] = hosts_[e.host].name;
         ++counters_[index(e.net)].events[static_cast<std::size_t>(e.kind)];
         const auto level = e.kind == hb_event_kind::loss ? spdlog::level::warn : spdlog::level::info;
-        spdlog::log(level, "heartbeat event: host={} network={} event={} misses={}", name, to_string(e.net),
-                    to_string(e.kind), e.misses);
-        if (listener_) {
-            listener_(name, e);
-        }
+        spdlog::log(level, "heartbeat event: host={} network={} event={} misses={}", event_hosts_[i],
+                    to_string(e.net), to_string(e.kind), e.misses);
+        batch_.push_back({event_hosts_[i], e});
     }
     if (summary.voided) {
         log_late(summary, now);
     }
     log_drops(now);
+    if (summary.open && listener_) {
+        listener_(period_, batch_);
+    }
     return summary;
 }
 

@@ -20,8 +20,8 @@
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 #include "heartbeat/accounting.hpp"
-#include "host/wire.hpp"
 #include "net/message.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::heartbeat {
 
@@ -45,6 +45,12 @@ struct monitored_view {
     std::array<net_status, network_count> status;
 };
 
+/// One event of a period as the period listener sees it. `host` stays valid during the listener's call.
+struct host_event {
+    std::string_view host;
+    hb_event event;
+};
+
 /// Heartbeats a set of hosts on the networks this controller is on.
 ///
 /// Per period: `begin_period`, then one request per network (`multicast_request`, or `unicast_request` per
@@ -60,19 +66,23 @@ struct monitored_view {
 /// Not thread-safe: one event loop thread.
 class monitor {
 public:
-    using event_listener = std::function<void(std::string_view host, const hb_event&)>;
+    /// A closed period's number and its events, in the order they were decided.
+    using period_listener = std::function<void(std::uint64_t period, std::span<const host_event> events)>;
     using time_point = accounting::time_point;
 
     /// `on_network[n]`: this controller has an address on network n. `wire` signs requests as this host.
-    monitor(const heartbeat_config& hb, host::wire_sender& wire, std::array<bool, network_count> on_network);
+    monitor(const heartbeat_config& hb, net::wire_sender& wire, std::array<bool, network_count> on_network);
 
     /// Adds a host, monitored on every network it has an address on (and this controller is on).
     /// Throws std::invalid_argument for an invalid or duplicate name or an address that does not parse.
     std::uint32_t add_host(const monitored_host& h);
     /// Stops monitoring a host and forgets it (no events). False if unknown.
     bool remove_host(std::string_view name);
-    /// Receives every event as it is decided, after it is logged.
-    void on_event(event_listener listener) { listener_ = std::move(listener); }
+    /// Called once for every end_period() that closed a period, after its events are logged: also for a
+    /// quiet period (no events) and for a voided one (then only answers can have raised events), so that the
+    /// listener sees every period. The names in the span are the monitor's copies: they stay valid even if
+    /// the listener adds or removes hosts. The listener must not call end_period().
+    void on_period(period_listener listener) { listener_ = std::move(listener); }
 
     /// Opens period number `next` (1, 2, ...) at `now`; returns its number.
     std::uint64_t begin_period(time_point now);
@@ -85,7 +95,7 @@ public:
     void requests_sent(time_point now) { ledger_.requests_sent(now); }
     /// One received datagram on `net`.
     void on_datagram(network net, std::span<const std::byte> data);
-    /// Closes the period at `now`: accounts it, logs and delivers the events.
+    /// Closes the period at `now`: accounts it, logs its events and hands them to the period listener.
     period_summary end_period(time_point now);
 
     /// Slots monitored on `net`, in slot order; valid until the next add/remove.
@@ -108,6 +118,12 @@ public:
     [[nodiscard]] const accounting& ledger() const { return ledger_; }
     [[nodiscard]] std::uint64_t period() const { return period_; }
     [[nodiscard]] std::chrono::milliseconds period_length() const { return period_length_; }
+    /// The period length from the next begin_period() on: the one the loop waits for, and the one a period's
+    /// window is judged against (late or not). Throws std::invalid_argument unless it is positive.
+    void set_period_length(std::chrono::milliseconds length) {
+        ledger_.set_period(length);
+        period_length_ = length;
+    }
 
 private:
     struct host_entry {
@@ -126,7 +142,7 @@ private:
     void log_late(const period_summary& s, time_point now);
 
     accounting ledger_;
-    host::wire_sender& wire_;
+    net::wire_sender& wire_;
     std::array<bool, network_count> on_network_;
     std::chrono::milliseconds period_length_;
     std::vector<host_entry> hosts_;  // indexed by slot
@@ -141,7 +157,10 @@ private:
     std::array<network_counters, network_count> counters_;
     std::vector<std::uint32_t> teach_;  // slots whose echoed index was wrong, taught one per period
     std::vector<hb_event> events_;      // reused every period
-    event_listener listener_;
+    // The period's events as handed to the listener, with copies of the hosts' names; reused every period.
+    std::vector<std::string> event_hosts_;
+    std::vector<host_event> batch_;
+    period_listener listener_;
     std::uint64_t period_ = 0;
 
     time_point last_drop_log_{};
@@ -151,6 +170,8 @@ private:
 
 /// Runs the heartbeat: every period, requests on each network the controller is on; replies received in
 /// batches as they come. Returns when the tasks are asked to stop. Throws if a socket cannot be opened.
-asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg, task_set& tasks);
+/// heartbeat.period_ms is read from `config` at the start of every period, so a reload applies it from the
+/// next period on; the mode and the networks are read once, at the start.
+asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_set& tasks);
 
 }  // namespace mtce::heartbeat

@@ -1,5 +1,8 @@
 // The heartbeat's sockets and clock: every period, requests out on each network, replies in as they come.
 // Every decision is the monitor's; this file only waits, sends and receives.
+#include <type_traits>
+#include <variant>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/udp.hpp>
@@ -87,9 +90,10 @@ void open_socket(network_io& io, const monitor& m, heartbeat_mode mode, const as
 
 }  // namespace
 
-asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg, task_set& tasks) {
+asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_set& tasks) {
     using namespace asio::experimental::awaitable_operators;
     const auto ex = co_await asio::this_coro::executor;
+    const auto cfg = config.current();
     const auto mode = cfg->heartbeat.mode;
     std::array<network_io, network_count> io{network_io{network::mgmt, cfg->mgmt, {}, {}},
                                              network_io{network::cluster, cfg->cluster, {}, {}}};
@@ -120,9 +124,15 @@ asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg,
     auto periods = [&]() -> asio::awaitable<void> {
         std::vector<std::array<std::byte, net::max_datagram_size>> buffers(batch_size);
         asio::steady_timer timer{ex};
-        const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(m.period_length());
         auto due = std::chrono::steady_clock::now();
         for (;;) {
+            // A reload (SIGHUP) may have changed the period: it applies from this period on.
+            const std::chrono::milliseconds length{config.current()->heartbeat.period_ms};
+            if (length != m.period_length()) {
+                m.set_period_length(length);
+                spdlog::info("heartbeat: period now {} ms", length.count());
+            }
+            const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(length);
             m.begin_period(std::chrono::steady_clock::now());
             for (auto& n : io) {
                 if (n.socket) {
@@ -154,7 +164,17 @@ asio::awaitable<void> run_monitor(monitor& m, std::shared_ptr<const config> cfg,
         }
     };
 
-    co_await (periods() || receive(io[0]) || receive(io[1]) || tasks.until_stop());
+    // No operand may throw: `||` would hold a failure back until another operand ends, which for these loops
+    // is the daemon's stop. The first to end wins; its failure is rethrown once the others are cancelled.
+    const auto first = co_await (catching(periods()) || catching(receive(io[0])) || catching(receive(io[1])) ||
+                                 tasks.until_stop());
+    std::visit(
+        [](const auto& ended) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(ended)>, std::exception_ptr>) {
+                rethrow_if_failed(ended);
+            }
+        },
+        first);
 }
 
 }  // namespace mtce::heartbeat

@@ -135,7 +135,7 @@ void command_inbox::remember_ack(std::string_view controller, std::uint64_t id,
 // ---- command_server ----
 
 command_server::command_server(asio::any_io_executor ex, config_store& config, host_agent& agent,
-                               wire_sender& wire, std::vector<asio::ip::address> controllers, task_set& tasks,
+                               net::wire_sender& wire, std::vector<asio::ip::address> controllers, task_set& tasks,
                                std::function<void()> send_alive)
     : config_{config},
       agent_{agent},
@@ -166,9 +166,12 @@ asio::awaitable<void> command_server::serve(std::size_t network) {
     auto sink = [this, network](const asio::ip::udp::endpoint& from, std::span<const std::byte> data) {
         on_datagram(network, from.address(), data);
     };
-    auto ended = co_await (net::serve_udp(ep.socket, sink) || tasks_.until_stop());
-    if (ended.index() == 0 && std::get<0>(ended)) {
-        throw std::system_error{std::get<0>(ended), "commands (" + ep.name + "): receiving"};
+    // The sink may throw: caught, so that the race ends with the failure instead of holding it until stop.
+    auto ended = co_await (catching(net::serve_udp(ep.socket, sink)) || tasks_.until_stop());
+    if (ended.index() == 0) {
+        if (const auto ec = std::get<0>(std::move(ended)).get()) {
+            throw std::system_error{ec, "commands (" + ep.name + "): receiving"};
+        }
     }
 }
 

@@ -25,9 +25,9 @@
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 #include "host/flags.hpp"
-#include "host/wire.hpp"
 #include "net/message.hpp"
 #include "net/payloads.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::host {
 
@@ -123,7 +123,7 @@ class command_server {
 public:
     /// Opens one socket per provisioned network, bound to `address:agent_port`; throws std::system_error if
     /// one cannot be bound. `send_alive` sends one mtcAlive on every network.
-    command_server(asio::any_io_executor ex, config_store& config, host_agent& agent, wire_sender& wire,
+    command_server(asio::any_io_executor ex, config_store& config, host_agent& agent, net::wire_sender& wire,
                    std::vector<asio::ip::address> controllers, task_set& tasks,
                    std::function<void()> send_alive);
 
@@ -164,7 +164,7 @@ private:
 
     config_store& config_;
     host_agent& agent_;
-    wire_sender& wire_;
+    net::wire_sender& wire_;
     task_set& tasks_;
     std::function<void()> send_alive_;
     std::vector<endpoint> endpoints_;

@@ -9,6 +9,7 @@
 
 #include "core/files.hpp"
 #include "host/agent.hpp"
+#include "host/boot.hpp"
 #include "net/udp_endpoint.hpp"
 
 namespace mtce::host {
@@ -108,7 +109,7 @@ std::string failure_reason(const failure_texts& in) {
 }
 
 mtc_alive_sender::mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent,
-                                   wire_sender& wire, std::vector<asio::ip::address> controllers)
+                                   net::wire_sender& wire, std::vector<asio::ip::address> controllers)
     : config_{config}, agent_{agent}, wire_{wire}, controllers_{std::move(controllers)}, next_{ex} {
     const auto cfg = config_.current();
     for (const auto* network : {&cfg->mgmt, &cfg->cluster}) {

@@ -13,9 +13,9 @@
 
 #include "core/config.hpp"
 #include "core/tasks.hpp"
-#include "host/wire.hpp"
 #include "net/message.hpp"
 #include "net/payloads.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::host {
 
@@ -65,7 +65,7 @@ struct failure_texts {
 class mtc_alive_sender {
 public:
     /// Opens one sending socket per provisioned network; throws std::system_error if one cannot be bound.
-    mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent, wire_sender& wire,
+    mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent, net::wire_sender& wire,
                      std::vector<asio::ip::address> controllers);
 
     /// Sends until the tasks are asked to stop.
@@ -85,7 +85,7 @@ private:
 
     config_store& config_;
     host_agent& agent_;
-    wire_sender& wire_;
+    net::wire_sender& wire_;
     std::vector<asio::ip::address> controllers_;
     std::vector<std::pair<network_config, asio::ip::udp::socket>> sockets_;
     asio::steady_timer next_;

@@ -27,7 +27,7 @@ std::vector<asio::ip::address> controller_addresses(const std::vector<std::strin
 }
 
 pulse_responder::pulse_responder(std::string network_name, std::vector<asio::ip::address> controllers,
-                                 std::uint32_t flags, wire_sender& wire)
+                                 std::uint32_t flags, net::wire_sender& wire)
     : network_{std::move(network_name)}, controllers_{std::move(controllers)}, flags_{flags}, wire_{wire} {}
 
 std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asio::ip::address& from,
@@ -107,9 +107,12 @@ asio::awaitable<void> pulse_responder::serve(network_config network, heartbeat_m
             log_drops();
         }
     };
-    auto ended = co_await (net::serve_udp(socket, sink) || tasks.until_stop());
-    if (ended.index() == 0 && std::get<0>(ended)) {
-        throw std::system_error{std::get<0>(ended), "heartbeat (" + network_ + "): receiving pulses"};
+    // The sink may throw: caught, so that the race ends with the failure instead of holding it until stop.
+    auto ended = co_await (catching(net::serve_udp(socket, sink)) || tasks.until_stop());
+    if (ended.index() == 0) {
+        if (const auto ec = std::get<0>(std::move(ended)).get()) {
+            throw std::system_error{ec, "heartbeat (" + network_ + "): receiving pulses"};
+        }
     }
 }
 

@@ -15,8 +15,8 @@
 
 #include "core/config.hpp"
 #include "core/tasks.hpp"
-#include "host/wire.hpp"
 #include "net/message.hpp"
+#include "net/wire.hpp"
 
 namespace mtce::host {
 
@@ -33,7 +33,7 @@ namespace mtce::host {
 class pulse_responder {
 public:
     pulse_responder(std::string network_name, std::vector<asio::ip::address> controllers, std::uint32_t flags,
-                    wire_sender& wire);
+                    net::wire_sender& wire);
 
     /// The sans-io decision for one datagram from `from`: the response datagram to send back (pointing into
     /// an internal buffer valid until the next call), or nothing.
@@ -53,7 +53,7 @@ private:
     std::string network_;
     std::vector<asio::ip::address> controllers_;
     std::uint32_t flags_;
-    wire_sender& wire_;
+    net::wire_sender& wire_;
     net::replay_guard guard_;
     net::reject_counters rejected_;
     std::uint64_t unknown_source_ = 0;

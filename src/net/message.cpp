@@ -243,31 +243,6 @@ std::string to_string(const boot_id& id) {
     return s;
 }
 
-bool is_valid_sender(std::string_view name) noexcept {
-    if (name.empty() || name.size() > max_sender_length) {
-        return false;
-    }
-    std::size_t label = 0;
-    char prev = '.';
-    for (char ch : name) {
-        if (ch == '.') {
-            if (label == 0 || prev == '-') {
-                return false;
-            }
-            label = 0;
-        } else {
-            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                            (ch >= '0' && ch <= '9') || (ch == '-' && label != 0);
-            if (!ok) {
-                return false;
-            }
-            ++label;
-        }
-        prev = ch;
-    }
-    return label != 0 && prev != '-';
-}
-
 // ---- codec ----
 
 void codec::mac_ctx_deleter::operator()(evp_mac_ctx_st* ctx) const noexcept {

@@ -16,6 +16,8 @@
 
 #include <tl/expected.hpp>
 
+#include "core/text.hpp"
+
 // OpenSSL's context type, kept out of this header so that users do not include OpenSSL.
 struct evp_mac_ctx_st;
 
@@ -93,14 +95,14 @@ inline constexpr std::size_t tag_size = 32;
 inline constexpr std::size_t max_datagram_size = 1400;
 inline constexpr std::size_t max_payload_size = max_datagram_size - header_size - tag_size;  // 1262
 inline constexpr std::size_t sender_field_size = 64;
-inline constexpr std::size_t max_sender_length = sender_field_size - 1;  // 63, always NUL-terminated
+inline constexpr std::size_t max_sender_length = max_hostname_length;  // 63
+static_assert(max_sender_length < sender_field_size, "a sender field is always NUL-terminated");
 inline constexpr std::uint8_t protocol_version = 1;
 /// Shortest accepted cluster key.
 inline constexpr std::size_t min_key_size = 16;
 
-/// Whether `name` can be a sender: an RFC 1123 host name of at most 63 characters (letters, digits, '-' and
-/// '.'; labels do not start or end with '-'). Compared byte for byte, so case matters.
-[[nodiscard]] bool is_valid_sender(std::string_view name) noexcept;
+/// Whether `name` can be a sender: a host name as is_valid_hostname() (core/text.hpp) defines it.
+[[nodiscard]] constexpr bool is_valid_sender(std::string_view name) noexcept { return is_valid_hostname(name); }
 
 /// The header fields a sender chooses.
 struct message_header {

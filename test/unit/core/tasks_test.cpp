@@ -4,8 +4,10 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
 using namespace std::chrono_literals;
@@ -140,4 +142,38 @@ BOOST_AUTO_TEST_CASE(an_exception_is_described_and_a_cancellation_is_recognised)
     BOOST_TEST(!mtce::is_cancellation(other));
     BOOST_TEST(mtce::exception_message(other) == "disk on fire");
     BOOST_TEST(mtce::exception_message(std::make_exception_ptr(42)) == "unknown exception");
+}
+
+BOOST_AUTO_TEST_CASE(a_raced_operand_that_fails_ends_the_race_at_once_with_its_error) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::io_context io;
+    const auto start = std::chrono::steady_clock::now();
+    auto raced = asio::co_spawn(
+        io,
+        []() -> asio::awaitable<std::exception_ptr> {
+            asio::steady_timer timer{co_await asio::this_coro::executor, 10s};
+            auto first = co_await (mtce::catching(failing()) || timer.async_wait(use_tuple));
+            co_return first.index() == 0 ? std::get<0>(first) : nullptr;
+        }(),
+        asio::use_future);
+    io.run();
+    BOOST_TEST(std::chrono::steady_clock::now() - start < 5s);
+    const auto failure = raced.get();
+    BOOST_TEST_REQUIRE(static_cast<bool>(failure));
+    BOOST_TEST(mtce::exception_message(failure) == "boom");
+}
+
+BOOST_AUTO_TEST_CASE(a_raced_value_is_handed_back_and_a_failure_rethrown_by_get) {
+    asio::io_context io;
+    auto ok = asio::co_spawn(io, mtce::catching([]() -> asio::awaitable<int> { co_return 7; }()), asio::use_future);
+    auto bad = asio::co_spawn(
+        io,
+        mtce::catching([]() -> asio::awaitable<int> {
+            throw std::runtime_error{"boom"};
+            co_return 0;
+        }()),
+        asio::use_future);
+    io.run();
+    BOOST_TEST(ok.get().get() == 7);
+    BOOST_CHECK_THROW(bad.get().get(), std::runtime_error);
 }

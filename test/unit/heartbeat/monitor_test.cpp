@@ -3,8 +3,20 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_future.hpp>
 
 using namespace std::chrono_literals;
 using mtce::heartbeat::hb_event;
@@ -23,17 +35,17 @@ std::span<const std::byte> bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
 }
 
-mtce::host::boot_identity boot(const std::string& text) {
+mtce::net::boot_identity boot(const std::string& text) {
     return {text, mtce::net::parse_boot_id(text), 1000};
 }
 
 /// A simulated host: answers a decoded request the way a real one does.
 struct fake_host {
-    mtce::host::wire_sender wire;
+    mtce::net::wire_sender wire;
     std::array<std::byte, mtce::net::max_datagram_size> buf{};
 
     explicit fake_host(const std::string& name, const std::string& k = key)
-        : wire{bytes(k), name, boot(name + "-boot")} {}
+        : wire{bytes(k), name, boot(name + "-boot"), /*first_sequence=*/1} {}
 
     std::span<const std::byte> reply(std::uint64_t period, std::uint32_t index) {
         std::array<std::byte, mtce::net::pulse_response_size> payload{};
@@ -44,16 +56,22 @@ struct fake_host {
 
 struct fixture {
     mtce::heartbeat_config hb;
-    mtce::host::wire_sender controller{bytes(key), "controller-0", boot("controller-boot")};
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
     mtce::net::codec reader{bytes(key)};
     std::unique_ptr<monitor> m;
     std::vector<std::pair<std::string, hb_event>> events;
+    std::vector<std::pair<std::uint64_t, std::size_t>> calls;  // per listener call: period, events
     monitor::time_point t{};
     std::array<std::byte, mtce::net::max_datagram_size> out{};
 
     explicit fixture(std::array<bool, 2> nets = {true, true}) {
         m = std::make_unique<monitor>(hb, controller, nets);
-        m->on_event([this](std::string_view h, const hb_event& e) { events.emplace_back(std::string{h}, e); });
+        m->on_period([this](std::uint64_t period, std::span<const mtce::heartbeat::host_event> batch) {
+            calls.emplace_back(period, batch.size());
+            for (const auto& e : batch) {
+                events.emplace_back(std::string{e.host}, e.event);
+            }
+        });
     }
 
     std::uint32_t add(const std::string& name, const std::string& mgmt, const std::string& cluster = "") {
@@ -274,4 +292,146 @@ BOOST_AUTO_TEST_CASE(a_duplicate_or_invalid_host_is_refused) {
     BOOST_CHECK_THROW(f.add("bad name", "10.0.0.12"), std::invalid_argument);
     BOOST_CHECK_THROW(f.add("worker-2", "not-an-ip"), std::invalid_argument);
     BOOST_TEST(f.m->hosts().size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(all_events_of_a_period_arrive_in_one_call_and_a_quiet_period_gives_an_empty_one) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    f.add("worker-1", "10.0.0.11");
+    f.silent_periods(3);
+    using call = std::pair<std::uint64_t, std::size_t>;
+    BOOST_TEST((f.calls == std::vector<call>{{1, 0}, {2, 0}, {3, 0}}));
+    f.silent_periods(1);  // the fourth miss: minor on mgmt for both hosts
+    BOOST_TEST_REQUIRE(f.calls.size() == 4U);
+    BOOST_TEST((f.calls[3] == call{4, 2}));
+    BOOST_TEST_REQUIRE(f.events.size() == 2U);
+    BOOST_TEST(f.events[0].first == "worker-0");
+    BOOST_TEST(f.events[1].first == "worker-1");
+    BOOST_TEST((f.events[1].second.kind == hb_event_kind::minor_set));
+    f.m->end_period(f.t);  // no period open: nothing to hand over
+    BOOST_TEST(f.calls.size() == 4U);
+}
+
+BOOST_AUTO_TEST_CASE(a_late_period_is_handed_over_too_with_no_miss_events) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.silent_periods(3);
+    f.m->begin_period(f.t);
+    f.t += 250ms;  // the fourth miss would raise minor, but the period is void
+    BOOST_TEST(f.m->end_period(f.t).voided);
+    BOOST_TEST_REQUIRE(f.calls.size() == 4U);
+    BOOST_TEST((f.calls[3] == std::pair<std::uint64_t, std::size_t>{4, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(the_names_in_a_batch_outlive_hosts_the_listener_removes) {
+    fixture f;
+    f.add("worker-0", "10.0.0.10");
+    f.add("worker-1", "10.0.0.11");
+    std::vector<std::string> seen;
+    f.m->on_period([&](std::uint64_t, std::span<const mtce::heartbeat::host_event> batch) {
+        for (const auto& e : batch) {
+            seen.emplace_back(e.host);
+            (void)f.m->remove_host(e.host == "worker-0" ? "worker-1" : "worker-0");
+        }
+    });
+    f.silent_periods(4);
+    BOOST_TEST((seen == std::vector<std::string>{"worker-0", "worker-1"}));
+}
+
+// ---- run_monitor: the period loop on loopback sockets ----
+
+namespace {
+
+/// run_monitor on 127.0.0.1, unicast, heartbeating one host that never answers (a socket that only
+/// receives). The configuration file the store reloads from is `file`, in a fresh directory.
+struct loopback_heartbeat {
+    asio::io_context io;
+    mtce::task_set tasks{io.get_executor()};
+    asio::ip::udp::socket silent_host{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    std::filesystem::path dir;
+    std::filesystem::path file;
+    std::unique_ptr<mtce::config_store> store;
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
+    std::unique_ptr<monitor> m;
+
+    loopback_heartbeat() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "mtce-monitor-test.XXXXXX").string();
+        BOOST_TEST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        dir = tmpl;
+        file = dir / "mtce.toml";
+        mtce::config cfg;
+        cfg.mgmt.address = "127.0.0.1";
+        cfg.mgmt.pulse_port = silent_host.local_endpoint().port();
+        cfg.mgmt.pulse_reply_port = 0;  // any free port
+        cfg.heartbeat.mode = mtce::heartbeat_mode::unicast;
+        cfg.heartbeat.period_ms = 20;
+        m = std::make_unique<monitor>(cfg.heartbeat, controller, std::array<bool, 2>{true, false});
+        m->add_host({"worker-0", mtce::role::worker, "127.0.0.1", "", 0});
+        store = std::make_unique<mtce::config_store>(file, mtce::role::worker, std::move(cfg));
+    }
+    ~loopback_heartbeat() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    loopback_heartbeat(const loopback_heartbeat&) = delete;
+    loopback_heartbeat& operator=(const loopback_heartbeat&) = delete;
+
+    std::future<void> start() {
+        return asio::co_spawn(io, mtce::heartbeat::run_monitor(*m, *store, tasks), asio::use_future);
+    }
+
+    /// Runs the monitor for at most `limit`; whether it ended by itself (if not, it is stopped).
+    bool ends_within(std::future<void>& done, std::chrono::milliseconds limit) {
+        io.run_for(limit);
+        const bool ended = done.wait_for(std::chrono::seconds{0}) == std::future_status::ready;
+        if (!ended) {
+            tasks.request_stop();
+            io.run_for(std::chrono::seconds{2});
+        }
+        return ended;
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failure_in_the_period_loop_ends_the_heartbeat_at_once_with_its_error) {
+    loopback_heartbeat h;
+    h.m->on_period([](std::uint64_t, std::span<const mtce::heartbeat::host_event>) {
+        throw std::runtime_error{"listener failed"};
+    });
+    auto done = h.start();
+    // The first period's end throws; the receive loops would run until the daemon stops.
+    BOOST_TEST_REQUIRE(h.ends_within(done, 3s));
+    BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error,
+                          [](const std::runtime_error& e) { return std::string{e.what()} == "listener failed"; });
+}
+
+BOOST_AUTO_TEST_CASE(a_reloaded_period_applies_from_the_next_period_on) {
+    loopback_heartbeat h;
+    struct closed {
+        std::uint64_t period;
+        std::chrono::milliseconds length;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::vector<closed> closes;
+    h.m->on_period([&](std::uint64_t period, std::span<const mtce::heartbeat::host_event>) {
+        closes.push_back({period, h.m->period_length(), std::chrono::steady_clock::now()});
+        if (period == 3) {
+            std::ofstream{h.file} << "[heartbeat]\nperiod_ms = 200\n";
+            BOOST_TEST(h.store->reload().has_value());
+        }
+        if (period == 6) {
+            h.tasks.request_stop();
+        }
+    });
+    auto done = h.start();
+    BOOST_TEST_REQUIRE(h.ends_within(done, 10s));
+    done.get();
+    BOOST_TEST_REQUIRE(closes.size() == 6U);
+    BOOST_TEST(closes[2].length.count() == 20);
+    BOOST_TEST(closes[3].length.count() == 200);
+    BOOST_TEST(h.m->period_length().count() == 200);
+    // The timer follows: periods 4 to 6 take three new lengths, less at most one old period of lateness
+    // (a period later than that restarts the schedule).
+    BOOST_TEST((closes[5].at - closes[2].at >= 3 * 200ms - 20ms));
 }

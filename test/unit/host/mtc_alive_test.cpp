@@ -8,7 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "host/wire.hpp"
+#include "host/boot.hpp"
 #include "net/message.hpp"
 
 namespace f = mtce::net::alive_flags;
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(the_failure_text_is_the_reason_of_the_first_failure_file_in
 }
 
 BOOST_AUTO_TEST_CASE(a_simulated_host_is_up_since_its_boot_time_a_real_one_since_the_kernel_booted) {
-    using mtce::host::boot_identity;
+    using mtce::net::boot_identity;
     using mtce::host::uptime_seconds;
     boot_identity real;
     real.boot_time = 1'000'000;

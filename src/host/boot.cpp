@@ -1,10 +1,9 @@
-#include "host/wire.hpp"
+#include "host/boot.hpp"
 
 #include <ctime>
 
 #include <algorithm>
 #include <charconv>
-#include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -56,7 +55,7 @@ std::uint64_t realtime_ns() {
     return clock_ns(CLOCK_REALTIME);
 }
 
-std::uint64_t uptime_seconds(const boot_identity& boot, std::uint64_t realtime_s, std::uint64_t boottime_s) {
+std::uint64_t uptime_seconds(const net::boot_identity& boot, std::uint64_t realtime_s, std::uint64_t boottime_s) {
     if (!boot.simulated) {
         return boottime_s;
     }
@@ -80,13 +79,13 @@ std::uint64_t choose_boot_time(std::string_view boot_id_text, const std::optiona
     return std::max(computed, *previous + 1);
 }
 
-boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
+net::boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
                                  bool simulated) {
     const auto file = run_dir / "boot_time";
     const auto recorded = read_small_file(file, 512);
     const std::uint64_t now = clock_ns(CLOCK_REALTIME);
     const std::uint64_t computed = (simulated ? now : now - clock_ns(CLOCK_BOOTTIME)) / 1'000'000'000U;
-    boot_identity boot;
+    net::boot_identity boot;
     boot.simulated = simulated;
     boot.boot_time = choose_boot_time(boot_id_text, recorded, computed);
     boot.id = net::parse_boot_id(boot_id_text);
@@ -101,26 +100,6 @@ boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::stri
     }
     boot.id_text = std::move(boot_id_text);
     return boot;
-}
-
-wire_sender::wire_sender(std::span<const std::byte> key, std::string hostname, boot_identity boot)
-    : codec_{key}, hostname_{std::move(hostname)}, boot_{std::move(boot)}, next_sequence_{boottime_ns()} {
-    if (!net::is_valid_sender(hostname_)) {
-        throw std::invalid_argument{"host name '" + hostname_ +
-                                    "' cannot be a message sender (1 to 63 letters, digits, '-' and '.')"};
-    }
-}
-
-std::span<const std::byte> wire_sender::encode(net::message_type type, std::span<const std::byte> payload,
-                                               std::span<std::byte> out) {
-    const net::message_header header{type, hostname_, boot_.id, boot_.boot_time, next_sequence_};
-    auto n = codec_.encode(header, payload, out);
-    if (!n) {
-        throw std::runtime_error{
-            fmt::format("cannot encode {}: {}", net::to_string(type), net::to_string(n.error()))};
-    }
-    ++next_sequence_;
-    return out.first(*n);
 }
 
 }  // namespace mtce::host
