@@ -121,17 +121,6 @@ BOOST_AUTO_TEST_CASE(bmc_requests_become_their_jobs) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_access_alarm) {
-    alarm_input in;
-    in.name = "worker-0";
-    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
-    in.bmc_unreachable = true;
-    const auto a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 1U);
-    BOOST_TEST(a[0].id == "200.010");
-    BOOST_TEST(a[0].severity == "warning");
-}
-
 BOOST_AUTO_TEST_CASE(nothing_is_accepted_for_a_host_being_deleted) {
     auto h = worker(admin_state::locked);
     h.in_progress = host_action::remove;
@@ -177,7 +166,7 @@ BOOST_AUTO_TEST_CASE(the_bmc_is_held_by_a_bmc_job_running_or_requested_but_not_w
 BOOST_AUTO_TEST_CASE(a_request_comes_before_anything_the_state_asks_for) {
     plan_input in;
     in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::available);
-    in.heartbeat_lost = true;
+    in.recovery_due = true;
     in.request = host_action::lock;
     BOOST_TEST(next_job(in).job == job_kind::lock);
     in.request = host_action::unlock;
@@ -205,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_failed_host_is_enabled_again_once_its_retry_is_due) {
 BOOST_AUTO_TEST_CASE(a_locked_host_has_nothing_to_do) {
     plan_input in;
     in.states = states(admin_state::locked, oper_state::disabled, avail_state::online);
-    in.heartbeat_lost = true;
+    in.recovery_due = true;
     BOOST_TEST(next_job(in).job == job_kind::none);
     BOOST_TEST(!next_job(in).wake_at.has_value());
 }
@@ -322,49 +311,27 @@ BOOST_AUTO_TEST_CASE(a_host_whose_own_lock_disagrees_is_told_again) {
     BOOST_TEST(!lock_correction(admin_state::locked, 0));
 }
 
-BOOST_AUTO_TEST_CASE(alarms_follow_the_state) {
-    alarm_input in;
-    in.name = "worker-0";
-    in.states = states(admin_state::locked, oper_state::disabled, avail_state::online);
-    auto a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 1U);
-    BOOST_TEST(a[0].id == "200.001");
-    BOOST_TEST(a[0].severity == "warning");
-
-    in.states = states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
-    in.cause = failure_cause::goenabled;
-    a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 1U);
-    BOOST_TEST(a[0].id == "200.004");
-    BOOST_TEST(a[0].severity == "critical");
-
-    in.cause = failure_cause::config;
-    a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 1U);
-    BOOST_TEST(a[0].id == "200.011");
-
-    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::degraded);
-    in.cause = failure_cause::none;
-    in.degrade_mask = degrade::failure_flag | degrade::heartbeat_cluster;
-    in.heartbeat = {mtce::heartbeat::hb_state::failed, mtce::heartbeat::hb_state::degraded};
-    a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 3U);
-    BOOST_TEST(a[0].id == "200.004");
-    BOOST_TEST(a[0].severity == "major");
-    BOOST_TEST(a[1].id == "200.005");
-    BOOST_TEST(a[1].severity == "critical");
-    BOOST_TEST(a[2].id == "200.009");
-    BOOST_TEST(a[2].severity == "major");
+BOOST_AUTO_TEST_CASE(the_hosts_own_reason_fails_the_subfunction_configuration_at_once) {
+    auto v = judge_subfunction_config(alive(f::configured | f::healthy));
+    BOOST_TEST((v.result == step::pending));
+    v = judge_subfunction_config(alive(0));
+    BOOST_TEST((v.result == step::pending));  // a zero flags word says nothing yet
+    v = judge_subfunction_config(
+        alive(f::configured | f::subf_goenabled_failed, "worker configuration not complete after 20m"));
+    BOOST_TEST((v.result == step::failed));
+    BOOST_TEST(v.reason == "worker configuration not complete after 20m");
+    v = judge_subfunction_config(alive(f::configured | f::subf_configured | f::subf_goenabled_failed, "x"));
+    BOOST_TEST((v.result == step::passed));  // configured; its self-tests are judged next
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_subfunction_raises_its_own_alarm) {
-    alarm_input in;
-    in.name = "controller-0";
-    in.has_subfunction = true;
-    in.states = states(admin_state::unlocked, oper_state::enabled, avail_state::degraded);
-    in.states.subfunction_operational = oper_state::disabled;
-    in.states.subfunction_availability = avail_state::failed;
-    const auto a = expected_alarms(in);
-    BOOST_REQUIRE(a.size() == 1U);
-    BOOST_TEST(a[0].id == "200.013");
+BOOST_AUTO_TEST_CASE(this_controller_never_reboots_itself_while_a_peer_controller_exists) {
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/true, 1, 2) == self_failure::degrade));
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/true, 5, 2) == self_failure::degrade));
+}
+
+BOOST_AUTO_TEST_CASE(a_simplex_controller_reboots_itself_only_up_to_the_threshold) {
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/false, 1, 2) == self_failure::reboot));
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/false, 2, 2) == self_failure::reboot));
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/false, 3, 2) == self_failure::give_up));
+    BOOST_TEST((self_failure_outcome(/*peer_controller=*/false, 1, 0) == self_failure::give_up));
 }
