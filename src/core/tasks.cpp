@@ -1,9 +1,9 @@
 #include "core/tasks.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/co_spawn.hpp>
+#include <string_view>
+#include <utility>
+
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -43,60 +43,34 @@ bool is_cancellation(std::exception_ptr e) {
     }
 }
 
-task_set::task_set(asio::any_io_executor ex)
-    : ex_{ex},
-      stop_{ex, asio::steady_timer::time_point::max()},
-      idle_{ex, asio::steady_timer::time_point::max()} {}
+task_set::task_set(asio::any_io_executor ex) : group_{std::move(ex), "process"} {
+    group_.on_failure([this](std::string_view task, std::exception_ptr e) {
+        failed_ = true;
+        spdlog::error("task '{}' failed: {}", task, exception_message(e));
+        // A daemon missing one of its parts (a heartbeat that cannot answer) would be judged by what it no
+        // longer does: stop, so that the service manager restarts it and says so.
+        request_stop();
+    });
+}
 
 void task_set::spawn(std::string name, asio::awaitable<void> body) {
-    auto& signal = signals_.emplace_back();
-    auto it = std::prev(signals_.end());
-    ++running_;
-    asio::co_spawn(
-        ex_, std::move(body),
-        asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
-            if (e && !(stopping_ && is_cancellation(e))) {
-                failed_ = true;
-                spdlog::error("task '{}' failed: {}", name, exception_message(e));
-                // A daemon missing one of its parts (a heartbeat that cannot answer) would be judged by what
-                // it no longer does: stop, so that the service manager restarts it and says so.
-                request_stop();
-            }
-            signals_.erase(it);
-            if (--running_ == 0) {
-                idle_.cancel();
-            }
-        }));
+    group_.spawn(std::move(name), std::move(body));
 }
 
 void task_set::request_stop() {
-    stopping_ = true;
-    stop_.cancel();
+    group_.request_stop();
 }
 
 void task_set::abort() {
-    for (auto& s : signals_) {
-        s.emit(asio::cancellation_type::terminal);
-    }
+    group_.cancel(asio::cancellation_type::terminal);
 }
 
 asio::awaitable<void> task_set::until_stop() {
-    while (!stopping_) {
-        co_await stop_.async_wait(use_tuple);
-    }
+    return group_.until_stop();
 }
 
 asio::awaitable<bool> task_set::drained_within(std::chrono::steady_clock::duration limit) {
-    using namespace asio::experimental::awaitable_operators;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    asio::steady_timer timer{ex_, deadline};
-    while (running_ != 0 && std::chrono::steady_clock::now() < deadline) {
-        auto first = co_await (idle_.async_wait(use_tuple) || timer.async_wait(use_tuple));
-        if (first.index() == 1) {
-            break;
-        }
-    }
-    co_return running_ == 0;
+    return group_.idle_by(std::chrono::steady_clock::now() + limit);
 }
 
 event::event(asio::any_io_executor ex) : timer_{ex, asio::steady_timer::time_point::max()} {}

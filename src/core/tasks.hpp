@@ -2,17 +2,15 @@
 
 #include <chrono>
 #include <exception>
-#include <functional>
-#include <list>
-#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
+
+#include "core/task_group.hpp"
 
 namespace mtce {
 
@@ -63,13 +61,15 @@ inline void rethrow_if_failed(const std::exception_ptr& e) {
     }
 }
 
-/// Supervises the long-lived tasks of a process (Beast's task_group, seastar's gate).
+/// Supervises the long-lived tasks of a process (Beast's task_group, seastar's gate): a task_group whose
+/// failures stop the process.
 ///
 /// Stopping is cooperative first: request_stop() sets a flag and wakes every until_stop(); tasks finish
 /// their current job and return. abort() then emits a terminal cancellation into every task still running.
 /// A task that ends with an exception is logged and recorded, and the set is asked to stop (the daemon then
 /// drains and exits non-zero, for systemd to restart it); failed() tells main to exit non-zero.
-/// Not thread-safe: use from the event loop's thread.
+/// Not thread-safe: use from the event loop's thread. Destroy it with no task running, or after its
+/// io_context has stopped for good (see task_group).
 class task_set {
 public:
     explicit task_set(asio::any_io_executor ex);
@@ -79,9 +79,9 @@ public:
 
     void request_stop();
     void abort();
-    [[nodiscard]] bool stopping() const { return stopping_; }
+    [[nodiscard]] bool stopping() const { return group_.stopping(); }
     [[nodiscard]] bool failed() const { return failed_; }
-    [[nodiscard]] std::size_t running() const { return running_; }
+    [[nodiscard]] std::size_t running() const { return group_.size(); }
 
     /// Completes when request_stop() is called (at once if it already was).
     asio::awaitable<void> until_stop();
@@ -89,12 +89,7 @@ public:
     asio::awaitable<bool> drained_within(std::chrono::steady_clock::duration limit);
 
 private:
-    asio::any_io_executor ex_;
-    asio::steady_timer stop_;
-    asio::steady_timer idle_;
-    std::list<asio::cancellation_signal> signals_;
-    std::size_t running_ = 0;
-    bool stopping_ = false;
+    task_group group_;
     bool failed_ = false;
 };
 
