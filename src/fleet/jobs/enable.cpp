@@ -1,5 +1,7 @@
 // enable: an unlock, or the retry after a failure (reference §2.2). The host is powered on or rebooted when
 // it needs it, then its configuration, self-tests, host services and heartbeat soak are awaited.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -71,10 +73,21 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
     const bool failed_before = (alive_degrade(h.alive_flags()) & degrade::failure_flag) != 0;
     const auto old_boot = h.boot_id();
     const auto count = h.alive_count;
-    if (reachable && (unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime) || failed_before)) {
-        if (h.self) {
+    const bool stale = reachable && unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime);
+    if (h.self && reachable && (stale || failed_before)) {
+        // An unlock of this controller reboots it as any host; a retry after its own failure does only while
+        // the rules let it reboot itself (simplex, within the threshold): else it is tested as it is.
+        std::uint32_t failures = 0;
+        for (const auto& [cause, n] : h.failure_counts) {
+            failures = std::max(failures, n);
+        }
+        const bool may_reboot = (unlock && stale) || self_failure_outcome(ctx.fleet().controllers > 1, failures,
+                                                                          cfg->autorecovery.threshold) ==
+                                                         self_failure::reboot;
+        if (may_reboot) {
             co_await reboot_self(ctx);
         }
+    } else if (reachable && (stale || failed_before)) {
         co_await steps::reboot_host(ctx, net::command_kind::reboot);
         co_await steps::await_boot(ctx, old_boot, count, "Booting");
     } else if (!reachable) {
