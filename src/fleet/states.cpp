@@ -64,13 +64,15 @@ constexpr std::array<std::pair<host_action, std::string_view>, 11> action_names{
     {host_action::remove, "delete"},
 }};
 
-constexpr std::array<std::pair<failure_cause, std::string_view>, 6> cause_names{{
+constexpr std::array<std::pair<failure_cause, std::string_view>, 8> cause_names{{
     {failure_cause::none, "none"},
     {failure_cause::config, "config"},
     {failure_cause::goenabled, "goenabled"},
     {failure_cause::services, "services"},
     {failure_cause::heartbeat, "heartbeat"},
     {failure_cause::boot, "boot"},
+    {failure_cause::luks, "luks"},
+    {failure_cause::subfunction, "subfunction"},
 }};
 
 }  // namespace
