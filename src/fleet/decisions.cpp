@@ -225,9 +225,11 @@ std::chrono::milliseconds retry_interval(failure_cause cause, const autorecovery
         return c.heartbeat_interval;
     case failure_cause::boot:
         return c.boot_interval;
-    case failure_cause::luks:  // a configuration failure of its own kind
+    // No interval of their own (design §7 names only the causes): an encrypted volume is part of the host's
+    // configuration, and the subfunction's enable runs its own self-tests, so they retry as those do.
+    case failure_cause::luks:
         return c.config_interval;
-    case failure_cause::subfunction:  // the subfunction's configuration is part of its self-tests
+    case failure_cause::subfunction:
         return c.goenabled_interval;
     case failure_cause::none:
         break;

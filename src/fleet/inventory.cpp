@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <map>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -22,8 +23,9 @@ namespace mtce::fleet {
 
 namespace {
 
-// Version 2. A later version adds its migration from the previous one (migrations below), in the same
-// transaction that raises meta.schema_version; a database from a newer mtce is refused, not rewritten.
+// Version 3. A later version adds its migration from the previous one (migrations below), which raises
+// meta.schema_version; an older database runs every migration from its version up in one transaction, and a
+// database from a newer mtce is refused, not rewritten.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY NOT NULL,
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS hosts (
     cause                    TEXT NOT NULL DEFAULT 'none',
     updated_ms               INTEGER NOT NULL,
     bmc_verify_tls           INTEGER NOT NULL DEFAULT 1,
-    bmc_protocol             TEXT NOT NULL DEFAULT ''
+    bmc_protocol             TEXT NOT NULL DEFAULT '',
+    failure_counts           TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS hosts_cluster_ip ON hosts (cluster_ip) WHERE cluster_ip <> '';
 CREATE TABLE IF NOT EXISTS bmc_secrets (
@@ -70,7 +73,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     since_ms INTEGER NOT NULL,
     PRIMARY KEY (host, alarm_id)
 );
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
 )sql";
 
 /// Version 1 to 2: a host's BMC TLS verification and the BMC protocol learned.
@@ -79,6 +82,21 @@ ALTER TABLE hosts ADD COLUMN bmc_verify_tls INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE hosts ADD COLUMN bmc_protocol TEXT NOT NULL DEFAULT '';
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
+
+/// Version 2 to 3: the consecutive failures of each cause (design §7, auto-recovery); none for every host.
+constexpr const char* migrate_2_to_3_sql = R"sql(
+ALTER TABLE hosts ADD COLUMN failure_counts TEXT NOT NULL DEFAULT '';
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
+/// The migration from version `from` to `from` + 1.
+struct migration {
+    int from;
+    const char* sql;
+};
+
+constexpr std::array<migration, 2> migrations{{{1, migrate_1_to_2_sql}, {2, migrate_2_to_3_sql}}};
+static_assert(migrations.back().from + 1 == inventory::schema_version, "a schema version has no migration");
 
 /// The statements the store runs, prepared once on first use.
 enum class query : std::size_t {
@@ -111,16 +129,17 @@ constexpr std::array<const char*, static_cast<std::size_t>(query::count_)> query
     "ROLLBACK",
     "SELECT name, personality, functions, mgmt_ip, cluster_ip, bmc_type, bmc_address, bmc_username, "
     "administrative, operational, availability, subfunction_operational, subfunction_availability, task, "
-    "action, cause, updated_ms, bmc_verify_tls, bmc_protocol FROM hosts ORDER BY name",
+    "action, cause, updated_ms, bmc_verify_tls, bmc_protocol, failure_counts FROM hosts ORDER BY name",
     "INSERT INTO hosts (name, personality, functions, mgmt_ip, cluster_ip, bmc_type, bmc_address, "
     "bmc_username, administrative, operational, availability, subfunction_operational, "
-    "subfunction_availability, task, action, cause, updated_ms, bmc_verify_tls, bmc_protocol) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    "subfunction_availability, task, action, cause, updated_ms, bmc_verify_tls, bmc_protocol, "
+    "failure_counts) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     "INSERT INTO bmc_secrets (name, password) VALUES (?1, ?2)",
     "UPDATE hosts SET personality = ?2, functions = ?3, mgmt_ip = ?4, cluster_ip = ?5, bmc_type = ?6, "
     "bmc_address = ?7, bmc_username = ?8, administrative = ?9, operational = ?10, availability = ?11, "
     "subfunction_operational = ?12, subfunction_availability = ?13, task = ?14, action = ?15, cause = ?16, "
-    "updated_ms = ?17, bmc_verify_tls = ?18, bmc_protocol = ?19 WHERE name = ?1",
+    "updated_ms = ?17, bmc_verify_tls = ?18, bmc_protocol = ?19, failure_counts = ?20 WHERE name = ?1",
     "DELETE FROM alarms WHERE host = ?1",
     "DELETE FROM bmc_secrets WHERE name = ?1",
     "DELETE FROM hosts WHERE name = ?1",
@@ -186,6 +205,51 @@ std::optional<host_action> parse_action(std::string_view s) {
         return host_action::none;
     }
     return parse_host_action(s);
+}
+
+/// The failure_counts column: "cause=count" for every non-zero count, in the map's order, separated by ','
+/// ("goenabled=2,heartbeat=1"); "" for none.
+std::string failure_counts_text(const std::map<failure_cause, std::uint32_t>& counts) {
+    std::string out;
+    for (const auto& [cause, count] : counts) {
+        if (count == 0) {
+            continue;
+        }
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += fmt::format("{}={}", to_string(cause), count);
+    }
+    return out;
+}
+
+/// The failure_counts column read back, strictly: each cause named once, none "none", each count a positive
+/// decimal number without sign or blanks that fits 32 bits; nullopt for anything else.
+std::optional<std::map<failure_cause, std::uint32_t>> parse_failure_counts(std::string_view text) {
+    std::map<failure_cause, std::uint32_t> out;
+    if (text.empty()) {
+        return out;
+    }
+    for (;;) {
+        const auto comma = text.find(',');
+        const auto entry = text.substr(0, comma);
+        const auto equals = entry.find('=');
+        if (equals == std::string_view::npos) {
+            return std::nullopt;
+        }
+        const auto cause = parse_failure_cause(entry.substr(0, equals));
+        const auto number = entry.substr(equals + 1);
+        std::uint32_t count = 0;
+        const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+        if (!cause || *cause == failure_cause::none || number.empty() || ec != std::errc{} ||
+            end != number.data() + number.size() || count == 0 || !out.emplace(*cause, count).second) {
+            return std::nullopt;
+        }
+        if (comma == std::string_view::npos) {
+            return out;
+        }
+        text.remove_prefix(comma + 1);
+    }
 }
 
 /// The store's error code for an SQLite result code.
@@ -439,6 +503,7 @@ struct inventory::impl {
         u.bind(17, row.updated_ms != 0 ? row.updated_ms : wall_clock_ms());
         u.bind(18, std::int64_t{spec.bmc.verify_tls ? 1 : 0});
         u.bind(19, row.bmc_protocol);
+        u.bind(20, failure_counts_text(row.failure_counts));
     }
 
     /// The error for a failed insert or update of a host: `duplicate` with the clashing field when a
@@ -476,6 +541,11 @@ struct inventory::impl {
         }
         if (row.action != host_action::none && to_string(row.action) == "unknown") {
             problem = "its action is out of range";
+        }
+        for (const auto& [cause, count] : row.failure_counts) {
+            if (cause == failure_cause::none || to_string(cause) == "unknown") {
+                problem = "one of its failure counts has no cause";
+            }
         }
         if (problem.empty()) {
             return std::nullopt;
@@ -570,6 +640,12 @@ struct inventory::impl {
             return tl::make_unexpected(std::move(r.error()));
         }
         row.updated_ms = sqlite3_column_int64(s, 16);
+        const auto counts_text = column_text(s, 19);
+        auto counts = parse_failure_counts(counts_text);
+        if (!counts) {
+            return tl::make_unexpected(unreadable(spec.name, "failure_counts", counts_text));
+        }
+        row.failure_counts = std::move(*counts);
         return row;
     }
 
@@ -805,8 +881,15 @@ tl::expected<inventory, store_error> inventory::open(const std::filesystem::path
     }
     if (!fresh && version < schema_version) {
         auto migrated = im->write("cannot upgrade the schema", [&]() -> tl::expected<void, store_error> {
-            if (const int rc = sqlite3_exec(db, migrate_1_to_2_sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
-                return tl::make_unexpected(im->last_error(rc, "cannot upgrade the schema from version 1 to 2"));
+            for (const auto& m : migrations) {
+                if (m.from < version) {
+                    continue;
+                }
+                if (const int rc = sqlite3_exec(db, m.sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+                    return tl::make_unexpected(im->last_error(
+                        rc,
+                        fmt::format("cannot upgrade the schema from version {} to {}", m.from, m.from + 1)));
+                }
             }
             return {};
         });

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ struct host_row {
     std::int64_t updated_ms = 0;
     /// The BMC protocol learned for a host whose bmc type is "auto" ("redfish" or "ipmi"; "" until known).
     std::string bmc_protocol;
+    /// Consecutive failures of each cause (design §7, auto-recovery), so that they survive a controller
+    /// restart. Only non-zero counts: a zero count is not stored (load_hosts leaves it out), and a cause of
+    /// none or out of range is refused by insert_host and update_host.
+    std::map<failure_cause, std::uint32_t> failure_counts = {};
 
     friend bool operator==(const host_row&, const host_row&) = default;
 };
@@ -85,8 +90,9 @@ struct store_error {
 /// moved-from inventory may only be destroyed or assigned to.
 class inventory {
 public:
-    /// The schema this code reads and writes (meta.schema_version).
-    static constexpr int schema_version = 2;
+    /// The schema this code reads and writes (meta.schema_version). open() upgrades an older one in place
+    /// (1: no BMC TLS and protocol columns; 2: no failure counts), in one transaction.
+    static constexpr int schema_version = 3;
     /// How many events the log keeps; older ones are removed as new ones come in.
     static constexpr std::size_t max_events = 10000;
     /// How long a write waits for another process's lock before it fails with `busy`.
@@ -112,7 +118,8 @@ public:
     /// Adds a host and, when not empty, its BMC password. `duplicate` names the field that clashes.
     [[nodiscard]] tl::expected<void, store_error> insert_host(const host_row& row,
                                                               const std::string& bmc_password);
-    /// Rewrites the host named row.spec.name: spec fields, states, task, action, cause, updated_ms.
+    /// Rewrites the host named row.spec.name: spec fields, states, task, action, cause, failure counts,
+    /// updated_ms, BMC protocol.
     [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row);
     /// update_host, and the host's BMC password replaced by `bmc_password` ("" for none), in one transaction.
     [[nodiscard]] tl::expected<void, store_error> update_host(const host_row& row,

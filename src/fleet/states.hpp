@@ -48,13 +48,13 @@ enum class host_action : std::uint8_t {
 /// and, later, its own retry limit.
 enum class failure_cause : std::uint8_t {
     none,
-    config,     ///< the host reports that its configuration failed (not configured, or not healthy)
-    goenabled,  ///< a self-test failed or did not finish in time
-    services,   ///< host services failed to start or did not finish in time
-    heartbeat,  ///< heartbeat lost during the soak, or in service without a graceful recovery
-    boot,       ///< no mtcAlive from a new boot within the boot timeout, or the host did not reboot
-    luks,       ///< the host's encrypted volume failed
-    subfunction,  ///< the worker subfunction's configuration failed or did not complete in time
+    config,       ///< the host reports that its configuration failed (not configured, or not healthy)
+    goenabled,    ///< a self-test failed or did not finish in time
+    services,     ///< host services failed to start or did not finish in time
+    heartbeat,    ///< heartbeat lost during the soak, or in service without a graceful recovery
+    boot,         ///< no mtcAlive from a new boot within the boot timeout, or the host did not reboot
+    luks,         ///< the host's encrypted volume could not be opened
+    subfunction,  ///< the worker subfunction of an all-in-one controller failed to enable
 };
 
 [[nodiscard]] std::string_view to_string(admin_state s) noexcept;

@@ -220,6 +220,26 @@ BOOST_AUTO_TEST_CASE(each_cause_has_its_own_retry_interval) {
     BOOST_TEST(retry_interval(failure_cause::none, c).count() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_luks_failure_retries_as_a_config_failure_and_a_subfunction_failure_as_a_self_test) {
+    mtce::autorecovery_config c;
+    c.config_interval = 11s;
+    c.goenabled_interval = 7s;
+    BOOST_TEST(retry_interval(failure_cause::luks, c).count() == 11000);
+    BOOST_TEST(retry_interval(failure_cause::subfunction, c).count() == 7000);
+}
+
+BOOST_AUTO_TEST_CASE(every_failure_cause_has_a_name_that_parses_back) {
+    for (const auto cause :
+         {failure_cause::none, failure_cause::config, failure_cause::goenabled, failure_cause::services,
+          failure_cause::heartbeat, failure_cause::boot, failure_cause::luks, failure_cause::subfunction}) {
+        const auto name = mtce::fleet::to_string(cause);
+        BOOST_TEST((name != "unknown"));
+        BOOST_TEST((mtce::fleet::parse_failure_cause(name) == cause), name);
+    }
+    BOOST_TEST((mtce::fleet::to_string(failure_cause::luks) == "luks"));
+    BOOST_TEST((mtce::fleet::to_string(failure_cause::subfunction) == "subfunction"));
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_self_test_is_named_by_the_host) {
     const auto v = judge_goenabled(alive(f::configured | f::not_healthy | f::main_goenabled_failed,
                                          "/etc/mtce/goenabled.d/20-memory: exited with status 1"),

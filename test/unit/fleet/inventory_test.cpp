@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -101,6 +102,9 @@ host_row full_row() {
     row.action = mtce::fleet::host_action::force_lock;
     row.cause = mtce::fleet::failure_cause::services;
     row.updated_ms = 1700000000123;
+    row.failure_counts = {{mtce::fleet::failure_cause::goenabled, 2},
+                          {mtce::fleet::failure_cause::heartbeat, 1},
+                          {mtce::fleet::failure_cause::subfunction, 4294967295U}};
     return row;
 }
 
@@ -128,8 +132,10 @@ snapshot take(inventory& inv) {
 /// A second, plain connection to the database file, as another process (or an operator with sqlite3) has.
 class raw_db {
 public:
-    explicit raw_db(const fs::path& file) {
-        if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    /// Opens an existing file, or with `create` a new one.
+    explicit raw_db(const fs::path& file, bool create = false) {
+        const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+        if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
             throw std::runtime_error{"cannot open " + file.string()};
         }
     }
@@ -143,6 +149,19 @@ public:
         const std::string text = err != nullptr ? err : "";
         sqlite3_free(err);
         BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << text);
+    }
+
+    /// The first column of the first row `sql` returns, as text ("" for NULL or no row).
+    std::string text(const std::string& sql) {
+        sqlite3_stmt* s = nullptr;
+        BOOST_REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK,
+                              sql << ": " << sqlite3_errmsg(db_));
+        std::string out;
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
+            out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+        }
+        sqlite3_finalize(s);
+        return out;
     }
 
 private:
@@ -278,12 +297,13 @@ BOOST_AUTO_TEST_CASE(a_database_from_a_newer_mtce_is_refused_and_left_as_it_is) 
     }
     {
         raw_db raw{dir.path() / "inventory.db"};
-        raw.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+        raw.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
     }
     const auto before = read_bytes(dir.path() / "inventory.db");
     const auto e = open_error(dir.path());
     BOOST_TEST(e.code == store_errc::other);
-    BOOST_TEST(has(e.message, "schema version 3"));
+    BOOST_TEST(has(e.message, "schema version 4"));
+    BOOST_TEST(has(e.message, "knows version 3"));
     BOOST_TEST(has(e.message, "the file was left as it is"));
     BOOST_TEST(read_bytes(dir.path() / "inventory.db") == before);
 }
@@ -363,7 +383,8 @@ BOOST_AUTO_TEST_CASE(every_state_value_round_trips) {
             row.states.availability = avail;
             row.states.subfunction_availability = avail;
             row.action = action;
-            row.cause = static_cast<failure_cause>(i % 6);
+            row.cause = static_cast<failure_cause>(i % 8);
+            row.failure_counts[static_cast<failure_cause>(i % 7 + 1)] = static_cast<std::uint32_t>(i + 1);
             ok(inv.insert_host(row, ""));
             ++i;
         }
@@ -571,6 +592,7 @@ BOOST_AUTO_TEST_CASE(states_that_no_longer_parse_fail_the_load_naming_host_and_c
         {"subfunction_availability", "'failed '"},
         {"action", "'explode'"},
         {"cause", "''"},
+        {"cause", "'disk'"},
     };
     for (const auto& [column, value] : edits) {
         mtce::test::scratch copy;
@@ -933,8 +955,9 @@ BOOST_AUTO_TEST_CASE(a_version_1_inventory_is_upgraded_in_place_and_keeps_its_ho
         ok(inv.insert_host(worker("worker-0", "10.0.0.10"), "secret"));
     }
     {
-        // What version 1 wrote: no BMC protocol or TLS column.
+        // What version 1 wrote: no BMC protocol or TLS column, no failure counts.
         raw_db raw{dir.path() / "inventory.db"};
+        raw.exec("ALTER TABLE hosts DROP COLUMN failure_counts");
         raw.exec("ALTER TABLE hosts DROP COLUMN bmc_protocol");
         raw.exec("ALTER TABLE hosts DROP COLUMN bmc_verify_tls");
         raw.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
@@ -945,8 +968,182 @@ BOOST_AUTO_TEST_CASE(a_version_1_inventory_is_upgraded_in_place_and_keeps_its_ho
     BOOST_TEST(hosts[0].spec.name == "worker-0");
     BOOST_TEST(hosts[0].bmc_protocol.empty());
     BOOST_TEST(hosts[0].spec.bmc.verify_tls);
+    BOOST_TEST(hosts[0].failure_counts.empty());
     auto row = hosts[0];
     row.bmc_protocol = "ipmi";
+    row.failure_counts = {{mtce::fleet::failure_cause::boot, 1}};
     ok(inv.update_host(row));
-    BOOST_TEST(ok(inv.load_hosts())[0].bmc_protocol == "ipmi");
+    BOOST_TEST((ok(inv.load_hosts())[0] == row));
+    BOOST_TEST(raw_db{dir.path() / "inventory.db"}.text(
+                   "SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_inventory_is_upgraded_in_place_and_keeps_every_row_with_no_failure_counts) {
+    mtce::test::scratch dir;
+    fs::create_directories(dir.path());
+    {
+        // Version 2 as it was written, with raw SQL.
+        raw_db raw{dir.path() / "inventory.db", /*create=*/true};
+        raw.exec(R"sql(
+PRAGMA journal_mode = WAL;
+CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+CREATE TABLE hosts (
+    name                     TEXT PRIMARY KEY NOT NULL,
+    personality              TEXT NOT NULL,
+    functions                TEXT NOT NULL,
+    mgmt_ip                  TEXT NOT NULL UNIQUE,
+    cluster_ip               TEXT NOT NULL DEFAULT '',
+    bmc_type                 TEXT NOT NULL DEFAULT 'none',
+    bmc_address              TEXT NOT NULL DEFAULT '',
+    bmc_username             TEXT NOT NULL DEFAULT '',
+    administrative           TEXT NOT NULL,
+    operational              TEXT NOT NULL,
+    availability             TEXT NOT NULL,
+    subfunction_operational  TEXT NOT NULL,
+    subfunction_availability TEXT NOT NULL,
+    task                     TEXT NOT NULL DEFAULT '',
+    action                   TEXT NOT NULL DEFAULT '',
+    cause                    TEXT NOT NULL DEFAULT 'none',
+    updated_ms               INTEGER NOT NULL,
+    bmc_verify_tls           INTEGER NOT NULL DEFAULT 1,
+    bmc_protocol             TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX hosts_cluster_ip ON hosts (cluster_ip) WHERE cluster_ip <> '';
+CREATE TABLE bmc_secrets (
+    name     TEXT PRIMARY KEY NOT NULL REFERENCES hosts (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    password TEXT NOT NULL
+);
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    host    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    text    TEXT NOT NULL
+);
+CREATE TABLE alarms (
+    host     TEXT NOT NULL,
+    alarm_id TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    PRIMARY KEY (host, alarm_id)
+);
+INSERT INTO meta (key, value) VALUES ('schema_version', '2');
+INSERT INTO hosts VALUES ('controller-0', 'controller', 'controller,worker', 'fd00::10', '192.168.206.10',
+    'redfish', '[fd00::1:10]:8443', 'root', 'unlocked', 'enabled', 'degraded', 'disabled', 'failed',
+    'In-Test Failed: goenabled', 'force-lock', 'services', 1700000000123, 0, 'redfish');
+INSERT INTO hosts VALUES ('worker-0', 'worker', 'worker', '10.0.0.10', '', 'none', '', '', 'locked',
+    'disabled', 'offline', 'disabled', 'offline', '', '', 'none', 1000, 1, '');
+INSERT INTO bmc_secrets VALUES ('controller-0', 'Pa55 w0rd');
+INSERT INTO events (time_ms, host, kind, text) VALUES (1000, 'worker-0', 'added', 'added as a worker');
+INSERT INTO alarms VALUES ('controller-0', '200.004', 'critical', 'controller-0 experienced a failure', 1001);
+)sql");
+    }
+    auto inv = open_at(dir.path());
+    auto expected = full_row();
+    expected.spec.bmc.verify_tls = false;
+    expected.task = "In-Test Failed: goenabled";
+    expected.bmc_protocol = "redfish";
+    expected.failure_counts.clear();
+    const auto hosts = ok(inv.load_hosts());
+    BOOST_REQUIRE(hosts.size() == 2U);
+    BOOST_TEST((hosts[0] == expected));
+    BOOST_TEST((hosts[1] == worker("worker-0", "10.0.0.10")));
+    BOOST_TEST(hosts[1].failure_counts.empty());
+    BOOST_TEST(ok(inv.bmc_password("controller-0")) == "Pa55 w0rd");
+    const auto events = ok(inv.last_events(10));
+    BOOST_REQUIRE(events.size() == 1U);
+    BOOST_TEST(events[0].text == "added as a worker");
+    const auto alarms = ok(inv.alarms());
+    BOOST_REQUIRE(alarms.size() == 1U);
+    BOOST_TEST(alarms[0].alarm_id == "200.004");
+    BOOST_TEST(ok(inv.append_event(1002, "worker-0", "k", "t")) == 2U);
+
+    auto row = hosts[1];
+    row.failure_counts = {{mtce::fleet::failure_cause::heartbeat, 3}};
+    ok(inv.update_host(row));
+    BOOST_TEST((ok(inv.load_hosts())[1] == row));
+    raw_db raw{dir.path() / "inventory.db"};
+    BOOST_TEST(raw.text("SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+}
+
+BOOST_AUTO_TEST_CASE(failure_counts_are_stored_as_compact_text_without_zero_counts) {
+    using mtce::fleet::failure_cause;
+    mtce::test::scratch dir;
+    auto inv = open_at(dir.path());
+    auto row = worker("worker-0", "10.0.0.10");
+    row.failure_counts = {{failure_cause::heartbeat, 1}, {failure_cause::goenabled, 2}};
+    ok(inv.insert_host(row, ""));
+    BOOST_TEST((ok(inv.load_hosts())[0] == row));
+    const auto stored = [&] {
+        return raw_db{dir.path() / "inventory.db"}.text(
+            "SELECT failure_counts FROM hosts WHERE name = 'worker-0'");
+    };
+    BOOST_TEST(stored() == "goenabled=2,heartbeat=1");
+
+    row.failure_counts = {{failure_cause::goenabled, 0}, {failure_cause::luks, 7}};
+    ok(inv.update_host(row));
+    BOOST_TEST(stored() == "luks=7");
+    const auto loaded = ok(inv.load_hosts());
+    BOOST_TEST(
+        (loaded[0].failure_counts == std::map<failure_cause, std::uint32_t>{{failure_cause::luks, 7}}));
+
+    row.failure_counts.clear();
+    ok(inv.update_host(row));
+    BOOST_TEST(stored().empty());
+    BOOST_TEST((ok(inv.load_hosts())[0] == row));
+}
+
+BOOST_AUTO_TEST_CASE(failure_counts_that_do_not_parse_fail_the_load_naming_host_and_column) {
+    mtce::test::scratch dir;
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+        ok(inv.insert_host(worker("worker-1", "10.0.0.11"), ""));
+    }
+    for (const char* value :
+         {"goenabled", "goenabled=", "=2", "goenabled=0", "goenabled=-1", "goenabled=+1", "goenabled=1x",
+          "goenabled= 1", " goenabled=1", "goenabled=4294967296", "goenabled=1,goenabled=2", "none=1",
+          "disk=1", "goenabled=1,", ",goenabled=1", "goenabled=1;heartbeat=2", "GOENABLED=1"}) {
+        mtce::test::scratch copy;
+        fs::copy_file(dir.path() / "inventory.db", copy.path() / "inventory.db");
+        {
+            raw_db raw{copy.path() / "inventory.db"};
+            raw.exec(std::string{"UPDATE hosts SET failure_counts = '"} + value +
+                     "' WHERE name = 'worker-1'");
+        }
+        auto edited = open_at(copy.path());
+        const auto e = failed(edited.load_hosts());
+        BOOST_TEST(e.code == store_errc::corrupt, value);
+        BOOST_TEST(has(e.message, "host 'worker-1'"), e.message);
+        BOOST_TEST(has(e.message, std::string{"failure_counts '"} + value + "'"), e.message);
+    }
+    // Any order is read, as long as each cause is named once.
+    {
+        raw_db raw{dir.path() / "inventory.db"};
+        raw.exec("UPDATE hosts SET failure_counts = 'heartbeat=1,config=4294967295' WHERE name = 'worker-1'");
+    }
+    auto inv = open_at(dir.path());
+    const auto hosts = ok(inv.load_hosts());
+    using mtce::fleet::failure_cause;
+    BOOST_TEST((hosts[1].failure_counts ==
+                std::map<failure_cause, std::uint32_t>{{failure_cause::config, 4294967295U},
+                                                       {failure_cause::heartbeat, 1}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_count_without_a_cause_is_not_written) {
+    mtce::test::scratch dir;
+    auto inv = open_at(dir.path());
+    ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+    const auto before = take(inv);
+    for (const auto cause :
+         {mtce::fleet::failure_cause::none, static_cast<mtce::fleet::failure_cause>(200)}) {
+        auto row = worker("worker-0", "10.0.0.10");
+        row.failure_counts = {{cause, 1}};
+        BOOST_TEST(has(failed(inv.update_host(row)).message, "failure counts has no cause"));
+        auto other = worker("worker-1", "10.0.0.11");
+        other.failure_counts = {{cause, 1}};
+        BOOST_TEST(has(failed(inv.insert_host(other, "")).message, "failure counts has no cause"));
+    }
+    BOOST_TEST((take(inv) == before));
 }
