@@ -4,6 +4,7 @@
 #include <string>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
 #include <tl/expected.hpp>
 
 #include "core/config.hpp"
@@ -23,6 +24,13 @@ struct role_context {
 class running_role {
 public:
     virtual ~running_role() = default;
+
+    /// What only an active controller runs (heartbeat monitor, fleet manager, API), started anew and stopped
+    /// in reverse order while the host agent runs on (design §8). Nothing for the other roles. start_active()
+    /// throws naming the component that could not start.
+    virtual void start_active() {}
+    virtual asio::awaitable<void> stop_active() { co_return; }
+    [[nodiscard]] virtual bool active() const { return false; }
 };
 
 /// Builds the components of `r` and spawns their tasks. An error says which component could not start.

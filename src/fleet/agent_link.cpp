@@ -20,9 +20,9 @@ agent_link::agent_link(asio::any_io_executor ex, net::wire_sender& wire)
     : ex_{std::move(ex)},
       wire_{wire},
       inbox_{wire.codec()},
-      next_command_{static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-              .count())} {}
+      next_command_{static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                   .count())} {}
 
 void agent_link::open(const config& cfg) {
     networks_ = {cfg.mgmt, cfg.cluster};
@@ -32,7 +32,8 @@ void agent_link::open(const config& cfg) {
             continue;
         }
         try {
-            sockets_[i].emplace(net::open_udp(ex_, networks_[i], networks_[i].controller_port, heartbeat_mode::unicast));
+            sockets_[i].emplace(
+                net::open_udp(ex_, networks_[i], networks_[i].controller_port, heartbeat_mode::unicast));
         } catch (const std::system_error& e) {
             throw std::runtime_error{fmt::format("controller ({}): {}", to_string(net), e.what())};
         }
@@ -45,8 +46,8 @@ std::uint64_t agent_link::send(const host_spec& to, net::command c) {
     }
     const auto payload = net::to_json(c);
     std::array<std::byte, net::max_datagram_size> out{};
-    const auto datagram =
-        wire_.encode(net::message_type::command, std::as_bytes(std::span{payload.data(), payload.size()}), out);
+    const auto datagram = wire_.encode(net::message_type::command,
+                                       std::as_bytes(std::span{payload.data(), payload.size()}), out);
     const std::array<const std::string*, heartbeat::network_count> addresses{&to.mgmt_ip, &to.cluster_ip};
     bool sent = false;
     for (auto net : all_networks) {
@@ -59,8 +60,8 @@ std::uint64_t agent_link::send(const host_spec& to, net::command c) {
         if (ec) {
             continue;
         }
-        sockets_[i]->send_to(asio::buffer(datagram.data(), datagram.size()), {address, networks_[i].agent_port}, 0,
-                             ec);
+        sockets_[i]->send_to(asio::buffer(datagram.data(), datagram.size()),
+                             {address, networks_[i].agent_port}, 0, ec);
         if (ec) {
             spdlog::debug("host {}: cannot send {} on {}: {}", to.name, to_string(c.kind), to_string(net),
                           ec.message());
@@ -90,7 +91,8 @@ asio::awaitable<std::error_code> agent_link::receive(network net, const message_
         const auto now = std::chrono::steady_clock::now();
         if (c.dropped() != logged && now - last_log >= std::chrono::seconds{10}) {
             spdlog::warn("controller ({}): {} message(s) dropped so far:{} not_expected={} bad_payload={}",
-                         to_string(net), c.dropped(), net::describe(c.rejected), c.not_expected, c.bad_payload);
+                         to_string(net), c.dropped(), net::describe(c.rejected), c.not_expected,
+                         c.bad_payload);
             logged = c.dropped();
             last_log = now;
         }

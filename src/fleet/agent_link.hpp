@@ -43,8 +43,8 @@ public:
     std::uint64_t send(const host_spec& to, net::command c);
 
     using message_handler = std::function<void(inbound)>;
-    /// Receives on `net` until cancelled, handing each authenticated, fresh message to `on_message`; drops are
-    /// counted and logged at a rate limit. Returns the error that ended it (none when cancelled or the
+    /// Receives on `net` until cancelled, handing each authenticated, fresh message to `on_message`; drops
+    /// are counted and logged at a rate limit. Returns the error that ended it (none when cancelled or the
     /// network is not provisioned): it never throws, so it can be raced.
     asio::awaitable<std::error_code> receive(heartbeat::network net, const message_handler& on_message);
 

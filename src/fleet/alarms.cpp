@@ -24,8 +24,8 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
     }
     const bool failed =
         !locked && st.operational == oper_state::disabled && st.availability == avail_state::failed;
-    const bool critical_in_service = !locked && st.operational == oper_state::enabled &&
-                                     (in.degrade_mask & degrade_critical_failure) != 0;
+    const bool critical_in_service =
+        !locked && st.operational == oper_state::enabled && (in.degrade_mask & degrade_critical_failure) != 0;
     if ((failed && in.cause != failure_cause::config) || critical_in_service) {
         out.push_back(
             {"200.004", "critical",
@@ -52,7 +52,8 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
         }
     }
     if (in.bmc_unreachable) {
-        out.push_back({"200.010", "warning", fmt::format("{} access to board management module has failed.", in.name)});
+        out.push_back(
+            {"200.010", "warning", fmt::format("{} access to board management module has failed.", in.name)});
     }
     if (failed && in.cause == failure_cause::config) {
         out.push_back(

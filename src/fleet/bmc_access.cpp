@@ -94,8 +94,8 @@ asio::awaitable<bmc::result<void>> bmc_access::ensure(host_slot& h) {
     auto protocols = driver ? std::vector<std::string>{std::string{driver->protocol()}}
                             : protocols_to_try(rec.spec.bmc.type, rec.bmc_protocol);
     for (const auto& protocol : protocols) {
-        auto candidate =
-            driver && driver->protocol() == protocol ? std::move(driver) : make_driver_(protocol, where, timing);
+        auto candidate = driver && driver->protocol() == protocol ? std::move(driver)
+                                                                  : make_driver_(protocol, where, timing);
         if (!candidate) {
             last = {bmc::errc::unsupported, 0, fmt::format("this controller cannot speak {}", protocol)};
             continue;

@@ -25,8 +25,8 @@ class host_slot;
 class bmc_access {
 public:
     /// Makes a driver for a protocol ("redfish" or "ipmi"), or null if this controller cannot speak it.
-    using factory = std::function<std::unique_ptr<bmc::driver>(std::string_view protocol, const bmc::endpoint& where,
-                                                               const bmc::timing& timing)>;
+    using factory = std::function<std::unique_ptr<bmc::driver>(
+        std::string_view protocol, const bmc::endpoint& where, const bmc::timing& timing)>;
 
     explicit bmc_access(config_store& settings) : settings_{settings} {}
 

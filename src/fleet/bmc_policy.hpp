@@ -26,12 +26,13 @@ using bmc_clock = std::chrono::steady_clock;
 
 /// The protocols to try, in order, for a configured bmc type: "redfish" → redfish; "ipmi" → ipmi; "auto" →
 /// the one learned before if any, else redfish then ipmi; "none" → nothing.
-[[nodiscard]] std::vector<std::string> protocols_to_try(std::string_view configured, std::string_view learned);
+[[nodiscard]] std::vector<std::string> protocols_to_try(std::string_view configured,
+                                                        std::string_view learned);
 
 /// What the controller knows of one BMC's health.
 struct bmc_health {
-    bool accessible = false;         ///< the last exchange succeeded
-    std::uint32_t failures = 0;      ///< audits (or operations) failed in a row
+    bool accessible = false;                                 ///< the last exchange succeeded
+    std::uint32_t failures = 0;                              ///< audits (or operations) failed in a row
     std::optional<bmc_clock::time_point> unreachable_since;  ///< first failure of this run, or provisioning
     std::optional<bmc_clock::time_point> quarantined_until;  ///< no audit before this; then a probe
     bmc_clock::time_point next_audit{};
@@ -39,7 +40,8 @@ struct bmc_health {
     std::string last_error;  ///< empty while accessible
 };
 
-/// A BMC just provisioned (or known at the controller's start): unreachable until it answers, audited at once.
+/// A BMC just provisioned (or known at the controller's start): unreachable until it answers, audited at
+/// once.
 [[nodiscard]] bmc_health new_bmc_health(bmc_clock::time_point now);
 
 /// An exchange succeeded at `now`: accessible, no failures, no quarantine, next audit a period later.

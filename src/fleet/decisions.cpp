@@ -291,7 +291,8 @@ verdict judge_subfunction_config(const net::alive_report& alive) {
     return {};
 }
 
-self_failure self_failure_outcome(bool peer_controller, std::uint32_t failures, std::uint32_t threshold) noexcept {
+self_failure self_failure_outcome(bool peer_controller, std::uint32_t failures,
+                                  std::uint32_t threshold) noexcept {
     if (peer_controller) {
         return self_failure::degrade;
     }

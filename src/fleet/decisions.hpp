@@ -68,11 +68,11 @@ enum class job_kind : std::uint8_t {
     lock,
     force_lock,
     reboot,
-    reset,       ///< through the BMC when the host has one, else through its agent
-    power_on,    ///< BMC
-    power_off,   ///< BMC, verified
-    power_cycle, ///< BMC
-    reinstall,   ///< BMC: one-time network boot, then reset (or power on)
+    reset,        ///< through the BMC when the host has one, else through its agent
+    power_on,     ///< BMC
+    power_off,    ///< BMC, verified
+    power_cycle,  ///< BMC
+    reinstall,    ///< BMC: one-time network boot, then reset (or power on)
 };
 
 [[nodiscard]] std::string_view to_string(job_kind k) noexcept;
@@ -109,8 +109,8 @@ struct plan {
 };
 
 /// The next job: an accepted request first; then, for an unlocked host, recovery after a heartbeat loss or
-/// a spontaneous reboot, the enable of a disabled host once its retry is due, or the enable of a disabled subfunction;
-/// nothing for a locked host.
+/// a spontaneous reboot, the enable of a disabled host once its retry is due, or the enable of a disabled
+/// subfunction; nothing for a locked host.
 [[nodiscard]] plan next_job(const plan_input& in) noexcept;
 
 /// The interval before the next enable after a failure of `cause`.

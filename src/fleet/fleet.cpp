@@ -137,7 +137,8 @@ void fleet_manager::open() {
     }
     for (const auto& a : *alarms) {
         // A heartbeat alarm stands until the heartbeat recovers, across a controller restart too.
-        if (auto* slot = s.find(a.host); slot != nullptr && (a.alarm_id == "200.005" || a.alarm_id == "200.009")) {
+        if (auto* slot = s.find(a.host);
+            slot != nullptr && (a.alarm_id == "200.005" || a.alarm_id == "200.009")) {
             slot->host().heartbeat_alarm[a.alarm_id == "200.005" ? 0 : 1] =
                 a.severity == "critical" ? heartbeat::hb_state::failed : heartbeat::hb_state::degraded;
         }
@@ -158,7 +159,8 @@ void fleet_manager::open() {
         h.self = true;
         h.alive_at = now;
         if (auto inserted = db->insert_host(row_of(h), {}); !inserted) {
-            throw std::runtime_error{"cannot add this controller to the inventory: " + inserted.error().message};
+            throw std::runtime_error{"cannot add this controller to the inventory: " +
+                                     inserted.error().message};
         }
         auto name = h.spec.name;
         s.hosts.emplace(std::move(name), std::make_unique<host_slot>(s, std::move(h)));
@@ -183,7 +185,8 @@ void fleet_manager::open() {
     for (auto& [name, slot] : s.hosts) {
         slot->update_alarms();
     }
-    spdlog::info("fleet: {} host(s) in the inventory at '{}'", s.hosts.size(), cfg->controller.state_dir.string());
+    spdlog::info("fleet: {} host(s) in the inventory at '{}'", s.hosts.size(),
+                 cfg->controller.state_dir.string());
 }
 
 void fleet_manager::start(std::function<void(std::string_view task, std::exception_ptr)> on_failure) {
@@ -197,7 +200,8 @@ void fleet_manager::start(std::function<void(std::string_view task, std::excepti
         auto handler = [&s](inbound in) { on_message(s, std::move(in)); };
         const auto ec = co_await s.agents.receive(net, handler);
         if (ec) {
-            throw std::system_error{ec, fmt::format("controller ({}): receiving host messages", to_string(net))};
+            throw std::system_error{ec,
+                                    fmt::format("controller ({}): receiving host messages", to_string(net))};
         }
     };
     group.spawn("fleet messages (mgmt)", receive(network::mgmt));

@@ -43,14 +43,15 @@ class fleet_tasks;
 class fleet_manager : public api::backend {
 public:
     /// `monitor` may be null (no network address: nothing to heartbeat, no host can be enabled).
-    fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire, heartbeat::monitor* monitor);
+    fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire,
+                  heartbeat::monitor* monitor);
     ~fleet_manager() override;
     fleet_manager(const fleet_manager&) = delete;
     fleet_manager& operator=(const fleet_manager&) = delete;
 
     /// Makes a driver for a protocol ("redfish" or "ipmi"), or null if this controller cannot speak it.
-    using bmc_factory = std::function<std::unique_ptr<bmc::driver>(std::string_view protocol, const bmc::endpoint& where,
-                                                                   const bmc::timing& timing)>;
+    using bmc_factory = std::function<std::unique_ptr<bmc::driver>(
+        std::string_view protocol, const bmc::endpoint& where, const bmc::timing& timing)>;
     /// How BMCs are reached; without it, hosts' BMCs are not used (call before start()).
     void use_bmc(bmc_factory factory);
 

@@ -73,15 +73,15 @@ public:
 
     // ---- in service ----
     std::uint32_t degrade_mask = 0;
-    bool monitored = false;  ///< in the heartbeat monitor
+    bool monitored = false;    ///< in the heartbeat monitor
     std::uint64_t losses = 0;  ///< heartbeat losses since the controller started (soaks compare counts)
     /// The heartbeat level per network the alarms show: set by degrade and loss events, cleared when the
     /// heartbeat recovers, and forgotten when the host is locked or enabled again. It outlives the
     /// monitoring itself, so a host failed after a loss keeps its heartbeat alarm until it is back.
-    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat_alarm{heartbeat::hb_state::unmonitored,
-                                                                             heartbeat::hb_state::unmonitored};
+    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat_alarm{
+        heartbeat::hb_state::unmonitored, heartbeat::hb_state::unmonitored};
     recovery_reason recovery = recovery_reason::none;  ///< a recovery is due
-    time_point last_correction{};  ///< when a lock/unlock correction was last sent
+    time_point last_correction{};                      ///< when a lock/unlock correction was last sent
 
     // ---- jobs ----
     std::optional<time_point> retry_at;  ///< when the next enable may start after a failure
@@ -138,9 +138,9 @@ public:
     bool on_report(net::alive_report r, time_point now);
     /// An enable (unlock or retry) starts at `now`: no cause, no recovery due, no degrade causes.
     void begin_enable(time_point now);
-    /// The host is enabled: no cause, heartbeat alarms forgotten (its soak just passed), no retry pending, the
-    /// subfunction's enable due at once, the boot it is enabled in remembered. Returns how long the enable
-    /// took, when it was timed.
+    /// The host is enabled: no cause, heartbeat alarms forgotten (its soak just passed), no retry pending,
+    /// the subfunction's enable due at once, the boot it is enabled in remembered. Returns how long the
+    /// enable took, when it was timed.
     std::optional<std::chrono::milliseconds> mark_enabled(time_point now);
     /// The enable failed with `cause`; the next one may start at `retry_at`. Counts the failure; returns the
     /// consecutive failures of that cause, this one included (0 for a failure without a cause).
@@ -156,7 +156,8 @@ public:
     std::optional<std::chrono::milliseconds> mark_recovered(time_point now);
     /// A lock or force-lock starts: nothing of the enable is pending any more.
     void begin_lock();
-    /// The host is locked: no cause, no degrade causes, no heartbeat alarms (a locked host is not heartbeated).
+    /// The host is locked: no cause, no degrade causes, no heartbeat alarms (a locked host is not
+    /// heartbeated).
     void mark_locked();
     /// The subfunction failed; its enable is tried again at `retry_at`.
     void mark_subfunction_failed(time_point retry_at);

@@ -22,7 +22,8 @@ namespace {
 constexpr std::chrono::milliseconds stop_grace{0};
 
 std::string states_text(const host_states& s) {
-    return fmt::format("{}-{}-{}", to_string(s.administrative), to_string(s.operational), to_string(s.availability));
+    return fmt::format("{}-{}-{}", to_string(s.administrative), to_string(s.operational),
+                       to_string(s.availability));
 }
 
 }  // namespace

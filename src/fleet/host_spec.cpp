@@ -287,7 +287,8 @@ tl::expected<bmc_spec, std::string> host_bmc(const api::add_host_request& in) {
             fmt::format("bmc_type {} is not one of none, redfish, ipmi or auto", shown(in.bmc_type)));
     }
     if (in.bmc_insecure && in.bmc_type == "ipmi") {
-        return tl::make_unexpected(std::string{"bmc_insecure applies to Redfish BMCs (bmc_type redfish or auto)"});
+        return tl::make_unexpected(
+            std::string{"bmc_insecure applies to Redfish BMCs (bmc_type redfish or auto)"});
     }
     bmc.type = in.bmc_type;
     bmc.verify_tls = !in.bmc_insecure;

@@ -23,8 +23,8 @@ namespace mtce::fleet {
 /// keeps it apart (inventory::bmc_password) so that it is never copied into documents or logs.
 struct bmc_spec {
     std::string type = "none";  ///< "none", "redfish", "ipmi" or "auto" (learned: Redfish first, else IPMI)
-    std::string address;   ///< "" for none; else an IP or DNS name, with an optional ":PORT" ("[v6]:PORT")
-    std::string username;  ///< "" for none
+    std::string address;     ///< "" for none; else an IP or DNS name, with an optional ":PORT" ("[v6]:PORT")
+    std::string username;    ///< "" for none
     bool verify_tls = true;  ///< Redfish: verify the BMC's certificate (false only when asked per host)
 
     friend bool operator==(const bmc_spec&, const bmc_spec&) = default;

@@ -1068,10 +1068,10 @@ tl::expected<std::uint64_t, store_error> inventory::write_event(std::optional<st
             }
             if (const int rc = u.step(); rc != SQLITE_DONE) {
                 if (is_unique_violation(rc)) {
-                    return tl::make_unexpected(store_error{
-                        store_errc::duplicate, "id",
-                        fmt::format("{}: event {} is already in inventory database '{}'", what,
-                                    given.value_or(0), impl_->path.string())});
+                    return tl::make_unexpected(
+                        store_error{store_errc::duplicate, "id",
+                                    fmt::format("{}: event {} is already in inventory database '{}'", what,
+                                                given.value_or(0), impl_->path.string())});
                 }
                 return tl::make_unexpected(u.error(rc, what));
             }

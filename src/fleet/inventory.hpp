@@ -157,9 +157,9 @@ private:
     explicit inventory(std::unique_ptr<impl> state);
     /// update_host; with the BMC password too when `bmc_password` is not null.
     tl::expected<void, store_error> write_host(const host_row& row, const std::string* bmc_password);
-    tl::expected<std::uint64_t, store_error> write_event(std::optional<std::uint64_t> id, std::int64_t time_ms,
-                                                         const std::string& host, const std::string& kind,
-                                                         const std::string& text);
+    tl::expected<std::uint64_t, store_error> write_event(std::optional<std::uint64_t> id,
+                                                         std::int64_t time_ms, const std::string& host,
+                                                         const std::string& kind, const std::string& text);
     std::unique_ptr<impl> impl_;
 };
 

@@ -63,16 +63,17 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
     const std::string name{host};
     // Clear what is no longer wanted.
     for (auto it = alarms_.lower_bound({name, {}}); it != alarms_.end() && it->first.first == name;) {
-        const bool keep =
-            std::any_of(wanted.begin(), wanted.end(), [&](const alarm& a) { return a.id == it->first.second; });
+        const bool keep = std::any_of(wanted.begin(), wanted.end(),
+                                      [&](const alarm& a) { return a.id == it->first.second; });
         if (keep) {
             ++it;
             continue;
         }
         log_event(name, "alarm", fmt::format("cleared {}: {}", it->second.alarm_id, it->second.reason));
         if (db_) {
-            db_->post([host = name, id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
-                      ex_, [this](tl::expected<void, store_error> r) { count_failure(r); });
+            db_->post(
+                [host = name, id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
+                ex_, [this](tl::expected<void, store_error> r) { count_failure(r); });
         }
         it = alarms_.erase(it);
     }
@@ -82,7 +83,8 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
         if (it != alarms_.end() && it->second.severity == a.severity && it->second.reason == a.reason) {
             continue;
         }
-        alarm_row row{name, a.id, a.severity, a.reason, it == alarms_.end() ? wall_ms() : it->second.since_ms};
+        alarm_row row{name, a.id, a.severity, a.reason,
+                      it == alarms_.end() ? wall_ms() : it->second.since_ms};
         log_event(name, "alarm", fmt::format("raised {} {}: {}", a.id, a.severity, a.reason));
         alarms_[key] = row;
         if (db_) {
@@ -111,8 +113,9 @@ void journal::save(const host_record& h) {
                   }
                   ++store_failures_;
                   if (unsaved_.insert(name).second) {
-                      spdlog::error("host {}: cannot save its state, kept in memory and saved again later: {}", name,
-                                    r.error().message);
+                      spdlog::error(
+                          "host {}: cannot save its state, kept in memory and saved again later: {}", name,
+                          r.error().message);
                   }
               });
 }

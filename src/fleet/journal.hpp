@@ -75,7 +75,7 @@ private:
     std::deque<event_row> events_;
     std::uint64_t next_event_ = 1;
     std::map<std::pair<std::string, std::string>, alarm_row> alarms_;  ///< by (host, id)
-    std::set<std::string> unsaved_;  ///< hosts whose last write failed
+    std::set<std::string> unsaved_;                                    ///< hosts whose last write failed
     std::uint64_t store_failures_ = 0;
 };
 

@@ -38,7 +38,8 @@ void on_alive(fleet_parts& fleet, host_slot& slot, net::alive_report r) {
             fix && now - h.last_correction >= cfg->host.mtcalive_period) {
             h.last_correction = now;
             spdlog::info("host {}: reports itself {}; telling it it is {}", h.spec.name,
-                         *fix == net::command_kind::lock ? "unlocked" : "locked", to_string(h.states.administrative));
+                         *fix == net::command_kind::lock ? "unlocked" : "locked",
+                         to_string(h.states.administrative));
             slot.send({*fix, 0, 0, false});
         }
     }
@@ -63,7 +64,8 @@ void on_message(fleet_parts& fleet, inbound in) {
                 fleet.agents.inbox().counters(in.net).rejected.add(net::reject_reason::unknown_sender);
                 return;
             }
-            spdlog::info("host {} reports mtcAlive but is not in the inventory: listed as discovered", in.sender);
+            spdlog::info("host {} reports mtcAlive but is not in the inventory: listed as discovered",
+                         in.sender);
             fleet.log.log_event(in.sender, "discovered", "reports mtcAlive; not in the inventory");
             it = fleet.discovered.emplace(in.sender, discovered_host{}).first;
         }
@@ -85,8 +87,8 @@ void on_message(fleet_parts& fleet, inbound in) {
         return;
     }
     auto& result = std::get<net::command_result>(in.body);
-    spdlog::info("host {}: {} (id {}) {}{}", h.spec.name, result.name, result.id, result.ok ? "succeeded" : "failed",
-                 result.reason.empty() ? "" : ": " + result.reason);
+    spdlog::info("host {}: {} (id {}) {}{}", h.spec.name, result.name, result.id,
+                 result.ok ? "succeeded" : "failed", result.reason.empty() ? "" : ": " + result.reason);
     if (auto r = h.replies.find(result.id); r != h.replies.end()) {
         r->second.acked = true;
         r->second.result = std::move(result);
@@ -128,10 +130,11 @@ void audit_availability(fleet_parts& fleet, time_point now) {
         if (h.running == job_kind::none || locked_disabled) {
             const auto a = idle_availability(h.states, h.reachable(now, cfg->controller.offline_window));
             if (a && *a != h.states.availability) {
-                set_oper_avail(*slot, h.states.operational, *a,
-                               *a == avail_state::offline
-                                   ? fmt::format("no mtcAlive for {}", format_duration(cfg->controller.offline_window))
-                                   : std::string{"mtcAlive"});
+                set_oper_avail(
+                    *slot, h.states.operational, *a,
+                    *a == avail_state::offline
+                        ? fmt::format("no mtcAlive for {}", format_duration(cfg->controller.offline_window))
+                        : std::string{"mtcAlive"});
             }
         }
     }

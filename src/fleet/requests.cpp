@@ -64,7 +64,8 @@ asio::awaitable<outcome> add_host(fleet_parts& fleet, api::add_host_request requ
     if (fleet.monitor_only.count(name) != 0) {
         co_return outcome::failure(
             result::conflict,
-            fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first", name));
+            fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first",
+                        name));
     }
     if (fleet.find(name) != nullptr || fleet.adding.count(name) != 0) {
         co_return outcome::failure(result::conflict, fmt::format("host {} already exists", name));
@@ -73,8 +74,8 @@ asio::awaitable<outcome> add_host(fleet_parts& fleet, api::add_host_request requ
         const auto& h = slot->record();
         for (const auto* address : {&spec->mgmt_ip, &spec->cluster_ip}) {
             if (!address->empty() && (*address == h.spec.mgmt_ip || *address == h.spec.cluster_ip)) {
-                co_return outcome::failure(result::conflict,
-                                           fmt::format("address {} is already used by host {}", *address, other));
+                co_return outcome::failure(
+                    result::conflict, fmt::format("address {} is already used by host {}", *address, other));
             }
         }
     }
@@ -102,8 +103,9 @@ asio::awaitable<outcome> add_host(fleet_parts& fleet, api::add_host_request requ
     const auto saved = co_await fleet.log.db()->call(std::move(insert));
     fleet.adding.erase(name);
     if (!saved) {
-        co_return outcome::failure(saved.error().code == store_errc::duplicate ? result::conflict : result::not_saved,
-                                   saved.error().message);
+        co_return outcome::failure(
+            saved.error().code == store_errc::duplicate ? result::conflict : result::not_saved,
+            saved.error().message);
     }
     fleet.discovered.erase(name);
     if (h.has_bmc()) {
@@ -115,7 +117,8 @@ asio::awaitable<outcome> add_host(fleet_parts& fleet, api::add_host_request requ
     spdlog::info("host {}: added ({} {}, mgmt {}{})", name, to_string(added.spec.personality),
                  fmt::join(function_names(added.spec.functions), ","), added.spec.mgmt_ip,
                  added.spec.cluster_ip.empty() ? "" : ", cluster " + added.spec.cluster_ip);
-    fleet.log.log_event(name, "added", fmt::format("added as a {} (locked)", to_string(added.spec.personality)));
+    fleet.log.log_event(name, "added",
+                        fmt::format("added as a {} (locked)", to_string(added.spec.personality)));
     slot.update_alarms();
     slot.start();
     co_return outcome::success(host_document(fleet, slot).dump());
@@ -128,7 +131,8 @@ asio::awaitable<outcome> modify_host(fleet_parts& fleet, std::string name, api::
     }
     auto& h = slot->host();
     if (auto busy = being_changed(h)) {
-        co_return outcome::failure(result::refused, fmt::format("cannot modify {}: {}; try again", name, *busy));
+        co_return outcome::failure(result::refused,
+                                   fmt::format("cannot modify {}: {}; try again", name, *busy));
     }
     auto change = modify_bmc(h.spec.bmc, h.bmc_password, request);
     if (!change) {
@@ -139,9 +143,9 @@ asio::awaitable<outcome> modify_host(fleet_parts& fleet, std::string name, api::
     }
     const auto busy_job = h.has_bmc() ? bmc_holder(h.running, h.finishing, h.request) : job_kind::none;
     if (busy_job != job_kind::none) {
-        co_return outcome::failure(result::refused,
-                                   fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
-                                               name, to_string(busy_job)));
+        co_return outcome::failure(
+            result::refused, fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
+                                         name, to_string(busy_job)));
     }
     // The BMC audit stops and a job's exchange in flight ends before the BMC changes: nothing talks to the
     // BMC while the change is saved, and nothing uses the old driver after it. The audit is our own task,
@@ -157,7 +161,8 @@ asio::awaitable<outcome> modify_host(fleet_parts& fleet, std::string name, api::
     if (!held) {
         h.modifying = false;
         slot->start_bmc_audit();
-        co_return outcome::failure(result::refused, fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
+        co_return outcome::failure(result::refused,
+                                   fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
     }
     const bmc_lease lease{*slot};
     struct bmc_side {
@@ -192,7 +197,8 @@ asio::awaitable<outcome> modify_host(fleet_parts& fleet, std::string name, api::
     slot->start_bmc_audit();
     slot->notify();
     if (!saved) {
-        co_return outcome::failure(result::not_saved, fmt::format("cannot modify {}: {}", name, saved.error().message));
+        co_return outcome::failure(result::not_saved,
+                                   fmt::format("cannot modify {}: {}", name, saved.error().message));
     }
     const auto& bmc = h.spec.bmc;
     const auto what = h.has_bmc() ? fmt::format("{} at {} as {}{}", bmc.type, bmc.address, bmc.username,
@@ -213,7 +219,8 @@ asio::awaitable<outcome> delete_host(fleet_parts& fleet, std::string name) {
         co_return outcome::failure(result::refused, fmt::format("cannot delete {}: {}", name, *why));
     }
     if (auto busy = being_changed(h)) {
-        co_return outcome::failure(result::refused, fmt::format("cannot delete {}: {}; try again", name, *busy));
+        co_return outcome::failure(result::refused,
+                                   fmt::format("cannot delete {}: {}; try again", name, *busy));
     }
     h.deleting = true;
     // The host's own tasks, cancelled: each ends at its next await (the BMC drivers and child processes stop
@@ -224,7 +231,8 @@ asio::awaitable<outcome> delete_host(fleet_parts& fleet, std::string name) {
     if (!removed) {
         h.deleting = false;
         slot->start();
-        co_return outcome::failure(result::not_saved, fmt::format("cannot delete {}: {}", name, removed.error().message));
+        co_return outcome::failure(result::not_saved,
+                                   fmt::format("cannot delete {}: {}", name, removed.error().message));
     }
     slot->stop_heartbeat();
     fleet.agents.inbox().forget(name);
@@ -238,10 +246,10 @@ asio::awaitable<outcome> delete_host(fleet_parts& fleet, std::string name) {
 asio::awaitable<outcome> act(fleet_parts& fleet, std::string name, std::string action_text) {
     const auto action = parse_host_action(action_text);
     if (!action || *action == host_action::remove) {
-        co_return outcome::failure(result::invalid,
-                                   fmt::format("unknown action '{}' (lock, force-lock, unlock, reboot, reset, "
-                                               "power-on, power-off, power-cycle, reinstall)",
-                                               action_text));
+        co_return outcome::failure(
+            result::invalid, fmt::format("unknown action '{}' (lock, force-lock, unlock, reboot, reset, "
+                                         "power-on, power-off, power-cycle, reinstall)",
+                                         action_text));
     }
     auto* slot = fleet.find(name);
     if (slot == nullptr) {
@@ -267,9 +275,9 @@ asio::awaitable<outcome> act(fleet_parts& fleet, std::string name, std::string a
     h.being_saved.reset();
     if (!saved) {
         slot->save();  // a write made meanwhile carried the request: undo it on disk too
-        co_return outcome::failure(result::not_saved,
-                                   fmt::format("cannot {} {}: the request could not be saved: {}", action_text, name,
-                                               saved.error().message));
+        co_return outcome::failure(
+            result::not_saved, fmt::format("cannot {} {}: the request could not be saved: {}", action_text,
+                                           name, saved.error().message));
     }
     auto st = h.states;
     st.administrative = row.states.administrative;
@@ -281,7 +289,8 @@ asio::awaitable<outcome> act(fleet_parts& fleet, std::string name, std::string a
     slot->log_event("action", fmt::format("{} accepted", action_text));
     slot->set_states(st, fmt::format("{} requested", action_text));
     slot->notify();
-    co_return outcome::success(nlohmann::json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump());
+    co_return outcome::success(
+        nlohmann::json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump());
 }
 
 }  // namespace mtce::fleet

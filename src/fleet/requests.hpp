@@ -15,7 +15,8 @@
 namespace mtce::fleet {
 
 asio::awaitable<api::outcome> add_host(fleet_parts& fleet, api::add_host_request request);
-asio::awaitable<api::outcome> modify_host(fleet_parts& fleet, std::string name, api::modify_host_request request);
+asio::awaitable<api::outcome> modify_host(fleet_parts& fleet, std::string name,
+                                          api::modify_host_request request);
 asio::awaitable<api::outcome> delete_host(fleet_parts& fleet, std::string name);
 asio::awaitable<api::outcome> act(fleet_parts& fleet, std::string name, std::string action);
 

@@ -44,8 +44,8 @@ enum class host_action : std::uint8_t {
     remove,  ///< "delete"
 };
 
-/// Why an enable (or a recovery) failed; each cause has its own retry interval (autorecovery.<cause>_interval)
-/// and, later, its own retry limit.
+/// Why an enable (or a recovery) failed; each cause has its own retry interval
+/// (autorecovery.<cause>_interval) and, later, its own retry limit.
 enum class failure_cause : std::uint8_t {
     none,
     config,       ///< the host reports that its configuration failed (not configured, or not healthy)

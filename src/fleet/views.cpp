@@ -232,7 +232,8 @@ std::string metrics_text(const fleet_parts& s) {
                            s.agents.inbox().counters(net).accepted);
     }
     family("mtce_bmc_hosts", "gauge", "Hosts with a BMC, by what the controller knows of it.");
-    std::map<std::string_view, std::size_t> bmc_states{{"accessible", 0}, {"unreachable", 0}, {"quarantined", 0}};
+    std::map<std::string_view, std::size_t> bmc_states{
+        {"accessible", 0}, {"unreachable", 0}, {"quarantined", 0}};
     const auto now = clock::now();
     for (const auto& [name, slot] : s.hosts) {
         const auto& h = slot->record();

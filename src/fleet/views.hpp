@@ -20,7 +20,8 @@ namespace mtce::fleet {
 [[nodiscard]] bool find_host_document(const fleet_parts& fleet, std::string_view name, nlohmann::json& out);
 [[nodiscard]] nlohmann::json health_document(const fleet_parts& fleet);
 [[nodiscard]] nlohmann::json alarms_document(const fleet_parts& fleet);
-[[nodiscard]] nlohmann::json events_document(const fleet_parts& fleet, std::uint64_t since, std::size_t limit);
+[[nodiscard]] nlohmann::json events_document(const fleet_parts& fleet, std::uint64_t since,
+                                             std::size_t limit);
 [[nodiscard]] std::string metrics_text(const fleet_parts& fleet);
 
 }  // namespace mtce::fleet

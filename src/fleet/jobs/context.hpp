@@ -1,8 +1,8 @@
 #pragma once
 
-// What a job may do to its host, and wait for: the narrow interface every runbook of src/fleet/jobs is written
-// against. The fleet gives each managed host one (host_slot); a unit test gives a job a fake one, with a
-// fake agent, a fake BMC and a simulated clock, and runs it in milliseconds.
+// What a job may do to its host, and wait for: the narrow interface every runbook of src/fleet/jobs is
+// written against. The fleet gives each managed host one (host_slot); a unit test gives a job a fake one,
+// with a fake agent, a fake BMC and a simulated clock, and runs it in milliseconds.
 //
 // The rules a job follows:
 // - Time is ctx.now(); waiting is ctx.wait_change(deadline), through wait_until() and pause() below. A job
@@ -61,7 +61,8 @@ public:
     /// job is cancelled, which the caller then sees at its next await.
     virtual asio::awaitable<void> wait_change(time_point deadline) = 0;
 
-    // ---- the journal: each logs, records an event where it says so, saves the host and updates its alarms ----
+    // ---- the journal: each logs, records an event where it says so, saves the host and updates its alarms
+    // ----
     /// Writes the host's states (an event "before -> after (why)"), unless they are already these.
     virtual void set_states(const host_states& st, std::string_view why) = 0;
     virtual void set_task(std::string task) = 0;

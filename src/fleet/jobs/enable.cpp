@@ -19,10 +19,11 @@ asio::awaitable<void> reboot_self(host_context& ctx) {
     const auto cfg = ctx.settings();
     auto& h = ctx.host();
     ctx.set_task("Rebooting this controller");
-    net::command c{net::command_kind::reboot, ctx.next_command_id(),
-                   static_cast<std::uint32_t>(
-                       std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
-                   false};
+    net::command c{
+        net::command_kind::reboot, ctx.next_command_id(),
+        static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
+        false};
     (void)co_await request(ctx, c);
     h.replies.erase(c.id);
     co_await pause(ctx, cfg->controller.self_reboot_delay + cfg->controller.reboot_timeout);
@@ -37,9 +38,10 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
     h.begin_enable(ctx.now());
     h.degrade_mask = 0;
     ctx.stop_heartbeat();
-    const auto avail = h.states.availability == avail_state::online || h.states.availability == avail_state::offline
-                           ? h.states.availability
-                           : avail_state::failed;
+    const auto avail =
+        h.states.availability == avail_state::online || h.states.availability == avail_state::offline
+            ? h.states.availability
+            : avail_state::failed;
     ctx.set_task(unlock ? "Unlocking" : "Enabling");
     set_oper_avail(ctx, oper_state::disabled, avail, unlock ? "unlock" : "enable retry");
 
@@ -81,9 +83,9 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
         for (const auto& [cause, n] : h.failure_counts) {
             failures = std::max(failures, n);
         }
-        const bool may_reboot = (unlock && stale) || self_failure_outcome(ctx.fleet().controllers > 1, failures,
-                                                                          cfg->autorecovery.threshold) ==
-                                                         self_failure::reboot;
+        const bool may_reboot =
+            (unlock && stale) || self_failure_outcome(ctx.fleet().controllers > 1, failures,
+                                                      cfg->autorecovery.threshold) == self_failure::reboot;
         if (may_reboot) {
             co_await reboot_self(ctx);
         }

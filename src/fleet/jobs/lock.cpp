@@ -11,7 +11,8 @@ asio::awaitable<void> lock_job(host_context& ctx, bool force) {
     h.begin_lock();
     ctx.set_task(force ? "Force Locking" : "Locking");
     const auto avail_now = [&] {
-        return h.reachable(ctx.now(), cfg->controller.offline_window) ? avail_state::online : avail_state::offline;
+        return h.reachable(ctx.now(), cfg->controller.offline_window) ? avail_state::online
+                                                                      : avail_state::offline;
     };
     if (force) {
         set_oper_avail(ctx, oper_state::disabled, avail_now(), "force-lock");
@@ -21,7 +22,8 @@ asio::awaitable<void> lock_job(host_context& ctx, bool force) {
     if (acked) {
         ctx.set_task(force ? "Force Locking: stopping host services" : "Locking: stopping host services");
         auto reported_now = [&h, id = c.id] { return h.replies[id].result.has_value(); };
-        const bool reported = co_await wait_until(ctx, reported_now, ctx.now() + cfg->controller.services_timeout);
+        const bool reported =
+            co_await wait_until(ctx, reported_now, ctx.now() + cfg->controller.services_timeout);
         if (!reported) {
             ctx.log_event("lock", "the host did not report its services stopped");
         } else if (!h.replies[c.id].result->ok) {

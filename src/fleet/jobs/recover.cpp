@@ -13,7 +13,8 @@ namespace {
 
 /// Loss of communication: the host is failed; it is powered on if its BMC says it is off, else asked once to
 /// reboot (its BMC resets it if it ignores that), then awaited from a new boot.
-asio::awaitable<void> recover_silent_host(host_context& ctx, const std::string& old_boot, std::uint64_t count) {
+asio::awaitable<void> recover_silent_host(host_context& ctx, const std::string& old_boot,
+                                          std::uint64_t count) {
     auto& h = ctx.host();
     ctx.set_task("Graceful Recovery Wait");
     set_oper_avail(ctx, oper_state::disabled, avail_state::failed, "loss of communication");
@@ -59,7 +60,8 @@ asio::awaitable<void> recover_job(host_context& ctx) {
     const auto count = h.alive_count;
     ctx.send({net::command_kind::mtcalive, 0, 0, false});
     auto answered_now = [&] { return h.alive_count > count; };
-    const bool answered = co_await wait_until(ctx, answered_now, ctx.now() + cfg->controller.loss_recovery_timeout);
+    const bool answered =
+        co_await wait_until(ctx, answered_now, ctx.now() + cfg->controller.loss_recovery_timeout);
     if (answered && h.boot_id() == old_boot) {
         // Up, and it did not reboot: the network (or the host) faltered. Its heartbeat must hold again; if it
         // does not, the host is enabled again at once, in full.
@@ -68,7 +70,8 @@ asio::awaitable<void> recover_job(host_context& ctx) {
         (void)h.mark_recovered(ctx.now());
         refresh_in_service(ctx);
         ctx.set_task({});
-        set_oper_avail(ctx, oper_state::enabled, in_service_availability(h.degrade_mask), "gracefully recovered");
+        set_oper_avail(ctx, oper_state::enabled, in_service_availability(h.degrade_mask),
+                       "gracefully recovered");
         ctx.log_event("recovered", "gracefully recovered without a reboot");
         co_return;
     }

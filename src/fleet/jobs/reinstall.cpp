@@ -21,8 +21,8 @@ asio::awaitable<std::string> reinstall(host_context& ctx) {
         co_return bmc_failure("Reinstall", pxe.error());
     }
     const auto power = co_await ctx.bmc_power();
-    const auto start =
-        co_await ctx.bmc_act(power && *power == bmc::power_state::off ? bmc_request::power_on : bmc_request::reset);
+    const auto start = co_await ctx.bmc_act(power && *power == bmc::power_state::off ? bmc_request::power_on
+                                                                                     : bmc_request::reset);
     if (!start) {
         co_return bmc_failure("Reinstall", start.error());
     }

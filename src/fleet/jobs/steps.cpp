@@ -65,7 +65,8 @@ asio::awaitable<bool> request(host_context& ctx, net::command c) {
         const bool acked = co_await wait_until(ctx, acked_now, ctx.now() + cfg->controller.command_timeout);
         if (acked) {
             if (!h.replies[c.id].ack_error.empty()) {
-                spdlog::warn("host {}: refused {}: {}", h.spec.name, to_string(c.kind), h.replies[c.id].ack_error);
+                spdlog::warn("host {}: refused {}: {}", h.spec.name, to_string(c.kind),
+                             h.replies[c.id].ack_error);
                 co_return false;
             }
             co_return true;
@@ -134,11 +135,14 @@ asio::awaitable<void> await_boot(host_context& ctx, const std::string& old_boot,
     auto& h = ctx.host();
     const auto limit = boot_timeout(*ctx.settings(), h.spec.personality);
     ctx.set_task(std::string{task});
-    auto booted_now = [&] { return h.alive_count > since_count && (old_boot.empty() || h.boot_id() != old_boot); };
+    auto booted_now = [&] {
+        return h.alive_count > since_count && (old_boot.empty() || h.boot_id() != old_boot);
+    };
     const bool booted = co_await wait_until(ctx, booted_now, ctx.now() + limit);
     if (!booted) {
-        throw job_failure{failure_cause::boot,
-                          fmt::format("Boot Failed: no mtcAlive from a new boot within {}", format_duration(limit))};
+        throw job_failure{
+            failure_cause::boot,
+            fmt::format("Boot Failed: no mtcAlive from a new boot within {}", format_duration(limit))};
     }
 }
 
@@ -166,8 +170,9 @@ asio::awaitable<void> reboot_host(host_context& ctx, net::command_kind kind,
     // A new boot is recognised by its boot id, or, when the old one is not known (the controller restarted
     // and has not heard from the host), by an uptime shorter than the time since the first request.
     auto rebooted = [&] {
-        return h.rebooted_since(old_boot, count,
-                                std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now() - first_request));
+        return h.rebooted_since(
+            old_boot, count,
+            std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now() - first_request));
     };
     bool ever_acked = false;
     for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
@@ -204,13 +209,14 @@ asio::awaitable<void> reboot_host(host_context& ctx, net::command_kind kind,
     if (!ever_acked && !h.reachable(ctx.now(), cfg->controller.offline_window)) {
         co_return;  // it is down (or hung): with no BMC, it can only come back on its own
     }
-    throw job_failure{failure_cause::boot, fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",
-                                                       ever_acked ? "the host did not go down"
-                                                                  : "the host does not answer")};
+    throw job_failure{failure_cause::boot,
+                      fmt::format("{} Failed: {}", reset ? "Reset" : "Reboot",
+                                  ever_acked ? "the host did not go down" : "the host does not answer")};
 }
 
-asio::awaitable<void> bmc_reset_after_delay(host_context& ctx, time_point first_request, const std::string& old_boot,
-                                            std::uint64_t since_count, const std::function<void()>& carried_out) {
+asio::awaitable<void> bmc_reset_after_delay(host_context& ctx, time_point first_request,
+                                            const std::string& old_boot, std::uint64_t since_count,
+                                            const std::function<void()>& carried_out) {
     const auto cfg = ctx.settings();
     auto& h = ctx.host();
     const auto due = first_request + std::chrono::seconds{cfg->bmc.reset_delay_s};
@@ -218,8 +224,9 @@ asio::awaitable<void> bmc_reset_after_delay(host_context& ctx, time_point first_
     ctx.set_task(fmt::format("Reboot Request: BMC reset in {} s", std::max<std::int64_t>(left.count(), 0)));
     // Time for a crash dump; a host that comes back by itself is not reset.
     auto back_now = [&] {
-        return h.rebooted_since(old_boot, since_count,
-                                std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now() - first_request));
+        return h.rebooted_since(
+            old_boot, since_count,
+            std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now() - first_request));
     };
     const bool back = co_await wait_until(ctx, back_now, due);
     if (back) {
@@ -261,7 +268,8 @@ asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool
     auto& h = ctx.host();
     const auto losses = h.losses;
     auto lost_now = [&] { return h.losses != losses; };
-    const bool lost = co_await wait_until(ctx, lost_now, ctx.now() + ctx.settings()->controller.heartbeat_soak);
+    const bool lost =
+        co_await wait_until(ctx, lost_now, ctx.now() + ctx.settings()->controller.heartbeat_soak);
     if (lost) {
         throw job_failure{failure_cause::heartbeat, std::string{failed_task}, retry_at_once};
     }
@@ -298,8 +306,9 @@ asio::awaitable<void> test_and_enable(host_context& ctx) {
         throw job_failure{failure_cause::services, "Host Services Failed: " + services.reason};
     }
     if (services.result == step::pending) {
-        throw job_failure{failure_cause::services, fmt::format("Host Services Timeout: not started within {}",
-                                                               format_duration(cfg->controller.services_timeout))};
+        throw job_failure{failure_cause::services,
+                          fmt::format("Host Services Timeout: not started within {}",
+                                      format_duration(cfg->controller.services_timeout))};
     }
     if (!h.self) {
         ctx.set_task("Initializing: heartbeat soak");
@@ -327,8 +336,8 @@ void mark_enabled(host_context& ctx) {
 
 asio::awaitable<bool> await_power(host_context& ctx, bmc::power_state want, std::chrono::milliseconds limit) {
     const auto deadline = ctx.now() + limit;
-    const auto step =
-        std::min<std::chrono::milliseconds>(std::chrono::seconds{2}, limit / 10 + std::chrono::milliseconds{1});
+    const auto step = std::min<std::chrono::milliseconds>(std::chrono::seconds{2},
+                                                          limit / 10 + std::chrono::milliseconds{1});
     for (;;) {
         const auto r = co_await ctx.bmc_power();
         if (r && *r == want) {
@@ -359,8 +368,8 @@ asio::awaitable<std::string> switch_power(host_context& ctx, bmc::power_state wa
     const auto limit = on ? cfg->bmc.power_on_timeout : cfg->bmc.power_off_timeout;
     const bool reached = co_await await_power(ctx, want, limit);
     if (!reached) {
-        co_return fmt::format("{} Failed: the BMC accepted the request but the power is still {} {} later", what,
-                              on ? "off" : "on", format_duration(limit));
+        co_return fmt::format("{} Failed: the BMC accepted the request but the power is still {} {} later",
+                              what, on ? "off" : "on", format_duration(limit));
     }
     co_return std::string{};
 }

@@ -29,15 +29,16 @@ asio::awaitable<void> reboot_host(host_context& ctx, net::command_kind kind,
 
 /// A BMC reset of a host that does not answer reboot requests, `bmc.reset_delay_s` after `first_request`
 /// unless it comes back by itself; throws job_failure{boot} when the BMC cannot reset it.
-asio::awaitable<void> bmc_reset_after_delay(host_context& ctx, time_point first_request, const std::string& old_boot,
-                                            std::uint64_t since_count, const std::function<void()>& carried_out = {});
+asio::awaitable<void> bmc_reset_after_delay(host_context& ctx, time_point first_request,
+                                            const std::string& old_boot, std::uint64_t since_count,
+                                            const std::function<void()>& carried_out = {});
 
 /// Waits until `judge(report)` is not pending, until `deadline`.
 asio::awaitable<verdict> await_verdict(host_context& ctx, verdict (*judge)(const net::alive_report&, bool),
                                        bool subfunction, time_point deadline);
 
-/// Waits controller.heartbeat_soak for a heartbeat loss; throws job_failure{heartbeat, failed_task, at_once} on
-/// one.
+/// Waits controller.heartbeat_soak for a heartbeat loss; throws job_failure{heartbeat, failed_task, at_once}
+/// on one.
 asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool retry_at_once);
 
 /// Configuration, self-tests, host services, heartbeat soak, then unlocked-enabled.

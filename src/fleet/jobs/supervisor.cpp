@@ -83,11 +83,13 @@ void fail_self(host_context& ctx, const job_failure& f) {
     // In service, degraded, with the critical alarm; no retry and no reboot of itself.
     h.retry_at.reset();
     h.degrade_mask |= degrade::critical_failure;
-    const auto task = outcome == self_failure::degrade
-                          ? fmt::format("{}. Critical failure: provision or enable a standby controller", f.task)
-                          : fmt::format("{}. Critical failure: {} in a row, threshold reached; no more reboots "
-                                        "of this controller",
-                                        f.task, failures);
+    const auto task =
+        outcome == self_failure::degrade
+            ? fmt::format("{}. Critical failure: provision or enable a standby controller", f.task)
+            : fmt::format(
+                  "{}. Critical failure: {} in a row, threshold reached; no more reboots "
+                  "of this controller",
+                  f.task, failures);
     spdlog::error("host {}: {}", h.spec.name, task);
     ctx.set_task(task);
     set_oper_avail(ctx, oper_state::enabled, avail_state::degraded, "critical failure of this controller");
@@ -106,10 +108,10 @@ void fail(host_context& ctx, const job_failure& f) {
         return;
     }
     // A failure without a cause (an internal error) is not retried at once, or it could repeat in a loop.
-    const std::chrono::milliseconds interval =
-        f.at_once                           ? std::chrono::milliseconds{0}
-        : f.cause == failure_cause::none    ? std::chrono::milliseconds{internal_error_interval}
-                                            : retry_interval(f.cause, cfg->autorecovery);
+    const std::chrono::milliseconds interval = f.at_once ? std::chrono::milliseconds{0}
+                                               : f.cause == failure_cause::none
+                                                   ? std::chrono::milliseconds{internal_error_interval}
+                                                   : retry_interval(f.cause, cfg->autorecovery);
     (void)h.mark_failed(f.cause, ctx.now() + interval);
     ctx.count_enable(std::nullopt, f.cause);
     spdlog::warn("host {}: {} (cause {}); next enable {}", h.spec.name, f.task, to_string(f.cause),

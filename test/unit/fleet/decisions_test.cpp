@@ -99,10 +99,12 @@ BOOST_AUTO_TEST_CASE(reboot_reset_and_delete_need_a_locked_host) {
 }
 
 BOOST_AUTO_TEST_CASE(bmc_actions_need_a_bmc_and_a_locked_host) {
-    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) == "host has no BMC provisioned");
+    BOOST_TEST(*refusal(worker(admin_state::locked), host_action::power_on, {}) ==
+               "host has no BMC provisioned");
     auto with_bmc = worker(admin_state::locked);
     with_bmc.has_bmc = true;
-    for (auto a : {host_action::power_on, host_action::power_off, host_action::power_cycle, host_action::reinstall}) {
+    for (auto a :
+         {host_action::power_on, host_action::power_off, host_action::power_cycle, host_action::reinstall}) {
         BOOST_TEST(!refusal(with_bmc, a, {}).has_value());
     }
     with_bmc.administrative = admin_state::unlocked;
