@@ -63,7 +63,7 @@ struct host_config {
     std::chrono::milliseconds goenabled_timeout{std::chrono::seconds{600}};
     std::chrono::milliseconds services_timeout{std::chrono::seconds{300}};
     std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};
-    std::size_t output_limit = 64 * 1024;
+    std::size_t output_limit = std::size_t{64} * 1024;
     std::filesystem::path subfunction_config_marker = "/run/mtce/.worker_config_complete";
     std::chrono::milliseconds subfunction_config_timeout{std::chrono::seconds{1200}};
     std::chrono::milliseconds mtcalive_period{std::chrono::seconds{5}};

@@ -13,7 +13,7 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-std::string exception_message(std::exception_ptr e) {
+std::string exception_message(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {
@@ -33,7 +33,7 @@ asio::awaitable<std::exception_ptr> catching(asio::awaitable<void> op) {
     co_return failure;
 }
 
-bool is_cancellation(std::exception_ptr e) {
+bool is_cancellation(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::system_error& se) {
@@ -43,7 +43,7 @@ bool is_cancellation(std::exception_ptr e) {
     }
 }
 
-task_set::task_set(asio::any_io_executor ex)
+task_set::task_set(const asio::any_io_executor& ex)
     : ex_{ex},
       stop_{ex, asio::steady_timer::time_point::max()},
       idle_{ex, asio::steady_timer::time_point::max()} {}
@@ -52,21 +52,22 @@ void task_set::spawn(std::string name, asio::awaitable<void> body) {
     auto& signal = signals_.emplace_back();
     auto it = std::prev(signals_.end());
     ++running_;
-    asio::co_spawn(
-        ex_, std::move(body),
-        asio::bind_cancellation_slot(signal.slot(), [this, it, name = std::move(name)](std::exception_ptr e) {
-            if (e && !(stopping_ && is_cancellation(e))) {
-                failed_ = true;
-                spdlog::error("task '{}' failed: {}", name, exception_message(e));
-                // A daemon missing one of its parts (a heartbeat that cannot answer) would be judged by what
-                // it no longer does: stop, so that the service manager restarts it and says so.
-                request_stop();
-            }
-            signals_.erase(it);
-            if (--running_ == 0) {
-                idle_.cancel();
-            }
-        }));
+    asio::co_spawn(ex_, std::move(body),
+                   asio::bind_cancellation_slot(
+                       signal.slot(), [this, it, name = std::move(name)](const std::exception_ptr& e) {
+                           if (e && !(stopping_ && is_cancellation(e))) {
+                               failed_ = true;
+                               spdlog::error("task '{}' failed: {}", name, exception_message(e));
+                               // A daemon missing one of its parts (a heartbeat that cannot answer) would be
+                               // judged by what it no longer does: stop, so that the service manager restarts
+                               // it and says so.
+                               request_stop();
+                           }
+                           signals_.erase(it);
+                           if (--running_ == 0) {
+                               idle_.cancel();
+                           }
+                       }));
 }
 
 void task_set::request_stop() {
@@ -99,7 +100,7 @@ asio::awaitable<bool> task_set::drained_within(std::chrono::steady_clock::durati
     co_return running_ == 0;
 }
 
-event::event(asio::any_io_executor ex) : timer_{ex, asio::steady_timer::time_point::max()} {}
+event::event(const asio::any_io_executor& ex) : timer_{ex, asio::steady_timer::time_point::max()} {}
 
 void event::set() {
     set_ = true;

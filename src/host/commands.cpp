@@ -128,6 +128,7 @@ void command_inbox::remember_ack(std::string_view controller, std::uint64_t id,
     for (auto& r : known->second.ids) {
         if (r.id == id) {
             r.ack = std::move(ack);
+            break;  // an id is remembered once
         }
     }
 }
