@@ -404,8 +404,8 @@ private:
     [[nodiscard]] static error failure(const transfer& t, CURLcode rc, const std::string& why) {
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
-            return error{
-                errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why};
+            return error{errc::timeout, 0,
+                         "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why};
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:

@@ -488,8 +488,8 @@ const std::map<std::string, setter>& schema() {
         controller_duration("storage_boot_timeout", &controller_config::storage_boot_timeout, 1s, 24h);
         controller_duration("goenabled_timeout", &controller_config::goenabled_timeout, 100ms, 24h);
         controller_duration("services_timeout", &controller_config::services_timeout, 100ms, 24h);
-        controller_duration("subfunction_config_timeout", &controller_config::subfunction_config_timeout, 100ms,
-                            24h);
+        controller_duration("subfunction_config_timeout", &controller_config::subfunction_config_timeout,
+                            100ms, 24h);
         controller_duration("heartbeat_soak", &controller_config::heartbeat_soak, 0ms, 10min);
         controller_duration("command_timeout", &controller_config::command_timeout, 100ms, 10min);
         k["controller.command_retries"] = integer_value<std::uint32_t>(
@@ -500,7 +500,8 @@ const std::map<std::string, setter>& schema() {
         controller_duration("loss_recovery_timeout", &controller_config::loss_recovery_timeout, 100ms, 10min);
         controller_duration("self_reboot_delay", &controller_config::self_reboot_delay, 0ms, 10min);
         controller_duration("task_display", &controller_config::task_display, 0ms, 1h);
-        auto autorecovery_interval = [&](const char* key, std::chrono::milliseconds autorecovery_config::*field) {
+        auto autorecovery_interval = [&](const char* key,
+                                         std::chrono::milliseconds autorecovery_config::*field) {
             add_duration(k, std::string{"autorecovery."} + key, &config::autorecovery, field, 0ms, 24h);
         };
         autorecovery_interval("config_interval", &autorecovery_config::config_interval);
@@ -512,7 +513,8 @@ const std::map<std::string, setter>& schema() {
             [](config& c) -> std::uint32_t& { return c.bmc.audit_period_s; }, 0, 86400);
         k["bmc.reset_delay_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.reset_delay_s; }, 0, 3600);
-        k["bmc.retries"] = integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
+        k["bmc.retries"] =
+            integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
         k["bmc.quarantine_failures"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.quarantine_failures; }, 1, 100);
         k["bmc.ipmi_cipher_suite"] =

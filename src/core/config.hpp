@@ -118,7 +118,8 @@ struct autorecovery_config {
 /// The hosts' BMCs (Redfish and IPMI): timing, trust and the power-state audit.
 struct bmc_config {
     std::uint32_t audit_period_s = 60;  ///< power-state audit of every host with a BMC; 0: none
-    std::uint32_t reset_delay_s = 300;  ///< a host that ignores reboot requests is reset by its BMC after this
+    /// A host that ignores reboot requests is reset by its BMC after this.
+    std::uint32_t reset_delay_s = 300;
     std::chrono::milliseconds request_timeout{std::chrono::seconds{20}};
     std::uint32_t retries = 3;
     std::chrono::milliseconds backoff{std::chrono::seconds{1}};

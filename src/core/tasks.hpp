@@ -42,8 +42,7 @@ struct outcome {
 /// ever. Every operand of `||` that can throw goes through catching(); the winner's failure is rethrown
 /// after the race (outcome::get(), or rethrow_if_failed()). Cancelling the result cancels `op`.
 template <class T>
-    requires(!std::is_void_v<T>)
-asio::awaitable<outcome<T>> catching(asio::awaitable<T> op) {
+asio::awaitable<outcome<T>> catching(asio::awaitable<T> op) requires(!std::is_void_v<T>) {
     outcome<T> out;
     try {
         out.value = co_await std::move(op);

@@ -97,7 +97,6 @@ void write_name_field(std::byte* p, std::string_view name) noexcept {
     }
 }
 
-
 std::optional<boot_id> parse_uuid(std::string_view s) noexcept {
     if (s.size() != 36) {
         return std::nullopt;
