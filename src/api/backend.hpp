@@ -27,7 +27,7 @@ struct add_host_request {
     std::string bmc_type;  ///< "" when absent (the backend treats it as "none")
     std::string bmc_address;
     std::string bmc_username;
-    std::string bmc_password;  ///< never logged, never returned
+    std::string bmc_password;   ///< never logged, never returned
     bool bmc_insecure = false;  ///< Redfish: do not verify the BMC's certificate (this host only)
 };
 

@@ -30,7 +30,7 @@ asio::awaitable<result> exchange(tcp::socket& socket, tcp::endpoint to, std::str
     co_await socket.async_connect(to, asio::use_awaitable);
     co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
     std::string received;
-    std::array<char, 64 * 1024> chunk{};
+    std::array<char, std::size_t{64} * 1024> chunk{};
     for (;;) {
         const auto [ec, n] = co_await socket.async_read_some(
             asio::buffer(chunk), asio::experimental::as_tuple(asio::use_awaitable));
@@ -50,7 +50,7 @@ asio::awaitable<result> exchange(tcp::socket& socket, tcp::endpoint to, std::str
 
 /// Runs `exchange` on a private io_context; when `timeout` expires first, the socket is closed, which ends
 /// whatever the exchange is waiting for.
-result run_with_deadline(tcp::endpoint to, std::string request, std::chrono::milliseconds timeout) {
+result run_with_deadline(const tcp::endpoint& to, std::string request, std::chrono::milliseconds timeout) {
     asio::io_context io;
     tcp::socket socket{io};
     asio::steady_timer deadline{io, timeout};
@@ -62,7 +62,7 @@ result run_with_deadline(tcp::endpoint to, std::string request, std::chrono::mil
         }
     });
     std::optional<result> out;
-    asio::co_spawn(io, exchange(socket, to, std::move(request)), [&](std::exception_ptr e, result r) {
+    asio::co_spawn(io, exchange(socket, to, std::move(request)), [&](const std::exception_ptr& e, result r) {
         deadline.cancel();
         if (!e) {
             out = std::move(r);

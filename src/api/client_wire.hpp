@@ -15,8 +15,9 @@
 
 namespace mtce::api::wire {
 
-inline constexpr std::size_t max_head = 64 * 1024;         ///< status line and headers, blank line included
-inline constexpr std::size_t max_body = 64 * 1024 * 1024;  ///< as documented for api::get()
+inline constexpr std::size_t max_head =
+    std::size_t{64} * 1024;  ///< status line and headers, blank line included
+inline constexpr std::size_t max_body = std::size_t{64} * 1024 * 1024;  ///< as documented for api::get()
 
 /// Where a base URL points: a numeric address and port, and the path prefix ("" or "/p/q", never ending
 /// in '/').

@@ -16,8 +16,8 @@ namespace mtce::api::http {
 /// What one request may hold. A request whose request line and headers exceed `max_head` bytes is refused
 /// with 431, one whose body exceeds `max_body` with 413.
 struct limits {
-    std::size_t max_head = 16 * 1024;
-    std::size_t max_body = 64 * 1024;
+    std::size_t max_head = std::size_t{16} * 1024;
+    std::size_t max_body = std::size_t{64} * 1024;
 };
 
 struct request {

@@ -107,10 +107,9 @@ std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t m
 }  // namespace
 
 tl::expected<add_host_request, std::string> parse_add_host(std::string_view body) {
-    constexpr std::array<std::string_view, 10> known{"name",        "personality",  "subfunctions",
-                                                     "mgmt_ip",     "cluster_ip",   "bmc_type",
-                                                     "bmc_address", "bmc_username", "bmc_password",
-                                                     "bmc_insecure"};
+    constexpr std::array<std::string_view, 10> known{
+        "name",     "personality", "subfunctions", "mgmt_ip",      "cluster_ip",
+        "bmc_type", "bmc_address", "bmc_username", "bmc_password", "bmc_insecure"};
     const auto doc = parse_object(body);
     if (!doc) {
         return error{doc.error()};

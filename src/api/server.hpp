@@ -23,8 +23,8 @@ struct server_state;
 
 /// Bounds on what one client can make the server hold or wait for.
 struct server_options {
-    std::size_t max_head = 16 * 1024;  ///< request line + headers; more is answered with 431
-    std::size_t max_body = 64 * 1024;  ///< more is answered with 413
+    std::size_t max_head = std::size_t{16} * 1024;  ///< request line + headers; more is answered with 431
+    std::size_t max_body = std::size_t{64} * 1024;  ///< more is answered with 413
     /// To receive a whole request, counted from its first byte or, on a kept-alive connection, from the
     /// previous response; a client that has not sent a complete request by then is disconnected.
     std::chrono::milliseconds request_timeout{std::chrono::seconds{10}};

@@ -30,8 +30,8 @@ public:
     virtual asio::awaitable<result<void>> power_on() = 0;
     virtual asio::awaitable<result<void>> power_off() = 0;  ///< immediate (ForceOff / chassis power off)
     virtual asio::awaitable<result<void>> power_cycle() = 0;
-    virtual asio::awaitable<result<void>>
-    reset() = 0;  ///< immediate restart (ForceRestart / chassis power reset)
+    /// An immediate restart (ForceRestart / chassis power reset).
+    virtual asio::awaitable<result<void>> reset() = 0;
     /// The next boot (only) from the network.
     virtual asio::awaitable<result<void>> boot_pxe_once() = 0;
 };

@@ -141,7 +141,8 @@ public:
         return {};
     }
 
-    tl::expected<std::shared_ptr<transfer>, error> start(http_request req, const asio::any_io_executor& ex) {
+    tl::expected<std::shared_ptr<transfer>, error> start(const http_request& req,
+                                                         const asio::any_io_executor& ex) {
         if (closed_) {
             return tl::unexpected{error{errc::unreachable, 0, "the HTTP client is closed"}};
         }
@@ -403,8 +404,8 @@ private:
     [[nodiscard]] static error failure(const transfer& t, CURLcode rc, const std::string& why) {
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
-            return error{
-                errc::timeout, 0, "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why};
+            return error{errc::timeout, 0,
+                         "no answer within " + std::to_string(t.timeout.count()) + " ms: " + why};
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
@@ -448,7 +449,7 @@ tl::expected<void, std::string> http_client::load() {
 asio::awaitable<http_result> http_client::perform(http_request request) {
     auto table = impl_;  // the frame keeps the transfer table alive, even past the client
     const auto ex = co_await asio::this_coro::executor;
-    auto started = table->start(std::move(request), ex);
+    auto started = table->start(request, ex);
     if (!started) {
         co_return tl::unexpected{started.error()};
     }
@@ -464,8 +465,8 @@ asio::awaitable<http_result> http_client::perform(http_request request) {
     co_return std::move(*t->outcome);
 }
 
-void http_client::perform_detached(http_request request) {
-    (void)impl_->start(std::move(request), impl_->executor());
+void http_client::perform_detached(const http_request& request) {
+    (void)impl_->start(request, impl_->executor());
 }
 
 std::size_t http_client::in_flight() const {

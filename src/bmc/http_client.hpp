@@ -22,7 +22,7 @@
 namespace mtce::bmc {
 
 /// Bodies larger than this are refused (bad_answer) without being read further.
-inline constexpr std::size_t max_http_body = 1024 * 1024;
+inline constexpr std::size_t max_http_body = std::size_t{1024} * 1024;
 
 struct http_request {
     std::string method = "GET";        ///< GET, POST, PATCH or DELETE
@@ -67,7 +67,7 @@ public:
 
     /// Starts an exchange whose outcome nobody waits for (a best-effort session logout). Bounded by its
     /// timeout; dropped if the client is destroyed first.
-    void perform_detached(http_request request);
+    void perform_detached(const http_request& request);
 
     /// Transfers in progress, awaited or not.
     [[nodiscard]] std::size_t in_flight() const;

@@ -146,7 +146,7 @@ std::string what_ipmitool_said(const child_result& run) {
     return said;
 }
 
-error make_error(errc code, operation op, std::string what, const child_result& run) {
+error make_error(errc code, operation op, const std::string& what, const child_result& run) {
     std::string message = "ipmitool " + command_text(op) + ": " + what;
     std::string said = what_ipmitool_said(run);
     if (!said.empty()) {
@@ -218,7 +218,7 @@ std::string_view success_line(operation op) {
 session_limits limits_for(std::chrono::milliseconds request_timeout) {
     // ipmitool keeps -N in an int of seconds; a day is more than any BMC exchange deserves.
     auto quarter = std::chrono::duration_cast<std::chrono::seconds>(request_timeout / 4).count();
-    return session_limits{static_cast<unsigned>(std::clamp<long long>(quarter, 1, 24 * 3600)), 1};
+    return session_limits{static_cast<unsigned>(std::clamp<long long>(quarter, 1, 24LL * 3600)), 1};
 }
 
 std::vector<std::string> arguments(const endpoint& bmc, const timing& t, const ipmi_options& options,
@@ -306,7 +306,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 /// ipmitool ends at once on SIGTERM; the grace only covers a machine too busy to schedule it.
 constexpr auto ipmitool_kill_grace = 1s;
 /// Enough for every message ipmitool prints on one run, verbose included.
-constexpr std::size_t ipmitool_output_limit = 16 * 1024;
+constexpr std::size_t ipmitool_output_limit = std::size_t{16} * 1024;
 
 class ipmi_driver final : public driver {
 public:

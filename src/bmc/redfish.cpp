@@ -337,7 +337,7 @@ redfish_driver::~redfish_driver() {
     }
     auto req = request("DELETE", session_path_, "");
     req.timeout = std::min(timing_.request_timeout, logout_timeout);
-    client_.perform_detached(std::move(req));
+    client_.perform_detached(req);
 }
 
 http_request redfish_driver::request(const std::string& method, const std::string& path,

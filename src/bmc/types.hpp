@@ -20,13 +20,20 @@ enum class power_state : std::uint8_t { on, off, unknown };
 
 /// Why an operation failed.
 enum class errc : std::uint8_t {
-    unreachable,  ///< no answer, connection refused, name or route unknown
-    timeout,      ///< no complete answer within the deadline (after the retries)
-    auth,         ///< credentials refused (HTTP 401/403, IPMI "invalid user name / password")
-    tls,          ///< the BMC's certificate failed verification
-    unsupported,  ///< the BMC does not offer what is asked (no reset type, no boot override, not Redfish)
-    refused,     ///< the BMC answered with an error (HTTP 4xx/5xx other than the above, IPMI completion code)
-    bad_answer,  ///< the answer is not what the protocol promises (garbage JSON, unexpected ipmitool output)
+    /// No answer, connection refused, name or route unknown.
+    unreachable,
+    /// No complete answer within the deadline (after the retries).
+    timeout,
+    /// Credentials refused (HTTP 401/403, IPMI "invalid user name / password").
+    auth,
+    /// The BMC's certificate failed verification.
+    tls,
+    /// The BMC does not offer what is asked (no reset type, no boot override, not Redfish).
+    unsupported,
+    /// The BMC answered with an error (HTTP 4xx/5xx other than the above, IPMI completion code).
+    refused,
+    /// The answer is not what the protocol promises (garbage JSON, unexpected ipmitool output).
+    bad_answer,
 };
 
 [[nodiscard]] std::string_view to_string(errc e) noexcept;
@@ -60,11 +67,12 @@ struct endpoint {
 
 /// Timing of one driver.
 struct timing {
-    std::chrono::milliseconds request_timeout{
-        std::chrono::seconds{20}};  ///< one exchange (or one ipmitool run)
-    std::uint32_t retries = 3;      ///< attempts after a timeout, an unreachable BMC or a 5xx, with back-off
-    std::chrono::milliseconds backoff{
-        std::chrono::seconds{1}};  ///< first pause, doubled each time, at most 8x
+    /// One exchange (or one ipmitool run).
+    std::chrono::milliseconds request_timeout{std::chrono::seconds{20}};
+    /// Attempts after a timeout, an unreachable BMC or a 5xx, with back-off.
+    std::uint32_t retries = 3;
+    /// The first pause, doubled each time, at most 8x.
+    std::chrono::milliseconds backoff{std::chrono::seconds{1}};
 };
 
 /// The pause before retry number `retry` (0 for the first): timing.backoff, doubled each time, at most 8

@@ -81,7 +81,7 @@ asio::awaitable<void> supervise(asio::signal_set& signals, task_set& tasks, conf
     asio::cancellation_signal stop_watchdog;
     if (auto interval = sd::watchdog_interval()) {
         asio::co_spawn(ex, feed_watchdog(*interval),
-                       asio::bind_cancellation_slot(stop_watchdog.slot(), [](std::exception_ptr e) {
+                       asio::bind_cancellation_slot(stop_watchdog.slot(), [](const std::exception_ptr& e) {
                            // Without the feeder systemd restarts us at WatchdogSec: say why in the journal.
                            if (e) {
                                spdlog::error("watchdog feeder failed: {}", exception_message(e));
@@ -168,7 +168,7 @@ int run_agent(const agent_options& options) {
     }
 
     bool supervisor_failed = false;
-    asio::co_spawn(io, supervise(signals, tasks, store, options), [&](std::exception_ptr e) {
+    asio::co_spawn(io, supervise(signals, tasks, store, options), [&](const std::exception_ptr& e) {
         if (e) {
             supervisor_failed = true;
             spdlog::critical("supervisor failed: {}", exception_message(e));

@@ -37,7 +37,8 @@ struct demo_options {
     std::filesystem::path self_binary;  ///< the mtce executable to start agents from
 };
 
-/// `mtce demo`: a controller and `hosts` hosts on loopback in a temporary directory, their lifecycles shown live.
+/// `mtce demo`: a controller and `hosts` hosts on loopback in a temporary directory, their lifecycles shown
+/// live.
 int run_demo(const demo_options& options);
 
 }  // namespace mtce::cli

@@ -132,6 +132,7 @@ public:
                                       h.role,           "--config", (h.dir / "mtce.toml").string(),
                                       "--foreground"};
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args) {
             argv.push_back(a.data());
         }
@@ -388,7 +389,7 @@ int run_demo(const demo_options& options) {
                 out.note(fmt::format("  ({} reboots: the demo restarts its agent with a new boot identity)",
                                      name));
             }
-            const auto hosts = d.get("/v1/hosts");
+            auto hosts = d.get("/v1/hosts");
             const auto events = d.get(fmt::format("/v1/events?since={}", last_event));
             if (events.is_array() && !events.empty()) {
                 last_event = events.back().value("id", last_event);

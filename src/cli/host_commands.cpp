@@ -106,7 +106,8 @@ tl::expected<std::vector<std::string>, std::string> split_subfunctions(std::stri
     }
     for (std::size_t start = 0;;) {
         const auto comma = list.find(',', start);
-        const auto item = trim_blanks(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
+        const auto item =
+            trim_blanks(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
         if (item.empty()) {
             return tl::unexpected{fmt::format("--subfunctions '{}' has an empty name", printable(list))};
         }
@@ -138,7 +139,8 @@ tl::expected<json, std::string> add_host_document(const add_options& o) {
         return tl::unexpected{fmt::format("--bmc-type {} needs {}", o.bmc_type, fmt::join(missing, " and "))};
     }
     if (!has_bmc && !given.empty()) {
-        return tl::unexpected{fmt::format("{} need --bmc-type redfish, ipmi or auto", fmt::join(given, " and "))};
+        return tl::unexpected{
+            fmt::format("{} need --bmc-type redfish, ipmi or auto", fmt::join(given, " and "))};
     }
     if (o.bmc_insecure && o.bmc_type != "redfish" && o.bmc_type != "auto") {
         return tl::unexpected{std::string{"--bmc-insecure needs --bmc-type redfish or auto"}};

@@ -62,7 +62,7 @@ constexpr auto group_poll = 25ms;
 /// Once the whole group is gone, only an escaped process (setsid) can still hold the pipes; the data already
 /// in them takes microseconds to drain, so this only bounds how long such an escapee can delay us.
 constexpr auto output_linger = 1s;
-constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t read_chunk = std::size_t{64} * 1024;
 
 /// `from + d`, with `d` capped so that a huge configured duration cannot overflow the clock's nanoseconds.
 clock_type::time_point after(clock_type::time_point from, std::chrono::milliseconds d) {
@@ -190,12 +190,11 @@ std::string start_error(const child_spec& spec, const std::string& reason) {
 std::string explain_spawn_failure(const child_spec& spec, int error) {
     struct stat st {};
     int cwd_error = 0;
-    if (::stat(spec.cwd.c_str(), &st) != 0) {
-        cwd_error = errno;
+    if (::stat(spec.cwd.c_str(), &st) != 0 ||
+        (S_ISDIR(st.st_mode) && ::access(spec.cwd.c_str(), X_OK) != 0)) {
+        cwd_error = errno;  // from stat() or access(), whichever failed
     } else if (!S_ISDIR(st.st_mode)) {
         cwd_error = ENOTDIR;
-    } else if (::access(spec.cwd.c_str(), X_OK) != 0) {
-        cwd_error = errno;
     }
     if (cwd_error != 0) {
         return start_error(spec, "working directory '" + spec.cwd.string() + "': " + errno_text(cwd_error));
@@ -261,7 +260,7 @@ std::string spawn(const child_spec& spec, spawned_child& child) {
     std::vector<std::string> env;
     env.reserve(spec.env.size());
     for (const auto& [name, value] : spec.env) {
-        env.push_back(name + "=" + value);
+        env.emplace_back(name).append("=").append(value);
     }
     std::vector<char*> argv;
     argv.reserve(spec.args.size() + 2);

@@ -20,7 +20,7 @@ struct child_spec {
     std::filesystem::path cwd = "/";
     std::chrono::milliseconds deadline{std::chrono::seconds{60}};   ///< then SIGTERM to the whole group
     std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};  ///< then SIGKILL to the whole group
-    std::size_t output_limit = 64 * 1024;  ///< bytes kept per stream; the rest is counted
+    std::size_t output_limit = std::size_t{64} * 1024;  ///< bytes kept per stream; the rest is counted
 };
 
 /// How a child ended. Exactly one of `exit_code` / `signal` is set once the child was started and reaped.

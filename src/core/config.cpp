@@ -371,8 +371,8 @@ const std::map<std::string, setter>& schema() {
             c.agent.controllers = std::move(out);
             return std::nullopt;
         };
-        k["agent.boot_id_file"] =
-            path_value([](config& c) -> std::filesystem::path& { return c.agent.boot_id_file; }, true);
+        k["agent.boot_id_file"] = path_value(
+            [](config& c) -> std::filesystem::path& { return c.agent.boot_id_file; }, /*allow_empty=*/true);
         k["agent.drain_timeout"] = duration_value(
             [](config& c) -> std::chrono::milliseconds& { return c.agent.drain_timeout; }, 100ms, 10min);
         k["agent.log_level"] = [](const toml::node& n, config& c) -> std::optional<std::string> {
@@ -388,8 +388,8 @@ const std::map<std::string, setter>& schema() {
             c.agent.log_level = v;
             return std::nullopt;
         };
-        k["auth.key_file"] =
-            path_value([](config& c) -> std::filesystem::path& { return c.auth.key_file; }, false);
+        k["auth.key_file"] = path_value([](config& c) -> std::filesystem::path& { return c.auth.key_file; },
+                                        /*allow_empty=*/false);
 
         add_network_keys(k, "mgmt", &config::mgmt);
         add_network_keys(k, "cluster", &config::cluster);
@@ -421,7 +421,8 @@ const std::map<std::string, setter>& schema() {
 
         auto host_path = [&](const char* key, std::filesystem::path host_config::*field) {
             k[std::string{"host."} + key] =
-                path_value([field](config& c) -> std::filesystem::path& { return c.host.*field; }, false);
+                path_value([field](config& c) -> std::filesystem::path& { return c.host.*field; },
+                           /*allow_empty=*/false);
         };
         host_path("goenabled_dir", &host_config::goenabled_dir);
         host_path("services_dir", &host_config::services_dir);
@@ -438,15 +439,17 @@ const std::map<std::string, setter>& schema() {
         host_duration("subfunction_config_timeout", &host_config::subfunction_config_timeout, 100ms, 24h);
         host_duration("mtcalive_period", &host_config::mtcalive_period, 100ms, 10min);
         host_duration("failsafe_delay", &host_config::failsafe_delay, 1s, 300s);
-        k["host.output_limit"] = integer_value<std::size_t>(
-            [](config& c) -> std::size_t& { return c.host.output_limit; }, 1024, 64 * 1024 * 1024);
+        k["host.output_limit"] =
+            integer_value<std::size_t>([](config& c) -> std::size_t& { return c.host.output_limit; }, 1024,
+                                       std::int64_t{64} * 1024 * 1024);
         k["host.reboot_command"] =
             string_value([](config& c) -> std::string& { return c.host.reboot_command; });
         k["host.reset_command"] =
             string_value([](config& c) -> std::string& { return c.host.reset_command; });
 
         k["controller.state_dir"] =
-            path_value([](config& c) -> std::filesystem::path& { return c.controller.state_dir; }, false);
+            path_value([](config& c) -> std::filesystem::path& { return c.controller.state_dir; },
+                       /*allow_empty=*/false);
         k["controller.api_listen"] = [](const toml::node& n, config& c) -> std::optional<std::string> {
             if (!n.is_string()) {
                 return type_error(n, "an \"address:port\" string");
@@ -473,7 +476,8 @@ const std::map<std::string, setter>& schema() {
             return std::nullopt;
         };
         k["controller.api_token_file"] =
-            path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; }, true);
+            path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; },
+                       /*allow_empty=*/true);
         k["controller.hosts"] = parse_monitored_hosts;
         auto controller_duration = [&](const char* key, std::chrono::milliseconds controller_config::*field,
                                        std::chrono::milliseconds min, std::chrono::milliseconds max) {
@@ -484,8 +488,8 @@ const std::map<std::string, setter>& schema() {
         controller_duration("storage_boot_timeout", &controller_config::storage_boot_timeout, 1s, 24h);
         controller_duration("goenabled_timeout", &controller_config::goenabled_timeout, 100ms, 24h);
         controller_duration("services_timeout", &controller_config::services_timeout, 100ms, 24h);
-        controller_duration("subfunction_config_timeout", &controller_config::subfunction_config_timeout, 100ms,
-                            24h);
+        controller_duration("subfunction_config_timeout", &controller_config::subfunction_config_timeout,
+                            100ms, 24h);
         controller_duration("heartbeat_soak", &controller_config::heartbeat_soak, 0ms, 10min);
         controller_duration("command_timeout", &controller_config::command_timeout, 100ms, 10min);
         k["controller.command_retries"] = integer_value<std::uint32_t>(
@@ -496,7 +500,8 @@ const std::map<std::string, setter>& schema() {
         controller_duration("loss_recovery_timeout", &controller_config::loss_recovery_timeout, 100ms, 10min);
         controller_duration("self_reboot_delay", &controller_config::self_reboot_delay, 0ms, 10min);
         controller_duration("task_display", &controller_config::task_display, 0ms, 1h);
-        auto autorecovery_interval = [&](const char* key, std::chrono::milliseconds autorecovery_config::*field) {
+        auto autorecovery_interval = [&](const char* key,
+                                         std::chrono::milliseconds autorecovery_config::*field) {
             add_duration(k, std::string{"autorecovery."} + key, &config::autorecovery, field, 0ms, 24h);
         };
         autorecovery_interval("config_interval", &autorecovery_config::config_interval);
@@ -510,13 +515,16 @@ const std::map<std::string, setter>& schema() {
             [](config& c) -> std::uint32_t& { return c.bmc.audit_period_s; }, 0, 86400);
         k["bmc.reset_delay_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.reset_delay_s; }, 0, 3600);
-        k["bmc.retries"] = integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
+        k["bmc.retries"] =
+            integer_value<std::uint32_t>([](config& c) -> std::uint32_t& { return c.bmc.retries; }, 0, 10);
         k["bmc.quarantine_failures"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.bmc.quarantine_failures; }, 1, 100);
         k["bmc.ipmi_cipher_suite"] =
             integer_value<int>([](config& c) -> int& { return c.bmc.ipmi_cipher_suite; }, -1, 255);
-        k["bmc.ca_file"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ca_file; }, true);
-        k["bmc.ipmitool"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ipmitool; }, false);
+        k["bmc.ca_file"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ca_file; },
+                                      /*allow_empty=*/true);
+        k["bmc.ipmitool"] = path_value([](config& c) -> std::filesystem::path& { return c.bmc.ipmitool; },
+                                       /*allow_empty=*/false);
         add_duration(k, "bmc.request_timeout", &config::bmc, &bmc_config::request_timeout, 100ms, 10min);
         add_duration(k, "bmc.backoff", &config::bmc, &bmc_config::backoff, 0ms, 10min);
         add_duration(k, "bmc.power_off_timeout", &config::bmc, &bmc_config::power_off_timeout, 1s, 1h);
@@ -679,12 +687,12 @@ std::vector<std::string> config_keys() {
 }
 
 tl::expected<config, config_errors> parse_config(std::string_view text, std::string_view name, role self) {
-    return build(text, std::string{name}, true, self);
+    return build(text, std::string{name}, /*has_file=*/true, self);
 }
 
 tl::expected<config, config_errors> load_config(const std::filesystem::path& path, role self) {
     if (path.empty()) {
-        return build({}, {}, false, self);
+        return build({}, {}, /*has_file=*/false, self);
     }
     std::ifstream in{path, std::ios::binary};
     if (!in) {
@@ -697,7 +705,7 @@ tl::expected<config, config_errors> load_config(const std::filesystem::path& pat
         return tl::unexpected{
             config_errors{{path.string(), 0, "", "cannot read the configuration: I/O error"}}};
     }
-    return build(text.str(), path.string(), true, self);
+    return build(text.str(), path.string(), /*has_file=*/true, self);
 }
 
 config_store::config_store(std::filesystem::path path, role self, config initial)

@@ -63,7 +63,7 @@ struct host_config {
     std::chrono::milliseconds goenabled_timeout{std::chrono::seconds{600}};
     std::chrono::milliseconds services_timeout{std::chrono::seconds{300}};
     std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};
-    std::size_t output_limit = 64 * 1024;
+    std::size_t output_limit = std::size_t{64} * 1024;
     std::filesystem::path subfunction_config_marker = "/run/mtce/.worker_config_complete";
     std::chrono::milliseconds subfunction_config_timeout{std::chrono::seconds{1200}};
     std::chrono::milliseconds mtcalive_period{std::chrono::seconds{5}};
@@ -122,7 +122,8 @@ struct autorecovery_config {
 /// The hosts' BMCs (Redfish and IPMI): timing, trust and the power-state audit.
 struct bmc_config {
     std::uint32_t audit_period_s = 60;  ///< power-state audit of every host with a BMC; 0: none
-    std::uint32_t reset_delay_s = 300;  ///< a host that ignores reboot requests is reset by its BMC after this
+    /// A host that ignores reboot requests is reset by its BMC after this.
+    std::uint32_t reset_delay_s = 300;
     std::chrono::milliseconds request_timeout{std::chrono::seconds{20}};
     std::uint32_t retries = 3;
     std::chrono::milliseconds backoff{std::chrono::seconds{1}};

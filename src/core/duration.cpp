@@ -23,9 +23,9 @@ tl::expected<std::chrono::milliseconds, std::string> parse_duration(std::string_
     } else if (unit == "s") {
         factor = 1000;
     } else if (unit == "m") {
-        factor = 60 * 1000;
+        factor = std::int64_t{60} * 1000;
     } else if (unit == "h") {
-        factor = 60 * 60 * 1000;
+        factor = std::int64_t{60} * 60 * 1000;
     } else {
         return tl::unexpected{"unknown unit '" + std::string{unit} + "' (use ms, s, m or h)"};
     }
@@ -36,17 +36,17 @@ tl::expected<std::chrono::milliseconds, std::string> parse_duration(std::string_
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
-    const auto ms = d.count();
-    if (ms != 0 && ms % (60 * 60 * 1000) == 0) {
-        return std::to_string(ms / (60 * 60 * 1000)) + "h";
+    using namespace std::chrono_literals;
+    if (d != 0ms && d % 1h == 0ms) {
+        return std::to_string(d / 1h) + "h";
     }
-    if (ms != 0 && ms % (60 * 1000) == 0) {
-        return std::to_string(ms / (60 * 1000)) + "m";
+    if (d != 0ms && d % 1min == 0ms) {
+        return std::to_string(d / 1min) + "m";
     }
-    if (ms != 0 && ms % 1000 == 0) {
-        return std::to_string(ms / 1000) + "s";
+    if (d != 0ms && d % 1s == 0ms) {
+        return std::to_string(d / 1s) + "s";
     }
-    return std::to_string(ms) + "ms";
+    return std::to_string(d.count()) + "ms";
 }
 
 }  // namespace mtce

@@ -15,7 +15,7 @@ namespace mtce {
 
 /// Reads a small file whole; nullopt if it does not exist or cannot be read.
 [[nodiscard]] std::optional<std::string> read_small_file(const std::filesystem::path& path,
-                                                         std::size_t limit = 64 * 1024);
+                                                         std::size_t limit = std::size_t{64} * 1024);
 
 /// Removes `path` if it exists; an error only for reasons other than "not there".
 std::error_code remove_file(const std::filesystem::path& path);

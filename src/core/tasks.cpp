@@ -13,7 +13,7 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-std::string exception_message(std::exception_ptr e) {
+std::string exception_message(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {
@@ -33,7 +33,7 @@ asio::awaitable<std::exception_ptr> catching(asio::awaitable<void> op) {
     co_return failure;
 }
 
-bool is_cancellation(std::exception_ptr e) {
+bool is_cancellation(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::system_error& se) {
@@ -73,7 +73,7 @@ asio::awaitable<bool> task_set::drained_within(std::chrono::steady_clock::durati
     return group_.idle_by(std::chrono::steady_clock::now() + limit);
 }
 
-event::event(asio::any_io_executor ex) : timer_{ex, asio::steady_timer::time_point::max()} {}
+event::event(const asio::any_io_executor& ex) : timer_{ex, asio::steady_timer::time_point::max()} {}
 
 void event::set() {
     set_ = true;

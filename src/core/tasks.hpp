@@ -15,10 +15,10 @@
 namespace mtce {
 
 /// The message of the exception in `e` ("unknown exception" for one not derived from std::exception).
-[[nodiscard]] std::string exception_message(std::exception_ptr e);
+[[nodiscard]] std::string exception_message(const std::exception_ptr& e);
 
 /// Whether `e` holds the operation_aborted that a cancelled task ends with.
-[[nodiscard]] bool is_cancellation(std::exception_ptr e);
+[[nodiscard]] bool is_cancellation(const std::exception_ptr& e);
 
 /// What a raced operation ended with: its value, or the exception it threw.
 template <class T>
@@ -40,8 +40,7 @@ struct outcome {
 /// ever. Every operand of `||` that can throw goes through catching(); the winner's failure is rethrown
 /// after the race (outcome::get(), or rethrow_if_failed()). Cancelling the result cancels `op`.
 template <class T>
-    requires(!std::is_void_v<T>)
-asio::awaitable<outcome<T>> catching(asio::awaitable<T> op) {
+asio::awaitable<outcome<T>> catching(asio::awaitable<T> op) requires(!std::is_void_v<T>) {
     outcome<T> out;
     try {
         out.value = co_await std::move(op);
@@ -72,7 +71,7 @@ inline void rethrow_if_failed(const std::exception_ptr& e) {
 /// io_context has stopped for good (see task_group).
 class task_set {
 public:
-    explicit task_set(asio::any_io_executor ex);
+    explicit task_set(const asio::any_io_executor& ex);
 
     /// Starts `body` as a supervised task named `name`. Never use asio::detached for long-lived work.
     void spawn(std::string name, asio::awaitable<void> body);
@@ -96,7 +95,7 @@ private:
 /// A one-shot event several coroutines can wait for (a steady_timer that never expires, cancelled to fire).
 class event {
 public:
-    explicit event(asio::any_io_executor ex);
+    explicit event(const asio::any_io_executor& ex);
     void set();
     [[nodiscard]] bool is_set() const { return set_; }
     /// Completes once set() was called; returns at once if it already was.

@@ -70,8 +70,8 @@ inline constexpr std::size_t max_hostname_length = 63;
             }
             label = 0;
         } else {
-            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                            (ch == '-' && label != 0);
+            const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                            (ch >= '0' && ch <= '9') || (ch == '-' && label != 0);
             if (!ok) {
                 return false;
             }

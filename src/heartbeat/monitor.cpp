@@ -91,8 +91,8 @@ void monitor::rebuild_targets() {
         auto& t = targets_[index(net)];
         t.clear();
         for (std::uint32_t slot = 0; slot < hosts_.size(); ++slot) {
-            if (hosts_[slot].in_use && ledger_.status(slot, net).value_or(net_status{}).state !=
-                                           hb_state::unmonitored) {
+            if (hosts_[slot].in_use &&
+                ledger_.status(slot, net).value_or(net_status{}).state != hb_state::unmonitored) {
                 t.push_back(slot);
             }
         }
@@ -113,13 +113,15 @@ std::span<const std::byte> monitor::request(const net::pulse_request& r, std::sp
     std::array<std::byte, net::pulse_request_size> payload{};
     const auto size = net::encode_payload(r, payload);
     if (!size) {
-        throw std::logic_error{fmt::format("cannot encode a pulse request: {}", net::to_string(size.error()))};
+        throw std::logic_error{
+            fmt::format("cannot encode a pulse request: {}", net::to_string(size.error()))};
     }
     auto datagram = wire_.encode(net::message_type::pulse_request, std::span{payload}.first(*size), out);
     return datagram;
 }
 
-std::span<const std::byte> monitor::unicast_request(network net, std::uint32_t slot, std::span<std::byte> out) {
+std::span<const std::byte> monitor::unicast_request(network net, std::uint32_t slot,
+                                                    std::span<std::byte> out) {
     auto datagram = request({period_, slot + 1, {}}, out);
     ++counters_[index(net)].requests_sent;
     return datagram;

@@ -30,8 +30,8 @@ struct network_counters {
     net::reject_counters rejected;  ///< by reason; unknown_sender = authenticated, but not a monitored host
     std::uint64_t not_a_response = 0;  ///< authenticated, but not a pulse response
     std::uint64_t requests_sent = 0;
-    std::uint64_t send_failures = 0;  ///< requests the kernel refused (full buffer, network down, ...)
-    std::uint64_t replies = 0;        ///< authenticated pulse responses from monitored hosts
+    std::uint64_t send_failures = 0;        ///< requests the kernel refused (full buffer, network down, ...)
+    std::uint64_t replies = 0;              ///< authenticated pulse responses from monitored hosts
     std::array<std::uint64_t, 6> events{};  ///< by hb_event_kind
 
     [[nodiscard]] std::uint64_t dropped() const noexcept { return rejected.total() + not_a_response; }

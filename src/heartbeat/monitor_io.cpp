@@ -54,7 +54,8 @@ void send_requests(monitor& m, network_io& io, heartbeat_mode mode, const net::d
     }
     std::size_t n = 0;
     for (const auto slot : m.targets(io.net)) {
-        batch[n] = {m.unicast_request(io.net, slot, buffers[n]), {m.address(slot, io.net), io.config.pulse_port}};
+        batch[n] = {m.unicast_request(io.net, slot, buffers[n]),
+                    {m.address(slot, io.net), io.config.pulse_port}};
         if (++n == batch_size) {
             flush(n);
             n = 0;
@@ -105,7 +106,7 @@ asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_s
     std::array<net::datagram_sink, network_count> sinks;
     for (auto& n : io) {
         sinks[static_cast<std::size_t>(n.net)] = [&m, net = n.net](const asio::ip::udp::endpoint&,
-                                                                  std::span<const std::byte> data) {
+                                                                   std::span<const std::byte> data) {
             m.on_datagram(net, data);
         };
     }
@@ -166,8 +167,8 @@ asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_s
 
     // No operand may throw: `||` would hold a failure back until another operand ends, which for these loops
     // is the daemon's stop. The first to end wins; its failure is rethrown once the others are cancelled.
-    const auto first = co_await (catching(periods()) || catching(receive(io[0])) || catching(receive(io[1])) ||
-                                 tasks.until_stop());
+    const auto first = co_await (catching(periods()) || catching(receive(io[0])) ||
+                                 catching(receive(io[1])) || tasks.until_stop());
     std::visit(
         [](const auto& ended) {
             if constexpr (std::is_same_v<std::decay_t<decltype(ended)>, std::exception_ptr>) {

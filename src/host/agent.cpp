@@ -9,7 +9,7 @@
 namespace mtce::host {
 
 struct host_agent::in_flight {
-    explicit in_flight(asio::any_io_executor ex) : done{ex} {}
+    explicit in_flight(const asio::any_io_executor& ex) : done{ex} {}
     event done;
     run_report report;
 };
@@ -54,7 +54,7 @@ void log_report(std::string_view what, const run_report& report) {
 }  // namespace
 
 host_agent::host_agent(asio::any_io_executor ex, config_store& config, task_set& tasks)
-    : ex_{ex},
+    : ex_{std::move(ex)},
       config_{config},
       tasks_{tasks},
       flags_{config.current()->host.run_dir, read_boot_id(config.current()->agent.boot_id_file)},

@@ -55,7 +55,8 @@ std::uint64_t realtime_ns() {
     return clock_ns(CLOCK_REALTIME);
 }
 
-std::uint64_t uptime_seconds(const net::boot_identity& boot, std::uint64_t realtime_s, std::uint64_t boottime_s) {
+std::uint64_t uptime_seconds(const net::boot_identity& boot, std::uint64_t realtime_s,
+                             std::uint64_t boottime_s) {
     if (!boot.simulated) {
         return boottime_s;
     }
@@ -80,7 +81,7 @@ std::uint64_t choose_boot_time(std::string_view boot_id_text, const std::optiona
 }
 
 net::boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
-                                 bool simulated) {
+                                      bool simulated) {
     const auto file = run_dir / "boot_time";
     const auto recorded = read_small_file(file, 512);
     const std::uint64_t now = clock_ns(CLOCK_REALTIME);

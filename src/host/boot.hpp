@@ -1,6 +1,7 @@
 #pragma once
 
-// This host's boot as the wire protocol names it (mtce-protocol(7), "boot time"), and the clocks that date it.
+// This host's boot as the wire protocol names it (mtce-protocol(7), "boot time"), and the clocks that date
+// it.
 
 #include <cstdint>
 #include <filesystem>
@@ -24,8 +25,8 @@ namespace mtce::host {
 /// With the kernel's boot id the boot began when the kernel booted (CLOCK_REALTIME - CLOCK_BOOTTIME). A
 /// simulated host (`simulated`: its boot id comes from agent.boot_id_file) "reboots" by changing that file,
 /// so its boot began when the agent first saw the id: CLOCK_REALTIME now.
-[[nodiscard]] net::boot_identity load_boot_identity(const std::filesystem::path& run_dir, std::string boot_id_text,
-                                               bool simulated);
+[[nodiscard]] net::boot_identity load_boot_identity(const std::filesystem::path& run_dir,
+                                                    std::string boot_id_text, bool simulated);
 
 /// CLOCK_BOOTTIME, the time since the kernel booted, suspend included.
 [[nodiscard]] std::uint64_t boottime_ns();

@@ -24,7 +24,6 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 /// Longest reason sent in a result; the receiver keeps no more than this either.
 constexpr std::size_t max_reason = 512;
 
-
 /// Clears a flag when the coroutine that set it ends, however it ends.
 class clear_on_exit {
 public:
@@ -128,6 +127,7 @@ void command_inbox::remember_ack(std::string_view controller, std::uint64_t id,
     for (auto& r : known->second.ids) {
         if (r.id == id) {
             r.ack = std::move(ack);
+            break;  // an id is remembered once
         }
     }
 }
@@ -135,8 +135,8 @@ void command_inbox::remember_ack(std::string_view controller, std::uint64_t id,
 // ---- command_server ----
 
 command_server::command_server(asio::any_io_executor ex, config_store& config, host_agent& agent,
-                               net::wire_sender& wire, std::vector<asio::ip::address> controllers, task_set& tasks,
-                               std::function<void()> send_alive)
+                               net::wire_sender& wire, std::vector<asio::ip::address> controllers,
+                               task_set& tasks, std::function<void()> send_alive)
     : config_{config},
       agent_{agent},
       wire_{wire},
@@ -268,7 +268,8 @@ void command_server::acknowledge(const inbound_command& in, const reply_to& to, 
 
 void command_server::send_result(const reply_to& to, std::string_view name, std::uint64_t id,
                                  const verdict& outcome) {
-    const net::command_result result{std::string{name}, id, outcome.passed, cut_utf8(outcome.reason, max_reason)};
+    const net::command_result result{std::string{name}, id, outcome.passed,
+                                     cut_utf8(outcome.reason, max_reason)};
     spdlog::info("command '{}' (id {}): {}", name, id, outcome.passed ? "done" : "failed: " + result.reason);
     send(to, net::message_type::command_result, net::to_json(result));
 }

@@ -135,7 +135,6 @@ public:
     /// Receives on network `network` until the tasks are asked to stop. Throws on socket errors.
     asio::awaitable<void> serve(std::size_t network);
 
-
 private:
     struct endpoint {
         std::string name;

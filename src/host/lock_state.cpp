@@ -6,8 +6,8 @@
 
 namespace mtce::host {
 
-lock_state::lock_state(std::filesystem::path state_dir, std::filesystem::path run_dir)
-    : persisted_{std::move(state_dir) / "admin_state"}, mirror_{std::move(run_dir) / "locked"} {}
+lock_state::lock_state(const std::filesystem::path& state_dir, const std::filesystem::path& run_dir)
+    : persisted_{state_dir / "admin_state"}, mirror_{run_dir / "locked"} {}
 
 std::error_code lock_state::set(bool locked) {
     if (auto ec =

@@ -12,7 +12,7 @@ namespace mtce::host {
 /// `<run_dir>/locked` (present while locked) for other tools. A change is durable before set() returns.
 class lock_state {
 public:
-    lock_state(std::filesystem::path state_dir, std::filesystem::path run_dir);
+    lock_state(const std::filesystem::path& state_dir, const std::filesystem::path& run_dir);
 
     [[nodiscard]] bool locked() const { return locked_; }
 

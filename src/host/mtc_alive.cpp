@@ -108,7 +108,7 @@ std::string failure_reason(const failure_texts& in) {
     return {};
 }
 
-mtc_alive_sender::mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent,
+mtc_alive_sender::mtc_alive_sender(const asio::any_io_executor& ex, config_store& config, host_agent& agent,
                                    net::wire_sender& wire, std::vector<asio::ip::address> controllers)
     : config_{config}, agent_{agent}, wire_{wire}, controllers_{std::move(controllers)}, next_{ex} {
     const auto cfg = config_.current();

@@ -65,8 +65,8 @@ struct failure_texts {
 class mtc_alive_sender {
 public:
     /// Opens one sending socket per provisioned network; throws std::system_error if one cannot be bound.
-    mtc_alive_sender(asio::any_io_executor ex, config_store& config, host_agent& agent, net::wire_sender& wire,
-                     std::vector<asio::ip::address> controllers);
+    mtc_alive_sender(const asio::any_io_executor& ex, config_store& config, host_agent& agent,
+                     net::wire_sender& wire, std::vector<asio::ip::address> controllers);
 
     /// Sends until the tasks are asked to stop.
     asio::awaitable<void> run(task_set& tasks);

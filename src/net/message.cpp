@@ -97,7 +97,6 @@ void write_name_field(std::byte* p, std::string_view name) noexcept {
     }
 }
 
-
 std::optional<boot_id> parse_uuid(std::string_view s) noexcept {
     if (s.size() != 36) {
         return std::nullopt;
@@ -348,7 +347,7 @@ tl::expected<message_view, reject_reason> codec::decode(std::span<const std::byt
     if (d.size() > header_size + payload_size + tag_size || get_u16(p + off_flags) != 0) {
         return tl::unexpected(reject_reason::malformed);
     }
-    const auto sender = read_name_field(p + off_sender, false);
+    const auto sender = read_name_field(p + off_sender, /*allow_empty=*/false);
     if (!sender) {
         return tl::unexpected(reject_reason::malformed);
     }
@@ -478,7 +477,7 @@ tl::expected<pulse_request, reject_reason> parse_pulse_request(std::span<const s
     if (payload.size() != pulse_request_size) {
         return tl::unexpected(reject_reason::malformed);
     }
-    const auto target = read_name_field(payload.data() + 12, true);
+    const auto target = read_name_field(payload.data() + 12, /*allow_empty=*/true);
     if (!target) {
         return tl::unexpected(reject_reason::malformed);
     }

@@ -102,7 +102,9 @@ inline constexpr std::uint8_t protocol_version = 1;
 inline constexpr std::size_t min_key_size = 16;
 
 /// Whether `name` can be a sender: a host name as is_valid_hostname() (core/text.hpp) defines it.
-[[nodiscard]] constexpr bool is_valid_sender(std::string_view name) noexcept { return is_valid_hostname(name); }
+[[nodiscard]] constexpr bool is_valid_sender(std::string_view name) noexcept {
+    return is_valid_hostname(name);
+}
 
 /// The header fields a sender chooses.
 struct message_header {

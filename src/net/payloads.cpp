@@ -162,8 +162,9 @@ tl::expected<command_ack, std::string> parse_command_ack(std::span<const std::by
     }
     command_ack a;
     std::string why;
-    if (!text_field(*doc, "command", a.name, why, true) || !number_field(*doc, "id", a.id, why, true) ||
-        !text_field(*doc, "error", a.error, why, false)) {
+    if (!text_field(*doc, "command", a.name, why, /*required=*/true) ||
+        !number_field(*doc, "id", a.id, why, /*required=*/true) ||
+        !text_field(*doc, "error", a.error, why, /*required=*/false)) {
         return tl::unexpected{why};
     }
     return a;
@@ -180,8 +181,9 @@ tl::expected<command_result, std::string> parse_command_result(std::span<const s
     }
     command_result r;
     std::string why;
-    if (!text_field(*doc, "command", r.name, why, true) || !number_field(*doc, "id", r.id, why, true) ||
-        !text_field(*doc, "reason", r.reason, why, false)) {
+    if (!text_field(*doc, "command", r.name, why, /*required=*/true) ||
+        !number_field(*doc, "id", r.id, why, /*required=*/true) ||
+        !text_field(*doc, "reason", r.reason, why, /*required=*/false)) {
         return tl::unexpected{why};
     }
     const auto ok = doc->find("ok");
@@ -226,14 +228,14 @@ tl::expected<alive_report, std::string> parse_alive(std::span<const std::byte> p
     }
     alive_report r;
     std::string why;
-    if (!text_field(*doc, "hostname", r.hostname, why, true) ||
-        !text_field(*doc, "personality", r.personality, why, true) ||
-        !text_field(*doc, "boot_id", r.boot_id, why, true) ||
-        !text_field(*doc, "mgmt_ip", r.mgmt_ip, why, false) ||
-        !text_field(*doc, "cluster_ip", r.cluster_ip, why, false) ||
-        !text_field(*doc, "failure", r.failure, why, false) ||
-        !number_field(*doc, "uptime_s", r.uptime_s, why, true) ||
-        !number_field(*doc, "flags", r.flags, why, true)) {
+    if (!text_field(*doc, "hostname", r.hostname, why, /*required=*/true) ||
+        !text_field(*doc, "personality", r.personality, why, /*required=*/true) ||
+        !text_field(*doc, "boot_id", r.boot_id, why, /*required=*/true) ||
+        !text_field(*doc, "mgmt_ip", r.mgmt_ip, why, /*required=*/false) ||
+        !text_field(*doc, "cluster_ip", r.cluster_ip, why, /*required=*/false) ||
+        !text_field(*doc, "failure", r.failure, why, /*required=*/false) ||
+        !number_field(*doc, "uptime_s", r.uptime_s, why, /*required=*/true) ||
+        !number_field(*doc, "flags", r.flags, why, /*required=*/true)) {
         return tl::unexpected{why};
     }
     const auto functions = doc->find("subfunctions");

@@ -76,14 +76,17 @@ asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_co
         const auto index = ::if_nametoindex(network.interface.c_str());
         if (index == 0) {
             fail({errno, std::system_category()},
-                 "no interface '" + network.interface + "' to join " + network.multicast_group + " for", network, port);
+                 "no interface '" + network.interface + "' to join " + network.multicast_group + " for",
+                 network, port);
         }
         membership.imr_ifindex = static_cast<int>(index);
     }
-    if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
+    if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) !=
+        0) {
         fail({errno, std::system_category()},
              "cannot join " + network.multicast_group + " on " +
-                 (network.interface.empty() ? std::string{"the interface of"} : "'" + network.interface + "' for"),
+                 (network.interface.empty() ? std::string{"the interface of"}
+                                            : "'" + network.interface + "' for"),
              network, port);
     }
     set_multicast_sender(socket, local);
@@ -199,8 +202,8 @@ batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_
             headers[i].msg_hdr.msg_iov = &vectors[i];
             headers[i].msg_hdr.msg_iovlen = 1;
         }
-        const int sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(count),
-                                    MSG_DONTWAIT);
+        const int sent =
+            ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
         if (sent > 0) {
             result.sent += static_cast<std::size_t>(sent);
             next += static_cast<std::size_t>(sent);

@@ -23,11 +23,11 @@ using datagram_sink =
 /// Opens a UDP socket on `network.address:port` with SO_REUSEADDR.
 ///
 /// In multicast mode the socket is bound to the port on every address (a socket bound to a unicast address
-/// never sees multicast datagrams on Linux), joins `network.multicast_group` on `network.interface`, or on the
-/// interface of `network.address` when no interface is named (IP_MULTICAST_ALL off, so it receives only that
-/// group), sends through the interface of `network.address` with TTL 1 and without looping its own datagrams
-/// back. In unicast mode it is bound to the address itself.
-/// Throws std::system_error naming the address and the step that failed.
+/// never sees multicast datagrams on Linux), joins `network.multicast_group` on `network.interface`, or on
+/// the interface of `network.address` when no interface is named (IP_MULTICAST_ALL off, so it receives only
+/// that group), sends through the interface of `network.address` with TTL 1 and without looping its own
+/// datagrams back. In unicast mode it is bound to the address itself. Throws std::system_error naming the
+/// address and the step that failed.
 [[nodiscard]] asio::ip::udp::socket open_udp(const asio::any_io_executor& ex, const network_config& network,
                                              std::uint16_t port, heartbeat_mode mode);
 

@@ -32,8 +32,7 @@ public:
 
     /// Builds a datagram in `out` (at least max_datagram_size bytes) and returns it.
     /// Throws std::runtime_error if the payload does not fit (a programming error).
-    [[nodiscard]] std::span<const std::byte> encode(message_type type,
-                                                    std::span<const std::byte> payload,
+    [[nodiscard]] std::span<const std::byte> encode(message_type type, std::span<const std::byte> payload,
                                                     std::span<std::byte> out);
 
     [[nodiscard]] net::codec& codec() { return codec_; }

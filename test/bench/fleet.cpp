@@ -208,7 +208,7 @@ bool fleet::answers(const sim_host& h, network_id n) const noexcept {
 }
 
 std::optional<fleet::checked_request> fleet::check_request(network_id n, ipv4 source,
-                                                          std::span<const std::byte> datagram) {
+                                                           std::span<const std::byte> datagram) {
     auto& counters = counters_[at(n)];
     const auto message = codec_.decode(datagram, counters.rejected);
     if (!message) {

@@ -29,12 +29,15 @@ struct test_ca {
         ca = dir.path() / "ca.crt";
         cert = dir.path() / "server.crt";
         key = dir.path() / "server.key";
-        (void)dir.write("ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+        (void)dir.write(
+            "ext.cnf",
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
         for (const auto& argv : std::vector<std::vector<std::string>>{
-                 {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                  "-nodes", "-keyout", d + "/ca.key", "-out", ca.string(), "-days", "2", "-subj", "/CN=mtce test CA"},
-                 {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                  "-keyout", key.string(), "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"},
+                 {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/ca.key", "-out", ca.string(),
+                  "-days", "2", "-subj", "/CN=mtce test CA"},
+                 {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                  "-nodes", "-keyout", key.string(), "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"},
                  {"/usr/bin/openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", ca.string(), "-CAkey",
                   d + "/ca.key", "-set_serial", "1", "-days", "2", "-extfile", d + "/ext.cnf", "-out",
                   cert.string()}}) {
@@ -49,13 +52,14 @@ struct test_ca {
 /// redfish-sim for one host, its power hook driving that host's agent.
 class redfish_bmc {
 public:
-    redfish_bmc(const test_ca& ca, const std::filesystem::path& dir, const std::filesystem::path& hook) : dir_{dir} {
+    redfish_bmc(const test_ca& ca, const std::filesystem::path& dir, const std::filesystem::path& hook)
+        : dir_{dir} {
         std::filesystem::create_directories(dir_);
         sim_ = std::make_unique<mtce::test::process>(
-            std::vector<std::string>{std::string{MTCE_SOURCE_DIR} + "/test/bmc/redfish-sim", "--cert",
-                                     ca.cert.string(), "--key", ca.key.string(), "--user", "admin", "--password",
-                                     bmc_password, "--power-hook", hook.string(), "--control",
-                                     (dir_ / "faults.json").string(), "--state", (dir_ / "state.json").string()},
+            std::vector<std::string>{
+                std::string{MTCE_SOURCE_DIR} + "/test/bmc/redfish-sim", "--cert", ca.cert.string(), "--key",
+                ca.key.string(), "--user", "admin", "--password", bmc_password, "--power-hook", hook.string(),
+                "--control", (dir_ / "faults.json").string(), "--state", (dir_ / "state.json").string()},
             dir_ / "port", dir_ / "sim.err");
         const auto deadline = std::chrono::steady_clock::now() + 20s;
         while (mtce::test::read_file(dir_ / "port").find('\n') == std::string::npos &&
@@ -88,8 +92,9 @@ private:
 
 std::string bmc_tables(const test_ca& ca) {
     return fmt::format(
-        "[bmc]\nca_file = \"{}\"\naudit_period_s = 1\nreset_delay_s = 3\nrequest_timeout = \"2s\"\nretries = 1\n"
-        "backoff = \"200ms\"\npower_off_timeout = \"10s\"\npower_on_timeout = \"10s\"\naccess_alarm_delay = \"3s\"\n"
+        "[bmc]\nca_file = \"{}\"\naudit_period_s = 1\nreset_delay_s = 3\nrequest_timeout = \"2s\"\n"
+        "retries = 1\nbackoff = \"200ms\"\npower_off_timeout = \"10s\"\npower_on_timeout = \"10s\"\n"
+        "access_alarm_delay = \"3s\"\n"
         "quarantine_failures = 3\nreprobe_interval = \"4s\"\nipmi_cipher_suite = 3\n",
         ca.ca.string());
 }
@@ -122,7 +127,8 @@ bool until_doc(cluster& c, const std::string& name, Pred pred, std::chrono::seco
 }
 
 bool boot_is(cluster& c, const std::string& name, const std::string& boot) {
-    return until_doc(c, name, [&](const json& d) { return d.value("boot_id", "") == boot; }, 60s);
+    return until_doc(
+        c, name, [&](const json& d) { return d.value("boot_id", "") == boot; }, 60s);
 }
 
 bool has_event(cluster& c, const std::string& text) {
@@ -198,7 +204,8 @@ BOOST_AUTO_TEST_CASE(an_ipmi_bmc_is_learned_when_redfish_does_not_answer_and_pow
     BOOST_REQUIRE(add_with_bmc(c, "worker-1", "auto", bmc.port(), bmc_password).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
     BOOST_REQUIRE(until_doc(
-        c, "worker-1", [](const json& d) { return d.value("bmc_type", "") == "ipmi" && d.value("bmc_accessible", false); },
+        c, "worker-1",
+        [](const json& d) { return d.value("bmc_type", "") == "ipmi" && d.value("bmc_accessible", false); },
         60s));
     BOOST_REQUIRE(c.run({"host", "power-off", "worker-1"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-power-off", 60s));
@@ -214,11 +221,14 @@ BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_alarm_is_quarantined_and_reco
     cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
     redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
     BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
-    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
     bmc.faults({{"status", 503}});
-    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < deadline) {
+    while (!contains(c.run({"alarm", "list"}).out, "200.010") &&
+           std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(200ms);
     }
     BOOST_TEST(contains(c.run({"alarm", "list"}).out, "200.010"));
@@ -233,7 +243,8 @@ BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_alarm_is_quarantined_and_reco
     }
     BOOST_TEST(quarantined());
     bmc.faults(json::object());
-    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
     const auto cleared = std::chrono::steady_clock::now() + 10s;
     while (contains(c.run({"alarm", "list"}).out, "200.010") && std::chrono::steady_clock::now() < cleared) {
         std::this_thread::sleep_for(200ms);
@@ -346,10 +357,12 @@ BOOST_AUTO_TEST_CASE(a_modify_while_the_audit_waits_on_a_hung_bmc_frees_the_bmc_
     cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
     redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
     BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
-    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
     // The BMC holds every request: the audit is cancelled in the middle of an exchange.
     bmc.faults({{"hang", true}});
-    BOOST_REQUIRE(until_doc(c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return !d.value("bmc_accessible", true); }, 30s));
     const auto file = c.dir().write("same-password", bmc_password + "\n", 0600);
     // Caught while the BMC holds an audit's request (each is held until the request timeout, 2 s).
     const auto held = bmc.state().value("faults_served", 0);
@@ -359,8 +372,8 @@ BOOST_AUTO_TEST_CASE(a_modify_while_the_audit_waits_on_a_hung_bmc_frees_the_bmc_
     }
     BOOST_REQUIRE(bmc.state().value("faults_served", 0) > held);
     const auto t0 = std::chrono::steady_clock::now();
-    const auto modified = c.run({"host", "modify", "worker-0", "--bmc-username", "admin", "--bmc-password-file",
-                                 file.string(), "--bmc-type", "auto"});
+    const auto modified = c.run({"host", "modify", "worker-0", "--bmc-username", "admin",
+                                 "--bmc-password-file", file.string(), "--bmc-type", "auto"});
     BOOST_TEST_INFO(modified.out << modified.err);
     BOOST_REQUIRE(modified.exit_code == 0);
     BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
@@ -368,7 +381,9 @@ BOOST_AUTO_TEST_CASE(a_modify_while_the_audit_waits_on_a_hung_bmc_frees_the_bmc_
     bmc.faults(json::object());
     BOOST_REQUIRE(until_doc(
         c, "worker-0",
-        [](const json& d) { return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false); },
+        [](const json& d) {
+            return d.value("bmc_type", "") == "redfish" && d.value("bmc_accessible", false);
+        },
         60s));
     BOOST_REQUIRE(c.run({"host", "power-off", "worker-0"}).exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-power-off", 30s));

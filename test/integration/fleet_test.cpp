@@ -6,8 +6,8 @@
 
 using namespace std::chrono_literals;
 using mtce::test::cluster;
-using mtce::test::with;
 using mtce::test::contains;
+using mtce::test::with;
 using nlohmann::json;
 
 BOOST_AUTO_TEST_CASE(this_controller_adds_itself_locked) {
@@ -97,7 +97,8 @@ BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_a_retry_recovers) {
-    cluster c{with([](auto& o) { o.fresh_boot_uptime = "0s"; })};  // the unlock reboots the host, which then runs the broken self-test
+    // The unlock reboots the host, which then runs the broken self-test.
+    cluster c{with([](auto& o) { o.fresh_boot_uptime = "0s"; })};
     c.write_script("worker-0", "goenabled.d/20-memory", "echo 'ECC errors' >&2\nexit 1");
     BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
@@ -116,7 +117,8 @@ BOOST_AUTO_TEST_CASE(a_failing_self_test_fails_the_enable_naming_the_script_and_
 }
 
 BOOST_AUTO_TEST_CASE(a_host_services_failure_fails_the_enable_naming_the_service) {
-    cluster c{with([](auto& o) { o.fresh_boot_uptime = "0s"; })};  // the unlock reboots the host, which then starts the broken service
+    // The unlock reboots the host, which then starts the broken service.
+    cluster c{with([](auto& o) { o.fresh_boot_uptime = "0s"; })};
     c.write_script("worker-1", "services.d/worker/20-broken", "[ \"$1\" = start ] && exit 4\nexit 0");
     BOOST_REQUIRE(c.add("worker-1").exit_code == 0);
     BOOST_REQUIRE(c.wait("worker-1", "locked-disabled-online", 30s));
@@ -323,7 +325,8 @@ BOOST_AUTO_TEST_CASE(a_force_lock_reboots_an_enabled_host_and_a_reset_resets_a_l
     BOOST_REQUIRE(c.in_service("worker-0"));
     auto boot_becomes = [&](const std::string& boot) {
         const auto deadline = std::chrono::steady_clock::now() + 60s;
-        while (c.show("worker-0").value("boot_id", "") != boot && std::chrono::steady_clock::now() < deadline) {
+        while (c.show("worker-0").value("boot_id", "") != boot &&
+               std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(200ms);
         }
         return c.show("worker-0").value("boot_id", "") == boot;

@@ -37,12 +37,20 @@ struct ports {
             "pulse_reply_port = {}\n",
             name, address, base + offset, base + offset + 1, base + offset + 2, base + offset + 3);
     }
-    [[nodiscard]] std::uint16_t pulse_reply(int offset) const { return static_cast<std::uint16_t>(base + offset + 3); }
+    [[nodiscard]] std::uint16_t pulse_reply(int offset) const {
+        return static_cast<std::uint16_t>(base + offset + 3);
+    }
 };
 
-std::string mgmt_ip(int i) { return fmt::format("127.31.0.{}", i + 1); }
-std::string cluster_ip(int i) { return fmt::format("127.32.0.{}", i + 1); }
-std::string worker_name(int i) { return fmt::format("worker-{}", i); }
+std::string mgmt_ip(int i) {
+    return fmt::format("127.31.0.{}", i + 1);
+}
+std::string cluster_ip(int i) {
+    return fmt::format("127.32.0.{}", i + 1);
+}
+std::string worker_name(int i) {
+    return fmt::format("worker-{}", i);
+}
 
 /// A controller and three workers, each in its own directory with its own configuration.
 struct fleet {
@@ -52,16 +60,19 @@ struct fleet {
     std::array<std::unique_ptr<mtce::test::process>, workers> hosts;
 
     fleet() {
-        const auto common = fmt::format("[heartbeat]\nmode = \"unicast\"\n") + p.network("mgmt", "127.0.0.1", 0) +
-                            p.network("cluster", "127.0.0.1", 4);
+        const auto common = fmt::format("[heartbeat]\nmode = \"unicast\"\n") +
+                            p.network("mgmt", "127.0.0.1", 0) + p.network("cluster", "127.0.0.1", 4);
         std::string monitored;
         for (int i = 0; i < workers; ++i) {
-            monitored += fmt::format("[[controller.hosts]]\nname = \"{}\"\nmgmt_ip = \"{}\"\ncluster_ip = \"{}\"\n",
-                                     worker_name(i), mgmt_ip(i), cluster_ip(i));
+            monitored +=
+                fmt::format("[[controller.hosts]]\nname = \"{}\"\nmgmt_ip = \"{}\"\ncluster_ip = \"{}\"\n",
+                            worker_name(i), mgmt_ip(i), cluster_ip(i));
         }
         start("controller-0", "controller",
-              common + fmt::format("[controller]\nstate_dir = \"{}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{}\"\n",
-                                   dir.path().string(), p.base + 9) +
+              common +
+                  fmt::format(
+                      "[controller]\nstate_dir = \"{}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{}\"\n",
+                      dir.path().string(), p.base + 9) +
                   monitored);
         for (int i = 0; i < workers; ++i) {
             hosts[static_cast<std::size_t>(i)] =
@@ -82,8 +93,8 @@ struct fleet {
                   mtce::test::host_config(d, name, "drain_timeout = \"1s\"\ncontrollers = [\"127.0.0.1\"]",
                                           "kill_grace = \"300ms\"", tables));
         auto proc = std::make_unique<mtce::test::process>(
-            std::vector<std::string>{MTCE_BINARY, "agent", "--role", role, "--config", (d / "mtce.toml").string(),
-                                     "--foreground"},
+            std::vector<std::string>{MTCE_BINARY, "agent", "--role", role, "--config",
+                                     (d / "mtce.toml").string(), "--foreground"},
             d / "out.log", d / "err.log");
         if (role == "controller") {
             controller = std::move(proc);
@@ -125,12 +136,13 @@ struct fleet {
     [[nodiscard]] std::string controller_log() const { return dir.read("controller-0/err.log"); }
 
     /// Waits until the controller has logged `needle`; returns how long that took, or nothing.
-    std::optional<std::chrono::milliseconds> wait_for(const std::string& needle, std::chrono::seconds limit) const {
+    std::optional<std::chrono::milliseconds> wait_for(const std::string& needle,
+                                                      std::chrono::seconds limit) const {
         const auto start = std::chrono::steady_clock::now();
         while (std::chrono::steady_clock::now() - start < limit) {
             if (contains(controller_log(), needle)) {
-                return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                             start);
+                return std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start);
             }
             std::this_thread::sleep_for(20ms);
         }
@@ -145,7 +157,8 @@ struct fleet {
     void wait_until_monitoring() const {
         BOOST_TEST_INFO("controller log: " << controller_log());
         BOOST_REQUIRE(wait_for("heartbeat (cluster): monitoring 3 host(s)", 20s));
-        std::this_thread::sleep_for(1500ms);  // more than the failure threshold: a host that cannot answer is lost
+        std::this_thread::sleep_for(
+            1500ms);  // more than the failure threshold: a host that cannot answer is lost
         BOOST_TEST_INFO("controller log: " << controller_log());
         BOOST_REQUIRE(!contains(controller_log(), "heartbeat event:"));
     }
@@ -174,10 +187,11 @@ std::vector<std::byte> response(const std::string& key, const std::string& sende
                                 std::uint64_t boot_time, std::uint64_t sequence) {
     net::codec codec{std::as_bytes(std::span{key.data(), key.size()})};
     std::array<std::byte, net::pulse_response_size> payload{};
-    const auto size = net::encode_payload(net::pulse_response{1, 0, net::pulse_flags::process_monitor_ok}, payload);
+    const auto size =
+        net::encode_payload(net::pulse_response{1, 0, net::pulse_flags::process_monitor_ok}, payload);
     std::vector<std::byte> out(net::max_datagram_size);
-    const net::message_header header{net::message_type::pulse_response, sender, net::parse_boot_id(boot), boot_time,
-                                     sequence};
+    const net::message_header header{net::message_type::pulse_response, sender, net::parse_boot_id(boot),
+                                     boot_time, sequence};
     const auto n = codec.encode(header, std::span{payload}.first(*size), out);
     BOOST_REQUIRE(n.has_value());
     out.resize(*n);
@@ -195,7 +209,8 @@ BOOST_AUTO_TEST_CASE(a_killed_host_is_lost_on_both_networks_within_the_bound_and
     BOOST_TEST_INFO("controller log: " << f.controller_log());
     BOOST_REQUIRE(mgmt.has_value());
     BOOST_REQUIRE(cluster.has_value());
-    // Ten misses of 100 ms: never sooner than about 0.9 s; the bound is 1.1 s, allowed slack for a loaded machine.
+    // Ten misses of 100 ms: never sooner than about 0.9 s; the bound is 1.1 s, allowed slack for a loaded
+    // machine.
     BOOST_TEST(mgmt->count() >= 800);
     BOOST_TEST(mgmt->count() <= 5000);
     BOOST_TEST(cluster->count() <= 5000);
@@ -275,7 +290,8 @@ BOOST_AUTO_TEST_CASE(a_flood_of_junk_at_the_reply_port_is_dropped_and_the_contro
     const auto end = std::chrono::steady_clock::now() + 2s;
     while (std::chrono::steady_clock::now() < end) {
         for (int i = 0; i < 1000; ++i) {
-            if (::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) > 0) {
+            if (::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) >
+                0) {
                 ++sent;
             }
         }

@@ -335,7 +335,8 @@ BOOST_AUTO_TEST_CASE(force_on_and_graceful_restart_are_used_when_they_are_all_th
     BOOST_TEST(contains(cycle.error().message, "PowerCycle"));
     BOOST_TEST(contains(cycle.error().message, "ForceOn, ForceOff, GracefulRestart"));
     BOOST_TEST(bmc.state()["resets"].size() == 2U);
-    BOOST_TEST(bmc.state()["reset_requests"] == json({"ForceOn", "GracefulRestart"}));  // PowerCycle never sent
+    BOOST_TEST(bmc.state()["reset_requests"] ==
+               json({"ForceOn", "GracefulRestart"}));  // PowerCycle never sent
 }
 
 BOOST_AUTO_TEST_CASE(a_reset_the_bmc_accepts_but_ignores_is_a_success_that_power_then_contradicts) {

@@ -368,5 +368,4 @@ private:
     std::thread watcher_;
 };
 
-
 }  // namespace mtce::test

@@ -35,8 +35,8 @@ public:
     struct call {
         std::string method;  ///< "add_host", "modify_host", "delete_host" or "act"
         std::string name;
-        std::string action;             ///< act() only
-        api::add_host_request request;  ///< add_host() only
+        std::string action;                 ///< act() only
+        api::add_host_request request;      ///< add_host() only
         api::modify_host_request modify{};  ///< modify_host() only
     };
 

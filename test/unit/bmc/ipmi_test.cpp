@@ -274,7 +274,9 @@ BOOST_AUTO_TEST_CASE(only_silence_and_lateness_are_worth_another_attempt) {
 }
 
 BOOST_AUTO_TEST_CASE(silence_before_the_session_proves_the_command_never_went_out) {
-    const auto before = ipmi::parse(op::reset, failed("Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session\n"));
+    const auto before = ipmi::parse(
+        op::reset,
+        failed("Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session\n"));
     BOOST_REQUIRE(!before);
     BOOST_TEST((before.error().code == errc::unreachable));
     BOOST_TEST(!before.error().may_have_reached);

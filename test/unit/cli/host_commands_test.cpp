@@ -109,8 +109,9 @@ BOOST_AUTO_TEST_CASE(a_bmc_type_needs_address_user_and_password_file) {
 BOOST_AUTO_TEST_CASE(bmc_options_without_a_bmc_type_are_refused) {
     auto o = with_bmc();
     o.bmc_type.clear();
-    BOOST_TEST(add_host_document(o).error() ==
-               "--bmc-address and --bmc-username and --bmc-password-file need --bmc-type redfish, ipmi or auto");
+    BOOST_TEST(
+        add_host_document(o).error() ==
+        "--bmc-address and --bmc-username and --bmc-password-file need --bmc-type redfish, ipmi or auto");
     o.bmc_type = "none";
     o.bmc_address.clear();
     o.bmc_password_file.clear();

@@ -180,14 +180,15 @@ BOOST_AUTO_TEST_CASE(a_bad_monitored_host_names_the_line_of_its_table) {
                    .find("name: must be a host name") != std::string::npos);
     BOOST_TEST(error("[[controller.hosts]]\nname = \"w\"\nmgmt_ip = \"10.0.0.10\"\nrack = 3\n")
                    .find("unknown key 'rack'") != std::string::npos);
-    BOOST_TEST(error("[[controller.hosts]]\nname = \"w\"\npersonality = \"router\"\nmgmt_ip = \"10.0.0.10\"\n")
-                   .find("personality: must be") != std::string::npos);
+    BOOST_TEST(
+        error("[[controller.hosts]]\nname = \"w\"\npersonality = \"router\"\nmgmt_ip = \"10.0.0.10\"\n")
+            .find("personality: must be") != std::string::npos);
     BOOST_TEST(error("[controller]\nhosts = 3\n").find("controller.hosts") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_controller_with_hosts_but_no_address_of_its_own_is_refused) {
-    BOOST_TEST(only_error(mtce::parse_config("[[controller.hosts]]\nname = \"w\"\nmgmt_ip = \"10.0.0.10\"\n", "s",
-                                             role::controller))
+    BOOST_TEST(only_error(mtce::parse_config("[[controller.hosts]]\nname = \"w\"\nmgmt_ip = \"10.0.0.10\"\n",
+                                             "s", role::controller))
                    .find("controller.hosts: monitoring hosts needs this controller's") != std::string::npos);
 }
 

@@ -165,14 +165,13 @@ BOOST_AUTO_TEST_CASE(a_raced_operand_that_fails_ends_the_race_at_once_with_its_e
 
 BOOST_AUTO_TEST_CASE(a_raced_value_is_handed_back_and_a_failure_rethrown_by_get) {
     asio::io_context io;
-    auto ok = asio::co_spawn(io, mtce::catching([]() -> asio::awaitable<int> { co_return 7; }()), asio::use_future);
-    auto bad = asio::co_spawn(
-        io,
-        mtce::catching([]() -> asio::awaitable<int> {
-            throw std::runtime_error{"boom"};
-            co_return 0;
-        }()),
-        asio::use_future);
+    auto ok =
+        asio::co_spawn(io, mtce::catching([]() -> asio::awaitable<int> { co_return 7; }()), asio::use_future);
+    auto bad = asio::co_spawn(io, mtce::catching([]() -> asio::awaitable<int> {
+                                  throw std::runtime_error{"boom"};
+                                  co_return 0;
+                              }()),
+                              asio::use_future);
     io.run();
     BOOST_TEST(ok.get().get() == 7);
     BOOST_CHECK_THROW(bad.get().get(), std::runtime_error);

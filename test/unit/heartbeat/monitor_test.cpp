@@ -56,7 +56,8 @@ struct fake_host {
 
 struct fixture {
     mtce::heartbeat_config hb;
-    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"),
+                                      /*first_sequence=*/1};
     mtce::net::codec reader{bytes(key)};
     std::unique_ptr<monitor> m;
     std::vector<std::pair<std::string, hb_event>> events;
@@ -351,7 +352,8 @@ struct loopback_heartbeat {
     std::filesystem::path dir;
     std::filesystem::path file;
     std::unique_ptr<mtce::config_store> store;
-    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
+    mtce::net::wire_sender controller{bytes(key), "controller-0", boot("controller-boot"),
+                                      /*first_sequence=*/1};
     std::unique_ptr<monitor> m;
 
     loopback_heartbeat() {
@@ -402,8 +404,9 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_period_loop_ends_the_heartbeat_at_once_wit
     auto done = h.start();
     // The first period's end throws; the receive loops would run until the daemon stops.
     BOOST_TEST_REQUIRE(h.ends_within(done, 3s));
-    BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error,
-                          [](const std::runtime_error& e) { return std::string{e.what()} == "listener failed"; });
+    BOOST_CHECK_EXCEPTION(done.get(), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string{e.what()} == "listener failed";
+    });
 }
 
 BOOST_AUTO_TEST_CASE(a_reloaded_period_applies_from_the_next_period_on) {

@@ -236,7 +236,8 @@ BOOST_AUTO_TEST_CASE(only_the_last_ids_are_remembered_and_a_new_controller_boot_
     BOOST_TEST(after->execute.has_value());
 }
 
-BOOST_AUTO_TEST_CASE(a_late_datagram_of_an_older_controller_boot_on_the_other_network_does_not_reset_the_ids) {
+BOOST_AUTO_TEST_CASE(
+    a_late_datagram_of_an_older_controller_boot_on_the_other_network_does_not_reset_the_ids) {
     host h;
     controller old_boot;
     // Sent before the controller's host rebooted, and held up on the cluster network.
@@ -250,7 +251,8 @@ BOOST_AUTO_TEST_CASE(a_late_datagram_of_an_older_controller_boot_on_the_other_ne
     BOOST_TEST(!h.inbox.on_datagram(cluster, controller_address, late).has_value());
     BOOST_TEST(h.inbox.rejected().count(net::reject_reason::stale_boot) == 1U);
     // Id 7 of the current boot is still remembered: a copy is not carried out again.
-    const auto copy = h.inbox.on_datagram(cluster, controller_address, c.command(net::command_kind::reboot, 7));
+    const auto copy =
+        h.inbox.on_datagram(cluster, controller_address, c.command(net::command_kind::reboot, 7));
     BOOST_REQUIRE(copy.has_value());
     BOOST_TEST(copy->repeat);
     BOOST_TEST(!copy->execute.has_value());

@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(the_failure_text_is_the_reason_of_the_first_failure_file_in
 }
 
 BOOST_AUTO_TEST_CASE(a_simulated_host_is_up_since_its_boot_time_a_real_one_since_the_kernel_booted) {
-    using mtce::net::boot_identity;
     using mtce::host::uptime_seconds;
+    using mtce::net::boot_identity;
     boot_identity real;
     real.boot_time = 1'000'000;
     BOOST_TEST(uptime_seconds(real, 1'000'500, 77) == 77U);

@@ -68,8 +68,9 @@ BOOST_AUTO_TEST_CASE(a_received_text_over_512_bytes_is_cut_between_characters) {
     for (int i = 0; i < 10; ++i) {
         failure += "\xc3\xa9";  // é
     }
-    const std::string text = std::string{R"({"hostname":"w","personality":"worker","subfunctions":["worker"],)"} +
-                             R"("boot_id":"b","uptime_s":1,"flags":0,"failure":")" + failure + "\"}";
+    const std::string text =
+        std::string{R"({"hostname":"w","personality":"worker","subfunctions":["worker"],)"} +
+        R"("boot_id":"b","uptime_s":1,"flags":0,"failure":")" + failure + "\"}";
     const auto back = net::parse_alive(bytes(text));
     BOOST_REQUIRE(back.has_value());
     BOOST_TEST(back->failure == std::string(511, 'x'));  // not 511 bytes and half an é

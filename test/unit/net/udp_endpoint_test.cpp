@@ -63,10 +63,9 @@ BOOST_AUTO_TEST_CASE(a_datagram_the_kernel_refuses_is_skipped_and_the_rest_still
     const std::string b = "refused";
     const std::string c = "third";
     // An IPv6 destination on an IPv4 socket: the kernel refuses that one datagram.
-    const std::vector<mtce::net::outgoing_datagram> batch{
-        {bytes(a), rx.local_endpoint()},
-        {bytes(b), {asio::ip::address_v6::loopback(), 9}},
-        {bytes(c), rx.local_endpoint()}};
+    const std::vector<mtce::net::outgoing_datagram> batch{{bytes(a), rx.local_endpoint()},
+                                                          {bytes(b), {asio::ip::address_v6::loopback(), 9}},
+                                                          {bytes(c), rx.local_endpoint()}};
     const auto r = mtce::net::send_batch(tx, batch);
     BOOST_TEST(r.sent == 2U);
     BOOST_TEST(r.failed == 1U);
