@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
@@ -185,6 +186,7 @@ public:
     /// The role's own task: until the daemon stops, then the active part stops in order; a component's
     /// failure stops the daemon (exit 1, for systemd to restart it).
     asio::awaitable<void> run(task_set& tasks) {
+        using namespace asio::experimental::awaitable_operators;
         auto failure = co_await (active_.failure() || tasks.until_stop());
         co_await active_.stop();
         if (failure.index() == 0) {

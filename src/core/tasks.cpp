@@ -43,7 +43,7 @@ bool is_cancellation(const std::exception_ptr& e) {
     }
 }
 
-task_set::task_set(asio::any_io_executor ex) : group_{std::move(ex), "process"} {
+task_set::task_set(const asio::any_io_executor& ex) : group_{ex, "process"} {
     group_.on_failure([this](std::string_view task, std::exception_ptr e) {
         failed_ = true;
         spdlog::error("task '{}' failed: {}", task, exception_message(e));

@@ -27,6 +27,32 @@ constexpr auto availability_audit_period = std::chrono::milliseconds{500};
 /// Failed inventory writes are made again every this many audits (10 s).
 constexpr std::uint64_t unsaved_retry_ticks = 20;
 
+/// The hosts' messages on one network, until cancelled; throws if receiving fails for good. (A function, not
+/// a lambda: a coroutine's parameters live in its frame, a lambda's captures do not.)
+asio::awaitable<void> receive_messages(fleet_parts& s, network net) {
+    auto handler = [&s](inbound in) { on_message(s, std::move(in)); };
+    const auto ec = co_await s.agents.receive(net, handler);
+    if (ec) {
+        throw std::system_error{ec, fmt::format("controller ({}): receiving host messages", to_string(net))};
+    }
+}
+
+/// The availability audit, and the writes to make again, until cancelled.
+asio::awaitable<void> audit_loop(fleet_parts& s) {
+    asio::steady_timer timer{s.ex};
+    for (std::uint64_t tick = 1;; ++tick) {
+        timer.expires_after(availability_audit_period);
+        co_await timer.async_wait(asio::use_awaitable);  // throws when cancelled: the fleet stops
+        audit_availability(s, std::chrono::steady_clock::now());
+        if (tick % unsaved_retry_ticks == 0 && !s.log.unsaved().empty()) {
+            s.log.retry_unsaved([&s](std::string_view name) -> const host_record* {
+                const auto* slot = s.find(name);
+                return slot == nullptr ? nullptr : &slot->record();
+            });
+        }
+    }
+}
+
 }  // namespace
 
 /// The fleet's own tasks (the hosts' are in their slots).
@@ -196,31 +222,9 @@ void fleet_manager::start(std::function<void(std::string_view task, std::excepti
     for (auto& [name, slot] : s.hosts) {
         slot->start();
     }
-    auto receive = [&s](network net) -> asio::awaitable<void> {
-        auto handler = [&s](inbound in) { on_message(s, std::move(in)); };
-        const auto ec = co_await s.agents.receive(net, handler);
-        if (ec) {
-            throw std::system_error{ec,
-                                    fmt::format("controller ({}): receiving host messages", to_string(net))};
-        }
-    };
-    group.spawn("fleet messages (mgmt)", receive(network::mgmt));
-    group.spawn("fleet messages (cluster)", receive(network::cluster));
-    auto audit = [&s]() -> asio::awaitable<void> {
-        asio::steady_timer timer{s.ex};
-        for (std::uint64_t tick = 1;; ++tick) {
-            timer.expires_after(availability_audit_period);
-            co_await timer.async_wait(asio::use_awaitable);  // throws when cancelled: the fleet stops
-            audit_availability(s, std::chrono::steady_clock::now());
-            if (tick % unsaved_retry_ticks == 0 && !s.log.unsaved().empty()) {
-                s.log.retry_unsaved([&s](std::string_view name) -> const host_record* {
-                    const auto* slot = s.find(name);
-                    return slot == nullptr ? nullptr : &slot->record();
-                });
-            }
-        }
-    };
-    group.spawn("fleet audit", audit());
+    group.spawn("fleet messages (mgmt)", receive_messages(s, network::mgmt));
+    group.spawn("fleet messages (cluster)", receive_messages(s, network::cluster));
+    group.spawn("fleet audit", audit_loop(s));
 }
 
 asio::awaitable<void> fleet_manager::stop() {
