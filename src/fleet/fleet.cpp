@@ -65,8 +65,8 @@ std::vector<std::string> function_names(const std::vector<role>& functions) {
     return out;
 }
 
-api::outcome refused(int status, std::string error, std::string reason) {
-    return {status, std::move(error), std::move(reason), {}};
+api::outcome refused(api::result kind, std::string reason) {
+    return api::outcome::failure(kind, std::move(reason));
 }
 
 std::string store_reason(const store_error& e) {
@@ -1024,22 +1024,22 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     auto& s = *impl_;
     auto spec = validate_host(request);
     if (!spec) {
-        co_return refused(400, "invalid host", spec.error());
+        co_return refused(api::result::invalid, spec.error());
     }
     const std::string name = spec->name;
     if (s.monitor_only.count(name) != 0) {
         co_return refused(
-            409, "conflict",
+            api::result::conflict,
             fmt::format("host {} is listed in controller.hosts (heartbeat only); remove it there first",
                         name));
     }
     if (s.find(name) != nullptr || s.adding.count(name) != 0) {
-        co_return refused(409, "conflict", fmt::format("host {} already exists", name));
+        co_return refused(api::result::conflict, fmt::format("host {} already exists", name));
     }
     for (const auto& [other, h] : s.hosts) {
         for (const auto* address : {&spec->mgmt_ip, &spec->cluster_ip}) {
             if (!address->empty() && (*address == h->spec.mgmt_ip || *address == h->spec.cluster_ip)) {
-                co_return refused(409, "conflict",
+                co_return refused(api::result::conflict,
                                   fmt::format("address {} is already used by host {}", *address, other));
             }
         }
@@ -1068,9 +1068,9 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     s.adding.erase(name);
     if (!saved) {
         if (saved.error().code == store_errc::duplicate) {
-            co_return refused(409, "conflict", store_reason(saved.error()));
+            co_return refused(api::result::conflict, store_reason(saved.error()));
         }
-        co_return refused(503, "not saved", store_reason(saved.error()));
+        co_return refused(api::result::not_saved, store_reason(saved.error()));
     }
     s.discovered.erase(name);
     auto& added = *h;
@@ -1086,7 +1086,7 @@ asio::awaitable<api::outcome> fleet_manager::add_host(api::add_host_request requ
     s.update_alarms(added);
     s.spawn_supervisor(added);
     s.spawn_bmc_supervisor(added);
-    co_return api::outcome{201, {}, {}, host_document(s, added).dump()};
+    co_return api::outcome::success(host_document(s, added).dump());
 }
 
 namespace {
@@ -1111,21 +1111,21 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     auto& s = *impl_;
     auto* h = s.find(name);
     if (h == nullptr) {
-        co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
+        co_return refused(api::result::not_found, fmt::format("no host named {} in the inventory", name));
     }
     if (auto busy = being_changed(*h)) {
-        co_return refused(409, "refused", fmt::format("cannot modify {}: {}; try again", name, *busy));
+        co_return refused(api::result::refused, fmt::format("cannot modify {}: {}; try again", name, *busy));
     }
     auto change = modify_bmc(h->spec.bmc, h->bmc_password, request);
     if (!change) {
-        co_return refused(400, "invalid host", change.error());
+        co_return refused(api::result::invalid, change.error());
     }
     if (change->bmc == h->spec.bmc && change->password == h->bmc_password) {
-        co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
+        co_return api::outcome::success(host_document(s, *h).dump());
     }
     const auto busy_job = h->has_bmc() ? bmc_holder(h->running, h->finishing, h->request) : job_kind::none;
     if (busy_job != job_kind::none) {
-        co_return refused(409, "refused",
+        co_return refused(api::result::refused,
                           fmt::format("cannot modify {}: its {} is using the BMC; try again when it ends",
                                       name, to_string(busy_job)));
     }
@@ -1146,7 +1146,8 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     if (!held) {
         h->modifying = false;
         s.spawn_bmc_supervisor(*h);
-        co_return refused(409, "refused", fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
+        co_return refused(api::result::refused,
+                          fmt::format("cannot modify {}: its BMC stayed busy; try again", name));
     }
     const bmc_lease lease{*h};
     struct bmc_side {
@@ -1181,7 +1182,7 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
     s.spawn_bmc_supervisor(*h);
     h->changed.notify();
     if (!saved) {
-        co_return refused(503, "not saved",
+        co_return refused(api::result::not_saved,
                           fmt::format("cannot modify {}: {}", name, store_reason(saved.error())));
     }
     const auto& bmc = h->spec.bmc;
@@ -1190,20 +1191,20 @@ asio::awaitable<api::outcome> fleet_manager::modify_host(std::string name, api::
                                    : std::string{"none"};
     spdlog::info("host {}: BMC changed to {}", name, what);
     s.log_event(name, "bmc", fmt::format("BMC changed to {}", what));
-    co_return api::outcome{200, {}, {}, host_document(s, *h).dump()};
+    co_return api::outcome::success(host_document(s, *h).dump());
 }
 
 asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     auto& s = *impl_;
     auto* h = s.find(name);
     if (h == nullptr) {
-        co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
+        co_return refused(api::result::not_found, fmt::format("no host named {} in the inventory", name));
     }
     if (auto why = refusal(s.view_of(*h), host_action::remove, s.view_of_fleet())) {
-        co_return refused(409, "refused", fmt::format("cannot delete {}: {}", name, *why));
+        co_return refused(api::result::refused, fmt::format("cannot delete {}: {}", name, *why));
     }
     if (auto busy = being_changed(*h)) {
-        co_return refused(409, "refused", fmt::format("cannot delete {}: {}; try again", name, *busy));
+        co_return refused(api::result::refused, fmt::format("cannot delete {}: {}; try again", name, *busy));
     }
     h->deleting = true;
     if (h->supervised) {
@@ -1222,7 +1223,7 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
         h->deleting = false;
         s.spawn_supervisor(*h);
         s.spawn_bmc_supervisor(*h);
-        co_return refused(503, "not saved",
+        co_return refused(api::result::not_saved,
                           fmt::format("cannot delete {}: {}", name, store_reason(removed.error())));
     }
     s.stop_heartbeat(*h);
@@ -1234,7 +1235,7 @@ asio::awaitable<api::outcome> fleet_manager::delete_host(std::string name) {
     s.hosts.erase(name);
     spdlog::info("host {}: deleted", name);
     s.log_event(name, "deleted", "deleted from the inventory");
-    co_return api::outcome{204, {}, {}, {}};
+    co_return api::outcome::success();
 }
 
 asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string action_text) {
@@ -1242,20 +1243,21 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     const auto action = parse_host_action(action_text);
     if (!action || *action == host_action::remove) {
         co_return refused(
-            400, "bad request",
+            api::result::invalid,
             fmt::format("unknown action '{}' (lock, force-lock, unlock, reboot, reset, power-on, "
                         "power-off, power-cycle, reinstall)",
                         action_text));
     }
     auto* h = s.find(name);
     if (h == nullptr) {
-        co_return refused(404, "not found", fmt::format("no host named {} in the inventory", name));
+        co_return refused(api::result::not_found, fmt::format("no host named {} in the inventory", name));
     }
     if (auto why = refusal(s.view_of(*h), *action, s.view_of_fleet())) {
-        co_return refused(409, "refused", fmt::format("cannot {} {}: {}", action_text, name, *why));
+        co_return refused(api::result::refused, fmt::format("cannot {} {}: {}", action_text, name, *why));
     }
     if (auto busy = being_changed(*h)) {
-        co_return refused(409, "refused", fmt::format("cannot {} {}: {}; try again", action_text, name, *busy));
+        co_return refused(api::result::refused,
+                          fmt::format("cannot {} {}: {}; try again", action_text, name, *busy));
     }
     // The request and the administrative state it sets are durable before they are acknowledged. Until
     // then the fleet's rules count the new state (two controllers locked at once cannot both pass the
@@ -1269,7 +1271,7 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     h->being_saved.reset();
     if (!saved) {
         s.save(*h);  // a write made meanwhile carried the request: undo it on disk too
-        co_return refused(503, "not saved",
+        co_return refused(api::result::not_saved,
                           fmt::format("cannot {} {}: the request could not be saved: {}", action_text, name,
                                       store_reason(saved.error())));
     }
@@ -1283,8 +1285,7 @@ asio::awaitable<api::outcome> fleet_manager::act(std::string name, std::string a
     s.log_event(name, "action", fmt::format("{} accepted", action_text));
     s.set_states(*h, st, fmt::format("{} requested", action_text));
     h->changed.notify();
-    co_return api::outcome{
-        202, {}, {}, json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump()};
+    co_return api::outcome::success(json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump());
 }
 
 }  // namespace mtce::fleet
