@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -43,15 +44,33 @@ struct modify_host_request {
     friend bool operator==(const modify_host_request&, const modify_host_request&) = default;
 };
 
-/// What a mutating call did. `status` is the HTTP status: 201 (added), 202 (action accepted), 204 (deleted),
-/// 200 (modified), 400 (invalid), 404 (no such host), 409 (refused by the state machine, or a duplicate), 503
-/// (the state could not be saved). For 2xx, `body` is the response document (may be null for 204); otherwise
-/// `error` and `reason` make the {"error": ..., "reason": ...} body.
+/// What the controller did with a change; the API maps it to HTTP (router.cpp). The backend says what
+/// happened, never which status or error title that is.
+enum class result : std::uint8_t {
+    done,       ///< made: POST /v1/hosts 201, PATCH 200, POST actions 202, DELETE 204
+    invalid,    ///< 400 "bad request": the request names something impossible (the reason says what)
+    not_found,  ///< 404 "not found": no such host
+    refused,    ///< 409 "refused": the state machine's reason ("host is already unlocked")
+    conflict,   ///< 409 "conflict": the name or an address is taken
+    not_saved,  ///< 503 "not saved": the inventory could not be written; nothing changed
+};
+
+/// What a mutating call did.
 struct outcome {
-    int status = 200;
-    std::string error;
-    std::string reason;
-    std::string body;  ///< serialized JSON for 2xx responses; empty for none
+    result kind = result::done;
+    std::string reason;  ///< why, for every kind but done
+    std::string body;    ///< done: the response document (serialized JSON), empty for none; DELETE sends none
+
+    /// The change was made; `body` is the response document, empty for none.
+    [[nodiscard]] static outcome success(std::string body = {}) {
+        return {result::done, {}, std::move(body)};
+    }
+    /// The change was not made, because of `kind` (anything but result::done), and `reason` says why.
+    [[nodiscard]] static outcome failure(result kind, std::string reason) {
+        return {kind, std::move(reason), {}};
+    }
+
+    friend bool operator==(const outcome&, const outcome&) = default;
 };
 
 class backend {
@@ -72,14 +91,18 @@ public:
     /// each {"id", "time", "host", "kind", "text"}.
     [[nodiscard]] virtual nlohmann::json events(std::uint64_t since, std::size_t limit) const = 0;
 
-    /// POST /v1/hosts. Completes once the host is durably in the inventory (201) or refused.
+    /// POST /v1/hosts. Completes once the host is durably in the inventory (done, with the host document) or
+    /// refused (invalid, conflict, not_saved).
     virtual asio::awaitable<outcome> add_host(add_host_request request) = 0;
-    /// PATCH /v1/hosts/{name}. Completes once the change is durable (200 with the host document) or refused.
+    /// PATCH /v1/hosts/{name}. Completes once the change is durable (done, with the host document) or refused
+    /// (not_found, refused, invalid, not_saved).
     virtual asio::awaitable<outcome> modify_host(std::string name, modify_host_request request) = 0;
-    /// DELETE /v1/hosts/{name}. Completes once the deletion is accepted and durable (202) or refused.
+    /// DELETE /v1/hosts/{name}. Completes once the deletion is durable (done) or refused (not_found, refused,
+    /// not_saved).
     virtual asio::awaitable<outcome> delete_host(std::string name) = 0;
     /// POST /v1/hosts/{name}/actions with {"action": ...}. Completes once the request is accepted and durable
-    /// (202) or refused (409 with the state machine's reason, 404, 400 for an unknown action).
+    /// (done) or refused (refused with the state machine's reason, not_found, invalid for an unknown action,
+    /// not_saved).
     virtual asio::awaitable<outcome> act(std::string name, std::string action) = 0;
 };
 

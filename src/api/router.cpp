@@ -162,22 +162,49 @@ http::response read(const http::request& req, const match& m, const backend& b) 
     throw std::logic_error{"no read on " + req.path};
 }
 
-/// The response for what the backend did.
-http::response from_outcome(const outcome& o) {
-    if (o.status == 204) {
-        return {204, "application/json", {}, {}};
+/// The change a mutating request asks for: it decides the status of a change that was made.
+enum class change { add, modify, remove, act };
+
+int done_status(change c) {
+    switch (c) {
+    case change::add:
+        return 201;
+    case change::modify:
+        return 200;
+    case change::remove:
+        return 204;
+    case change::act:
+        return 202;
     }
-    if (o.status >= 200 && o.status <= 299) {
+    throw std::logic_error{"no such change"};
+}
+
+/// The response for what the backend did with change `c`. Only here do the backend's results become HTTP.
+http::response from_outcome(change c, const outcome& o) {
+    switch (o.kind) {
+    case result::done: {
+        const int status = done_status(c);
+        if (status == 204) {
+            return {204, "application/json", {}, {}};
+        }
         auto body = o.body.empty() ? std::string{"{}"} : o.body;
         if (!body.ends_with('\n')) {
             body += '\n';
         }
-        return {o.status, "application/json", std::move(body), {}};
+        return {status, "application/json", std::move(body), {}};
     }
-    if (o.status >= 400 && o.status <= 599) {
-        return error_response(o.status, o.error.empty() ? error_title(o.status) : o.error, o.reason);
+    case result::invalid:
+        return bad_request(o.reason);
+    case result::not_found:
+        return error_response(404, "not found", o.reason);
+    case result::refused:
+        return error_response(409, "refused", o.reason);
+    case result::conflict:
+        return error_response(409, "conflict", o.reason);
+    case result::not_saved:
+        return error_response(503, "not saved", o.reason);
     }
-    throw std::logic_error{fmt::format("the backend answered with status {}", o.status)};
+    throw std::logic_error{fmt::format("the backend answered with result {}", static_cast<int>(o.kind))};
 }
 
 }  // namespace
@@ -243,7 +270,7 @@ asio::awaitable<http::response> route(const http::request& req, backend& b, bool
             co_return bad_request(request.error());
         }
         const auto done = co_await b.add_host(std::move(*request));
-        co_return from_outcome(done);
+        co_return from_outcome(change::add, done);
     }
     auto name = percent_decode(m->name);
     if (!name) {
@@ -255,18 +282,18 @@ asio::awaitable<http::response> route(const http::request& req, backend& b, bool
             co_return bad_request(request.error());
         }
         const auto done = co_await b.modify_host(std::move(*name), std::move(*request));
-        co_return from_outcome(done);
+        co_return from_outcome(change::modify, done);
     }
     if (m->what == resource::host) {
         const auto done = co_await b.delete_host(std::move(*name));
-        co_return from_outcome(done);
+        co_return from_outcome(change::remove, done);
     }
     auto action = parse_action(req.body);
     if (!action) {
         co_return bad_request(action.error());
     }
     const auto done = co_await b.act(std::move(*name), std::move(*action));
-    co_return from_outcome(done);
+    co_return from_outcome(change::act, done);
 }
 
 }  // namespace mtce::api

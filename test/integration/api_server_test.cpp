@@ -205,13 +205,15 @@ BOOST_AUTO_TEST_CASE(bad_bodies_are_400_with_the_parsers_reason_and_never_reach_
     BOOST_TEST(b.calls().empty());
 }
 
-BOOST_AUTO_TEST_CASE(the_backends_answers_404_409_503_and_an_unknown_actions_400_are_passed_on) {
+BOOST_AUTO_TEST_CASE(the_backends_refusals_become_404_409_503_and_an_unknown_actions_400) {
+    using mtce::api::outcome;
+    using mtce::api::result;
     mtce::test::fake_backend b;
     mtce::test::api_server s{b};
-    b.answer_next({400, "bad request", "unknown action 'dance'", ""});
-    b.answer_next({404, "not found", "no host named worker-9", ""});
-    b.answer_next({409, "conflict", "cannot unlock: host is already unlocked", ""});
-    b.answer_next({503, "unavailable", "the inventory could not be saved", ""});
+    b.answer_next(outcome::failure(result::invalid, "unknown action 'dance'"));
+    b.answer_next(outcome::failure(result::not_found, "no host named worker-9"));
+    b.answer_next(outcome::failure(result::refused, "cannot unlock: host is already unlocked"));
+    b.answer_next(outcome::failure(result::not_saved, "the inventory could not be saved"));
     const auto unknown = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "dance"})");
     BOOST_TEST(unknown.status == 400);
     BOOST_TEST(json::parse(unknown.body) ==
@@ -219,11 +221,13 @@ BOOST_AUTO_TEST_CASE(the_backends_answers_404_409_503_and_an_unknown_actions_400
     BOOST_TEST(request(s, "DELETE", "/v1/hosts/worker-9").status == 404);
     const auto refused = request(s, "POST", "/v1/hosts/worker-0/actions", R"({"action": "unlock"})");
     BOOST_TEST(refused.status == 409);
-    BOOST_TEST(json::parse(refused.body)["reason"] == "cannot unlock: host is already unlocked");
+    BOOST_TEST(json::parse(refused.body) ==
+               json({{"error", "refused"}, {"reason", "cannot unlock: host is already unlocked"}}));
     const auto unsaved =
         request(s, "POST", "/v1/hosts", R"({"name": "w", "personality": "worker", "mgmt_ip": "1"})");
     BOOST_TEST(unsaved.status == 503);
-    BOOST_TEST(json::parse(unsaved.body)["error"] == "unavailable");
+    BOOST_TEST(json::parse(unsaved.body) ==
+               json({{"error", "not saved"}, {"reason", "the inventory could not be saved"}}));
     BOOST_REQUIRE(b.calls().size() == 4u);
     BOOST_TEST(b.calls()[0].action == "dance");
 }

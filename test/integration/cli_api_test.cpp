@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(host_add_sends_every_option_and_the_password_which_it_never
 
     // Readable by others: accepted with a warning, which does not show the password either.
     const auto open_file = s.write("open.bmc", password, 0644);
-    b.answer_next({409, "conflict", "host worker-1 exists", ""});
+    b.answer_next(mtce::api::outcome::failure(mtce::api::result::conflict, "host worker-1 exists"));
     const auto again =
         mtce_run({"host", "add", "worker-1", "--personality", "worker", "--mgmt-ip", "10.0.0.11",
                   "--bmc-type", "ipmi", "--bmc-address", "10.9.0.11", "--bmc-username", "root",
@@ -311,7 +311,8 @@ BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_p
     BOOST_TEST(!calls[0].modify.bmc_type.has_value());
     BOOST_TEST(!calls[0].modify.bmc_username.has_value());
 
-    b.answer_next({400, "invalid host", "bmc_address 'x!' is not an IP address or DNS name", ""});
+    b.answer_next(mtce::api::outcome::failure(mtce::api::result::invalid,
+                                              "bmc_address 'x!' is not an IP address or DNS name"));
     const auto bad =
         mtce_run({"host", "modify", "worker-1", "--bmc-address", "x!", "--api", server.url()}, s);
     BOOST_TEST(bad.exit_code == 2);
@@ -374,22 +375,24 @@ BOOST_AUTO_TEST_CASE(each_answer_has_its_exit_status_and_the_reason_is_printed) 
         int exit_code;
         std::string message;
     };
+    using mtce::api::outcome;
+    using mtce::api::result;
     const std::vector<expectation> cases{
-        {{400, "bad request", "unknown action", ""}, 2, "mtce: cannot unlock worker-0: unknown action\n"},
-        {{404, "not found", "no host named worker-0", ""},
-         3,
+        {outcome::failure(result::invalid, "unknown action"), 2,
+         "mtce: cannot unlock worker-0: unknown action\n"},
+        {outcome::failure(result::not_found, "no host named worker-0"), 3,
          "mtce: cannot unlock worker-0: no host named worker-0\n"},
-        {{409, "conflict", "host is already unlocked", ""},
-         4,
+        {outcome::failure(result::refused, "host is already unlocked"), 4,
          "mtce: cannot unlock worker-0: host is already unlocked\n"},
-        {{503, "unavailable", "the state could not be saved", ""},
-         1,
+        {outcome::failure(result::conflict, "host worker-1 exists"), 4,
+         "mtce: cannot unlock worker-0: host worker-1 exists\n"},
+        {outcome::failure(result::not_saved, "the state could not be saved"), 1,
          "mtce: cannot unlock worker-0: the state could not be saved\n"},
     };
     for (const auto& c : cases) {
         b.answer_next(c.answer);
         const auto r = mtce_run({"host", "unlock", "worker-0", "--api", server.url()}, s);
-        BOOST_TEST(r.exit_code == c.exit_code, c.answer.status);
+        BOOST_TEST(r.exit_code == c.exit_code, c.answer.reason);
         BOOST_TEST(r.out.empty());
         BOOST_TEST(r.err == c.message);
     }

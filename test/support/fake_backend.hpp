@@ -27,8 +27,8 @@ namespace mtce::test {
 /// what the changes answer and see what was asked.
 ///
 /// Thread-safe (one mutex), so that a test can script and inspect it while a server thread calls it.
-/// Changes answer, unless scripted: add_host 201 with {"name": ...}, modify_host 200 with {"name": ...},
-/// delete_host 204, act 202 (no body).
+/// Changes answer, unless scripted, api::result::done: add_host and modify_host with {"name": ...},
+/// delete_host and act with no body.
 class fake_backend : public api::backend {
 public:
     /// One call of a changing method, as the backend received it.
@@ -126,22 +126,22 @@ public:
         auto name = request.name;
         const auto p = record({"add_host", name, "", std::move(request)});
         co_await maybe_hang(p);
-        co_return p.answer.value_or(api::outcome{201, "", "", nlohmann::json{{"name", name}}.dump()});
+        co_return p.answer.value_or(api::outcome::success(nlohmann::json{{"name", name}}.dump()));
     }
     asio::awaitable<api::outcome> modify_host(std::string name, api::modify_host_request request) override {
         const auto p = record({"modify_host", name, "", {}, std::move(request)});
         co_await maybe_hang(p);
-        co_return p.answer.value_or(api::outcome{200, "", "", nlohmann::json{{"name", name}}.dump()});
+        co_return p.answer.value_or(api::outcome::success(nlohmann::json{{"name", name}}.dump()));
     }
     asio::awaitable<api::outcome> delete_host(std::string name) override {
         const auto p = record({"delete_host", name, "", {}});
         co_await maybe_hang(p);
-        co_return p.answer.value_or(api::outcome{204, "", "", ""});
+        co_return p.answer.value_or(api::outcome::success());
     }
     asio::awaitable<api::outcome> act(std::string name, std::string action) override {
         const auto p = record({"act", std::move(name), std::move(action), {}});
         co_await maybe_hang(p);
-        co_return p.answer.value_or(api::outcome{202, "", "", ""});
+        co_return p.answer.value_or(api::outcome::success());
     }
 
     // What the tests script.
@@ -154,7 +154,8 @@ public:
     /// The next change throws a std::runtime_error with `what`.
     void throw_next(std::string what) {
         const std::lock_guard lock{mutex_};
-        scripted_.push_back({{500, "", std::move(what), ""}, true, false});
+        // The outcome only carries the exception's text, as its reason.
+        scripted_.push_back({api::outcome{api::result::done, std::move(what), {}}, true, false});
     }
     /// The next change never completes on its own: it waits until cancelled.
     void hang_next() {

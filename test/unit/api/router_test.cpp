@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "run_awaitable.hpp"
 
 using mtce::api::outcome;
+using mtce::api::result;
 using mtce::api::http::request;
 using mtce::api::http::response;
 using mtce::test::fake_backend;
@@ -276,10 +278,11 @@ BOOST_AUTO_TEST_CASE(delete_passes_the_decoded_name_and_a_204_has_no_body) {
     const auto r = route(make("DELETE", "/v1/hosts/worker%2D0"), b);
     BOOST_TEST(r.status == 204);
     BOOST_TEST(r.body.empty());
-    b.answer_next({202, "", "", R"({"name": "worker-0", "task": "Deleting"})"});
-    const auto accepted = route(make("DELETE", "/v1/hosts/worker-0"), b);
-    BOOST_TEST(accepted.status == 202);
-    BOOST_TEST(body_of(accepted)["task"] == "Deleting");
+    // A 204 has no body, even if the backend gives one.
+    b.answer_next(outcome::success(R"({"name": "worker-0", "task": "Deleting"})"));
+    const auto with_body = route(make("DELETE", "/v1/hosts/worker-0"), b);
+    BOOST_TEST(with_body.status == 204);
+    BOOST_TEST(with_body.body.empty());
     const auto calls = b.calls();
     BOOST_REQUIRE(calls.size() == 2u);
     BOOST_TEST(calls[0].method == "delete_host");
@@ -329,7 +332,7 @@ BOOST_AUTO_TEST_CASE(an_action_reaches_the_backend_as_given_and_an_empty_202_is_
 
 BOOST_AUTO_TEST_CASE(an_unknown_action_reaches_the_backend_which_decides) {
     fake_backend b;
-    b.answer_next({400, "bad request", "unknown action 'dance'", ""});
+    b.answer_next(outcome::failure(result::invalid, "unknown action 'dance'"));
     const auto r = route(make("POST", "/v1/hosts/worker-0/actions", R"({"action": "dance"})"), b);
     BOOST_TEST(r.status == 400);
     BOOST_TEST(body_of(r) == (json{{"error", "bad request"}, {"reason", "unknown action 'dance'"}}));
@@ -337,12 +340,12 @@ BOOST_AUTO_TEST_CASE(an_unknown_action_reaches_the_backend_which_decides) {
     BOOST_TEST(b.calls()[0].action == "dance");
 }
 
-BOOST_AUTO_TEST_CASE(the_backends_refusals_keep_their_status_error_and_reason) {
+BOOST_AUTO_TEST_CASE(the_backends_refusals_keep_their_reason) {
     fake_backend b;
-    b.answer_next({404, "not found", "no host named worker-9", ""});
-    b.answer_next({409, "conflict", "cannot unlock: host is already unlocked", ""});
-    b.answer_next({503, "", "the state could not be saved", ""});
-    b.answer_next({409, "conflict", "host worker-1 exists", ""});
+    b.answer_next(outcome::failure(result::not_found, "no host named worker-9"));
+    b.answer_next(outcome::failure(result::refused, "cannot unlock: host is already unlocked"));
+    b.answer_next(outcome::failure(result::not_saved, "the state could not be saved"));
+    b.answer_next(outcome::failure(result::conflict, "host worker-1 exists"));
     const auto lost = route(make("POST", "/v1/hosts/worker-9/actions", R"({"action": "lock"})"), b);
     BOOST_TEST(lost.status == 404);
     BOOST_TEST(body_of(lost) == (json{{"error", "not found"}, {"reason", "no host named worker-9"}}));
@@ -352,8 +355,54 @@ BOOST_AUTO_TEST_CASE(the_backends_refusals_keep_their_status_error_and_reason) {
     const auto unsaved = route(make("DELETE", "/v1/hosts/worker-0"), b);
     BOOST_TEST(unsaved.status == 503);
     BOOST_TEST(body_of(unsaved) ==
-               (json{{"error", "service unavailable"}, {"reason", "the state could not be saved"}}));
-    BOOST_TEST(route(make("POST", "/v1/hosts", add_body), b).status == 409);
+               (json{{"error", "not saved"}, {"reason", "the state could not be saved"}}));
+    const auto taken = route(make("POST", "/v1/hosts", add_body), b);
+    BOOST_TEST(taken.status == 409);
+    BOOST_TEST(body_of(taken) == (json{{"error", "conflict"}, {"reason", "host worker-1 exists"}}));
+}
+
+BOOST_AUTO_TEST_CASE(each_result_has_its_status_and_title_on_each_change) {
+    struct change {
+        std::string name;
+        request req;
+        int done_status;
+    };
+    const std::vector<change> changes{
+        {"add", make("POST", "/v1/hosts", add_body), 201},
+        {"modify", make("PATCH", "/v1/hosts/worker-0", R"({"bmc_address": "10.9.0.4"})"), 200},
+        {"delete", make("DELETE", "/v1/hosts/worker-0"), 204},
+        {"act", make("POST", "/v1/hosts/worker-0/actions", R"({"action": "lock"})"), 202},
+    };
+    struct failure {
+        result kind;
+        int status;
+        std::string title;
+    };
+    const std::vector<failure> failures{
+        {result::invalid, 400, "bad request"}, {result::not_found, 404, "not found"},
+        {result::refused, 409, "refused"},     {result::conflict, 409, "conflict"},
+        {result::not_saved, 503, "not saved"},
+    };
+    for (const auto& c : changes) {
+        fake_backend b;
+        b.answer_next(outcome::success(R"({"name": "worker-0"})"));
+        const auto done = route(c.req, b);
+        BOOST_TEST(done.status == c.done_status, c.name);
+        if (c.done_status == 204) {
+            BOOST_TEST(done.body.empty(), c.name);
+        } else {
+            BOOST_TEST(body_of(done) == (json{{"name", "worker-0"}}), c.name);
+        }
+        for (const auto& f : failures) {
+            b.answer_next(outcome::failure(f.kind, "because " + f.title));
+            const auto r = route(c.req, b);
+            BOOST_TEST(r.status == f.status, c.name << " " << f.title);
+            BOOST_TEST(r.content_type == "application/json", c.name << " " << f.title);
+            BOOST_TEST(body_of(r) == (json{{"error", f.title}, {"reason", "because " + f.title}}),
+                       c.name << " " << f.title);
+        }
+        BOOST_TEST(b.calls().size() == 1 + failures.size(), c.name);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_backend_exception_propagates_to_the_server) {
@@ -363,11 +412,9 @@ BOOST_AUTO_TEST_CASE(a_backend_exception_propagates_to_the_server) {
                       std::runtime_error);
 }
 
-BOOST_AUTO_TEST_CASE(an_outcome_that_is_neither_success_nor_error_is_a_logic_error) {
+BOOST_AUTO_TEST_CASE(an_outcome_of_no_known_kind_is_a_logic_error) {
     fake_backend b;
-    b.answer_next({302, "", "", ""});
-    b.answer_next({0, "", "", ""});
-    BOOST_CHECK_THROW(route(make("DELETE", "/v1/hosts/worker-0"), b), std::logic_error);
+    b.answer_next({static_cast<result>(42), "what", ""});
     BOOST_CHECK_THROW(route(make("DELETE", "/v1/hosts/worker-0"), b), std::logic_error);
 }
 
