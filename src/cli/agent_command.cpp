@@ -164,6 +164,9 @@ int run_agent(const agent_options& options) {
     auto composed = roles::start(options.self, ctx);
     if (!composed) {
         spdlog::critical("cannot start the {} role: {}", to_string(options.self), composed.error());
+        // What the role spawned before it failed never runs (what it uses is gone): the loop stops for good,
+        // and the tasks are destroyed with it.
+        io.stop();
         return exit_failed;
     }
 
