@@ -64,7 +64,7 @@ public:
             return;
         }
         const auto cfg = ctx_.config.current();
-        auto report = [this](std::string_view task, std::exception_ptr e) { failed(task, e); };
+        auto report = [this](std::string_view task, const std::exception_ptr& e) { failed(task, e); };
         try {
             monitor_ = std::make_unique<heartbeat::monitor>(
                 cfg->heartbeat, wire_, std::array{!cfg->mgmt.address.empty(), !cfg->cluster.address.empty()});
@@ -154,7 +154,7 @@ private:
         monitor_.reset();
     }
 
-    void failed(std::string_view task, std::exception_ptr e) {
+    void failed(std::string_view task, const std::exception_ptr& e) {
         spdlog::error("task '{}' failed: {}", task, exception_message(e));
         if (!failure_) {
             failure_ = e;

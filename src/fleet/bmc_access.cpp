@@ -93,9 +93,16 @@ asio::awaitable<bmc::result<void>> bmc_access::ensure(host_slot& h) {
     bmc::error last{bmc::errc::unsupported, 0, "no protocol to try"};
     auto protocols = driver ? std::vector<std::string>{std::string{driver->protocol()}}
                             : protocols_to_try(rec.spec.bmc.type, rec.bmc_protocol);
+    // The driver it has is probed again (it may have lost its session); another protocol gets a new one.
+    std::unique_ptr<bmc::driver> known;
+    known.swap(driver);
     for (const auto& protocol : protocols) {
-        auto candidate = driver && driver->protocol() == protocol ? std::move(driver)
-                                                                  : make_driver_(protocol, where, timing);
+        std::unique_ptr<bmc::driver> candidate;
+        if (known && known->protocol() == protocol) {
+            candidate.swap(known);
+        } else {
+            candidate = make_driver_(protocol, where, timing);
+        }
         if (!candidate) {
             last = {bmc::errc::unsupported, 0, fmt::format("this controller cannot speak {}", protocol)};
             continue;

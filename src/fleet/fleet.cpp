@@ -97,7 +97,7 @@ fleet_view fleet_parts::view() const {
     return v;
 }
 
-fleet_manager::fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire,
+fleet_manager::fleet_manager(const asio::any_io_executor& ex, config_store& config, net::wire_sender& wire,
                              heartbeat::monitor* monitor)
     : parts_{std::make_unique<fleet_parts>(ex, config, wire, monitor)},
       tasks_{std::make_unique<fleet_tasks>(ex)} {}

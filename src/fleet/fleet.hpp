@@ -43,7 +43,7 @@ class fleet_tasks;
 class fleet_manager : public api::backend {
 public:
     /// `monitor` may be null (no network address: nothing to heartbeat, no host can be enabled).
-    fleet_manager(asio::any_io_executor ex, config_store& config, net::wire_sender& wire,
+    fleet_manager(const asio::any_io_executor& ex, config_store& config, net::wire_sender& wire,
                   heartbeat::monitor* monitor);
     ~fleet_manager() override;
     fleet_manager(const fleet_manager&) = delete;

@@ -48,7 +48,7 @@ host_slot::host_slot(fleet_parts& parts, host_record record)
       record_{std::move(record)},
       supervisor_{parts.ex, "host " + record_.spec.name},
       bmc_audit_{parts.ex, "BMC audit of " + record_.spec.name} {
-    auto report = [name = record_.spec.name](std::string_view task, std::exception_ptr e) {
+    auto report = [name = record_.spec.name](std::string_view task, const std::exception_ptr& e) {
         spdlog::error("host {}: {} ended: {}", name, task, exception_message(e));
     };
     supervisor_.on_failure(report);

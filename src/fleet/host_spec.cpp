@@ -202,14 +202,16 @@ tl::expected<std::string, std::string> bmc_address(std::string_view value) {
             return bad(fmt::format("is {}, not the address of a BMC", *why));
         }
         canonical = (ip->family == AF_INET6 && port) ? "[" + ip->text + "]" : ip->text;
-    } else if (bracketed || host.find(':') != std::string_view::npos) {
-        return bad(form);
-    } else if (std::all_of(host.begin(), host.end(), [](char c) { return is_digit(c) || c == '.'; })) {
-        return bad("is not a valid IPv4 address");
-    } else if (is_dns_name(host)) {
-        canonical = std::string{host};
     } else {
-        return bad(form);
+        // Not an IP address: a DNS name, which has neither brackets nor colons.
+        const bool plain = !bracketed && host.find(':') == std::string_view::npos;
+        if (plain && std::all_of(host.begin(), host.end(), [](char c) { return is_digit(c) || c == '.'; })) {
+            return bad("is not a valid IPv4 address");
+        }
+        if (!plain || !is_dns_name(host)) {
+            return bad(form);
+        }
+        canonical = std::string{host};
     }
     if (port) {
         canonical += ":" + std::to_string(*port);

@@ -73,7 +73,7 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
         if (db_) {
             db_->post(
                 [host = name, id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
-                ex_, [this](tl::expected<void, store_error> r) { count_failure(r); });
+                ex_, [this](const tl::expected<void, store_error>& r) { count_failure(r); });
         }
         it = alarms_.erase(it);
     }
@@ -89,7 +89,7 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
         alarms_[key] = row;
         if (db_) {
             db_->post([row](inventory& inv) { return inv.set_alarm(row); }, ex_,
-                      [this](tl::expected<void, store_error> r) { count_failure(r); });
+                      [this](const tl::expected<void, store_error>& r) { count_failure(r); });
         }
     }
 }

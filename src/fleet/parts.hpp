@@ -45,7 +45,7 @@ struct enable_stats {
 };
 
 struct fleet_parts {
-    fleet_parts(asio::any_io_executor e, config_store& c, net::wire_sender& w, heartbeat::monitor* m)
+    fleet_parts(const asio::any_io_executor& e, config_store& c, net::wire_sender& w, heartbeat::monitor* m)
         : ex{e}, settings{c}, log{e}, agents{e, w}, bmcs{c}, monitor{m} {}
 
     asio::any_io_executor ex;

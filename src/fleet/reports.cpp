@@ -30,7 +30,8 @@ void on_alive(fleet_parts& fleet, host_slot& slot, net::alive_report r) {
     if (h.running == job_kind::none) {
         if (h.enabled()) {
             refresh_in_service(slot);
-        } else if (const auto a = idle_availability(h.states, true); a && *a != h.states.availability) {
+        } else if (const auto a = idle_availability(h.states, /*reachable=*/true);
+                   a && *a != h.states.availability) {
             set_oper_avail(slot, h.states.operational, *a, "mtcAlive");
         }
         // The host's own lock must agree with its administrative state.

@@ -21,6 +21,7 @@ outcome not_found(std::string_view name) {
 
 std::vector<std::string> function_names(const std::vector<role>& functions) {
     std::vector<std::string> out;
+    out.reserve(functions.size());
     for (auto f : functions) {
         out.emplace_back(to_string(f));
     }

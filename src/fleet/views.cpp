@@ -31,6 +31,7 @@ std::string iso_time(std::int64_t ms) {
 
 std::vector<std::string> function_names(const std::vector<role>& functions) {
     std::vector<std::string> out;
+    out.reserve(functions.size());
     for (auto f : functions) {
         out.emplace_back(to_string(f));
     }

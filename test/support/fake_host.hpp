@@ -111,10 +111,10 @@ public:
         bool lock_result_ok = true;
         ms latency = 0ms;  ///< a command reaches the agent (and its answers the controller) after this
         bool periodic_reports = true;
-        bool hung = false;             ///< up, but neither answers nor reports (every boot; see hang())
-        bool ack_reboots = true;       ///< acknowledges reboot and reset commands
-        bool obey_reboots = true;      ///< carries reboot and reset commands out
-        bool answer_mtcalive = true;   ///< reports when asked (a mtcalive command)
+        bool hung = false;                ///< up, but neither answers nor reports (every boot; see hang())
+        bool ack_reboots = true;          ///< acknowledges reboot and reset commands
+        bool obey_reboots = true;         ///< carries reboot and reset commands out
+        bool answer_mtcalive = true;      ///< reports when asked (a mtcalive command)
         std::uint32_t drop_commands = 0;  ///< the next N commands are lost on the way
         /// While the host is heartbeated, a host that goes down is declared lost after
         /// heartbeat.failure_threshold periods (unless it is back by then).
@@ -125,9 +125,9 @@ public:
 
     // ---- the BMC's script ----
     struct bmc_script {
-        bool usable = true;  ///< bmc_usable() (with a BMC in the host's spec)
-        ms latency = 1s;     ///< every exchange takes this long
-        ms power_change_time = 5s;  ///< an accepted power request takes effect after this
+        bool usable = true;            ///< bmc_usable() (with a BMC in the host's spec)
+        ms latency = 1s;               ///< every exchange takes this long
+        ms power_change_time = 5s;     ///< an accepted power request takes effect after this
         bool ignore_requests = false;  ///< accepts power, reset and network-boot requests and does nothing
         bool reset_powers_on = true;   ///< a reset of a powered-off host powers it on
         std::deque<bmc::error> fail_power_queries;  ///< the next queries fail with these, in order
@@ -136,7 +136,8 @@ public:
         std::function<void(fleet::bmc_request)> on_request;
     };
 
-    explicit fake_host(std::string name = "worker-0", role personality = role::worker, bool subfunction = false)
+    explicit fake_host(std::string name = "worker-0", role personality = role::worker,
+                       bool subfunction = false)
         : clock_{*io_}, cfg_{std::make_shared<mtce::config>()} {
         record_.spec.name = std::move(name);
         record_.spec.personality = personality;
@@ -161,9 +162,7 @@ public:
     [[nodiscard]] std::shared_ptr<const mtce::config> settings() const override { return cfg_; }
     [[nodiscard]] fleet::fleet_view fleet() const override { return fleet_; }
     [[nodiscard]] time_point now() const override { return clock_.now(); }
-    asio::awaitable<void> wait_change(time_point deadline) override {
-        co_await clock_.wait(deadline);
-    }
+    asio::awaitable<void> wait_change(time_point deadline) override { co_await clock_.wait(deadline); }
 
     void set_states(const fleet::host_states& st, std::string_view why) override {
         if (st == record_.states) {
@@ -177,9 +176,7 @@ public:
         record_.task = task;
         tasks_.push_back({now(), std::move(task)});
     }
-    void save() override {
-        saves_.push_back({now(), record_.action, record_.states, record_.cause});
-    }
+    void save() override { saves_.push_back({now(), record_.action, record_.states, record_.cause}); }
     void log_event(std::string_view kind, std::string text) override {
         events_.push_back({now(), std::string{kind}, std::move(text)});
     }
@@ -328,7 +325,8 @@ public:
     /// recovery due (when the record takes it), then wakes the jobs.
     void lose_heartbeat() {
         ++record_.losses;
-        record_.heartbeat_alarm[static_cast<std::size_t>(heartbeat::network::mgmt)] = heartbeat::hb_state::failed;
+        record_.heartbeat_alarm[static_cast<std::size_t>(heartbeat::network::mgmt)] =
+            heartbeat::hb_state::failed;
         losses_.push_back(now());
         (void)record_.recovery_due(fleet::recovery_reason::heartbeat_loss);
         clock_.notify();
@@ -441,8 +439,12 @@ public:
     /// A supervisor's coroutine is still running.
     [[nodiscard]] bool running(std::size_t i) const { return !spawned_.at(i)->done; }
 
-    bool run_until(const std::function<bool()>& pred, time_point limit) { return clock_.run_until(pred, limit); }
-    bool run_until(const std::function<bool()>& pred, ms within) { return clock_.run_until(pred, now() + within); }
+    bool run_until(const std::function<bool()>& pred, time_point limit) {
+        return clock_.run_until(pred, limit);
+    }
+    bool run_until(const std::function<bool()>& pred, ms within) {
+        return clock_.run_until(pred, now() + within);
+    }
     void run_for(ms d) { clock_.run_for(d); }
 
     // ====================================================================================================
@@ -517,8 +519,9 @@ public:
     [[nodiscard]] std::string state_history() const {
         std::string out;
         for (const auto& s : states_) {
-            out += "[" + std::to_string(seconds(s.at)) + "s] " + std::string{to_string(s.states.administrative)} +
-                   "-" + std::string{to_string(s.states.operational)} + "-" +
+            out += "[" + std::to_string(seconds(s.at)) + "s] " +
+                   std::string{to_string(s.states.administrative)} + "-" +
+                   std::string{to_string(s.states.operational)} + "-" +
                    std::string{to_string(s.states.availability)} + " (" + s.why + ") ";
         }
         return out;
@@ -526,8 +529,8 @@ public:
     [[nodiscard]] std::string command_history() const {
         std::string out;
         for (const auto& c : commands_) {
-            out += "[" + std::to_string(seconds(c.at)) + "s] " + std::string{to_string(c.command.kind)} + "#" +
-                   std::to_string(c.command.id) + " ";
+            out += "[" + std::to_string(seconds(c.at)) + "s] " + std::string{to_string(c.command.kind)} +
+                   "#" + std::to_string(c.command.id) + " ";
         }
         return out;
     }
@@ -539,7 +542,9 @@ public:
         return out;
     }
     /// Seconds of simulated time since the test started.
-    [[nodiscard]] double seconds(time_point t) const { return std::chrono::duration<double>(t - start_).count(); }
+    [[nodiscard]] double seconds(time_point t) const {
+        return std::chrono::duration<double>(t - start_).count();
+    }
     [[nodiscard]] time_point start() const { return start_; }
 
 private:
@@ -623,8 +628,8 @@ private:
         if (was_running && agent_.heartbeat_follows && record_.monitored) {
             // The heartbeat stops with the host: the monitor declares it lost after its failure threshold.
             const auto gen = generation_;
-            const auto after = ms{static_cast<std::int64_t>(cfg_->heartbeat.period_ms) *
-                                  cfg_->heartbeat.failure_threshold};
+            const auto after =
+                ms{static_cast<std::int64_t>(cfg_->heartbeat.period_ms) * cfg_->heartbeat.failure_threshold};
             clock_.after(after, [this, gen] {
                 if (gen == generation_ && record_.monitored) {
                     lose_heartbeat();
@@ -863,9 +868,9 @@ private:
                 changed();
                 if (auto it = record_.replies.find(id); it != record_.replies.end()) {
                     it->second.acked = true;
-                    it->second.result =
-                        net::command_result{"lock", id, agent_.lock_result_ok,
-                                            agent_.lock_result_ok ? "" : "services.d/10-kubelet: stop failed"};
+                    it->second.result = net::command_result{
+                        "lock", id, agent_.lock_result_ok,
+                        agent_.lock_result_ok ? "" : "services.d/10-kubelet: stop failed"};
                     clock_.notify();
                 }
             });
@@ -889,10 +894,10 @@ private:
                 break;
             }
             reboot_pending_gen_ = generation_;
-            const auto delay = c.kind == net::command_kind::reset
-                                   ? ms{0}
-                                   : std::chrono::duration_cast<ms>(std::chrono::seconds{c.delay_s}) +
-                                         agent_.shutdown_time;
+            const auto delay =
+                c.kind == net::command_kind::reset
+                    ? ms{0}
+                    : std::chrono::duration_cast<ms>(std::chrono::seconds{c.delay_s}) + agent_.shutdown_time;
             clock_.after(delay, [this, gen] {
                 if (gen == generation_) {
                     agent_boots_in(agent_.boot_time);
@@ -1026,7 +1031,8 @@ inline void locked_online(fake_host& h, std::chrono::milliseconds uptime = std::
 
 /// An unlocked host in service for `uptime`: unlocked-enabled-available, heartbeated, its boot known.
 inline void enabled_available(fake_host& h, std::chrono::milliseconds uptime = std::chrono::hours{5}) {
-    h.set_record_states(fleet::admin_state::unlocked, fleet::oper_state::enabled, fleet::avail_state::available);
+    h.set_record_states(fleet::admin_state::unlocked, fleet::oper_state::enabled,
+                        fleet::avail_state::available);
     h.agent_up(uptime, /*locked=*/false);
     h.record().enabled_boot = h.agent_boot_id();
     h.record().monitored = true;
@@ -1043,16 +1049,28 @@ inline bool settled_in(fake_host& h, fleet::admin_state a, fleet::oper_state o, 
 
 // Boost.Test prints the values of failed comparisons.
 namespace mtce::fleet {
-inline std::ostream& operator<<(std::ostream& o, admin_state s) { return o << to_string(s); }
-inline std::ostream& operator<<(std::ostream& o, oper_state s) { return o << to_string(s); }
-inline std::ostream& operator<<(std::ostream& o, avail_state s) { return o << to_string(s); }
-inline std::ostream& operator<<(std::ostream& o, job_kind k) { return o << to_string(k); }
-inline std::ostream& operator<<(std::ostream& o, failure_cause c) { return o << to_string(c); }
-inline std::ostream& operator<<(std::ostream& o, host_action a) { return o << to_string(a); }
+inline std::ostream& operator<<(std::ostream& o, admin_state s) {
+    return o << to_string(s);
+}
+inline std::ostream& operator<<(std::ostream& o, oper_state s) {
+    return o << to_string(s);
+}
+inline std::ostream& operator<<(std::ostream& o, avail_state s) {
+    return o << to_string(s);
+}
+inline std::ostream& operator<<(std::ostream& o, job_kind k) {
+    return o << to_string(k);
+}
+inline std::ostream& operator<<(std::ostream& o, failure_cause c) {
+    return o << to_string(c);
+}
+inline std::ostream& operator<<(std::ostream& o, host_action a) {
+    return o << to_string(a);
+}
 }  // namespace mtce::fleet
 namespace mtce::net {
-inline std::ostream& operator<<(std::ostream& o, command_kind k) { return o << to_string(k); }
+inline std::ostream& operator<<(std::ostream& o, command_kind k) {
+    return o << to_string(k);
+}
 }  // namespace mtce::net
-namespace mtce::test {
-
-}  // namespace mtce::test
+namespace mtce::test {}  // namespace mtce::test

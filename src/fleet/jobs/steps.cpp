@@ -285,11 +285,12 @@ asio::awaitable<void> test_and_enable(host_context& ctx) {
     // its self-tests end, and the worst case must not be twice the timeout.
     const auto tests_deadline = ctx.now() + cfg->controller.goenabled_timeout;
     auto config_judge = [](const net::alive_report& a, bool) { return judge_config(a); };
-    const auto configuration = co_await await_verdict(ctx, config_judge, false, tests_deadline);
+    const auto configuration =
+        co_await await_verdict(ctx, config_judge, /*subfunction=*/false, tests_deadline);
     if (configuration.result == step::failed) {
         throw job_failure{failure_cause::config, "Configuration Failed: " + configuration.reason};
     }
-    const auto tests = co_await await_verdict(ctx, judge_goenabled, false, tests_deadline);
+    const auto tests = co_await await_verdict(ctx, judge_goenabled, /*subfunction=*/false, tests_deadline);
     if (tests.result == step::failed) {
         throw job_failure{failure_cause::goenabled, "In-Test Failed: " + tests.reason};
     }
@@ -300,8 +301,8 @@ asio::awaitable<void> test_and_enable(host_context& ctx) {
     }
     ctx.send({net::command_kind::unlock, 0, 0, false});  // a second copy, in case the first was lost
     ctx.set_task("Enabling Host Services");
-    const auto services =
-        co_await await_verdict(ctx, judge_services, false, ctx.now() + cfg->controller.services_timeout);
+    const auto services = co_await await_verdict(ctx, judge_services, /*subfunction=*/false,
+                                                 ctx.now() + cfg->controller.services_timeout);
     if (services.result == step::failed) {
         throw job_failure{failure_cause::services, "Host Services Failed: " + services.reason};
     }

@@ -16,8 +16,8 @@ asio::awaitable<void> test_subfunction(host_context& ctx) {
     // The host waits for its own configuration up to host.subfunction_config_timeout and then says why it
     // gave up; the controller waits a little longer, so that the host's reason reaches the task.
     const auto configured = co_await steps::await_verdict(
-        ctx, [](const net::alive_report& a, bool) { return judge_subfunction_config(a); }, true,
-        ctx.now() + cfg->controller.subfunction_config_timeout);
+        ctx, [](const net::alive_report& a, bool) { return judge_subfunction_config(a); },
+        /*subfunction=*/true, ctx.now() + cfg->controller.subfunction_config_timeout);
     if (configured.result == step::failed) {
         throw job_failure{failure_cause::subfunction, "Worker Configuration Failed: " + configured.reason};
     }
@@ -26,7 +26,7 @@ asio::awaitable<void> test_subfunction(host_context& ctx) {
                           fmt::format("Worker Configuration Timeout: not configured within {}",
                                       format_duration(cfg->controller.subfunction_config_timeout))};
     }
-    const auto tests = co_await steps::await_verdict(ctx, judge_goenabled, true,
+    const auto tests = co_await steps::await_verdict(ctx, judge_goenabled, /*subfunction=*/true,
                                                      ctx.now() + cfg->controller.goenabled_timeout);
     if (tests.result == step::failed) {
         throw job_failure{failure_cause::goenabled, "Worker In-Test Failed: " + tests.reason};
@@ -36,7 +36,7 @@ asio::awaitable<void> test_subfunction(host_context& ctx) {
                           fmt::format("Worker In-Test Timeout: no self-test result within {}",
                                       format_duration(cfg->controller.goenabled_timeout))};
     }
-    const auto services = co_await steps::await_verdict(ctx, judge_services, true,
+    const auto services = co_await steps::await_verdict(ctx, judge_services, /*subfunction=*/true,
                                                         ctx.now() + cfg->controller.services_timeout);
     if (services.result == step::failed) {
         throw job_failure{failure_cause::services, "Worker Host Services Failed: " + services.reason};

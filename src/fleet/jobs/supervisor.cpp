@@ -139,10 +139,10 @@ asio::awaitable<void> run_job(host_context& ctx, job_kind job, bool from_request
             co_await recover_job(ctx);
             break;
         case job_kind::lock:
-            co_await lock_job(ctx, false);
+            co_await lock_job(ctx, /*force=*/false);
             break;
         case job_kind::force_lock:
-            co_await lock_job(ctx, true);
+            co_await lock_job(ctx, /*force=*/true);
             break;
         case job_kind::reboot:
             co_await reboot_job(ctx, net::command_kind::reboot);

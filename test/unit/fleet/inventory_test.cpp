@@ -939,7 +939,8 @@ BOOST_AUTO_TEST_CASE(an_event_keeps_the_id_its_caller_gave_it) {
     auto inv = ok(inventory::open(dir.path() / "ctl"));
     ok(inv.record_event({41, 1000, "worker-0", "state", "given"}));
     ok(inv.record_event({42, 1001, "worker-0", "state", "next"}));
-    BOOST_TEST(failed(inv.record_event({42, 1002, "worker-0", "state", "again"})).code == store_errc::duplicate);
+    BOOST_TEST(failed(inv.record_event({42, 1002, "worker-0", "state", "again"})).code ==
+               store_errc::duplicate);
     const auto events = ok(inv.events(0, 10));
     BOOST_REQUIRE(events.size() == 2U);
     BOOST_TEST(events[0].id == 41U);

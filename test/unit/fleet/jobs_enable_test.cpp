@@ -50,8 +50,13 @@ BOOST_AUTO_TEST_CASE(unlock_of_a_host_up_for_hours_reboots_it_once_then_tests_so
     BOOST_TEST(!h.agent_locked());
 
     // Its runbook, in order: reboot, down, the new boot, tests, services, soak.
-    const char* order[] = {"Unlocking", "Reboot Request", "Rebooting", "Booting", "Testing",
-                           "Enabling Host Services", "Initializing: heartbeat soak"};
+    const char* order[] = {"Unlocking",
+                           "Reboot Request",
+                           "Rebooting",
+                           "Booting",
+                           "Testing",
+                           "Enabling Host Services",
+                           "Initializing: heartbeat soak"};
     fake_host::time_point last = t0;
     for (const auto* task : order) {
         const auto t = h.task_with(task, last);
@@ -73,8 +78,10 @@ BOOST_AUTO_TEST_CASE(unlock_of_a_host_up_for_hours_reboots_it_once_then_tests_so
     BOOST_TEST(h.record().monitored);
     const auto available = h.reached(oper_state::enabled, avail_state::available, t0);
     BOOST_REQUIRE(available.has_value());
-    BOOST_TEST(secs(hb.at, *available) >= std::chrono::duration<double>(h.cfg().controller.heartbeat_soak).count());
-    BOOST_TEST(secs(hb.at, *available) < std::chrono::duration<double>(h.cfg().controller.heartbeat_soak).count() + 1);
+    BOOST_TEST(secs(hb.at, *available) >=
+               std::chrono::duration<double>(h.cfg().controller.heartbeat_soak).count());
+    BOOST_TEST(secs(hb.at, *available) <
+               std::chrono::duration<double>(h.cfg().controller.heartbeat_soak).count() + 1);
 
     // Counted, the request done, the task cleared.
     BOOST_REQUIRE_EQUAL(h.enables().size(), 1U);
@@ -104,7 +111,8 @@ BOOST_AUTO_TEST_CASE(unlock_of_a_host_that_booted_moments_ago_enables_it_without
     BOOST_REQUIRE_EQUAL(h.enables().size(), 1U);
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_self_test_fails_the_host_with_its_reason_and_it_is_enabled_after_the_goenabled_interval) {
+BOOST_AUTO_TEST_CASE(
+    a_failed_self_test_fails_the_host_with_its_reason_and_it_is_enabled_after_the_goenabled_interval) {
     fake_host h;
     h.cfg().autorecovery.goenabled_interval = 45s;
     h.agent().goenabled_pass = false;
@@ -113,7 +121,8 @@ BOOST_AUTO_TEST_CASE(a_failed_self_test_fails_the_host_with_its_reason_and_it_is
     h.request(host_action::unlock);
     const auto sup = h.run_supervisor();
 
-    const bool failed = h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 1h);
+    const bool failed =
+        h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const auto failed_at = h.now();
@@ -142,7 +151,8 @@ BOOST_AUTO_TEST_CASE(a_failed_self_test_fails_the_host_with_its_reason_and_it_is
     BOOST_TEST(h.running(sup));
 }
 
-BOOST_AUTO_TEST_CASE(a_host_that_never_reports_its_self_tests_fails_in_test_timeout_one_goenabled_timeout_after_testing) {
+BOOST_AUTO_TEST_CASE(
+    a_host_that_never_reports_its_self_tests_fails_in_test_timeout_one_goenabled_timeout_after_testing) {
     fake_host h;
     // Its reports carry no flags for 500 s (its configuration is not known), then it is configured but its
     // self-tests never end: the configuration wait and the self-test wait share one goenabled_timeout.
@@ -152,7 +162,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_never_reports_its_self_tests_fails_in_test_time
     h.request(host_action::unlock);
     (void)h.run_supervisor();
 
-    const bool failed = h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 2h);
+    const bool failed =
+        h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const auto testing = h.task_with("Testing");
@@ -172,7 +183,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_never_says_anything_fails_in_test_timeout_after
     h.request(host_action::unlock);
     (void)h.run_supervisor();
 
-    const bool failed = h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 2h);
+    const bool failed =
+        h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const auto testing = h.task_with("Testing");

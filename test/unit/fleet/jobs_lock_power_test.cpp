@@ -24,7 +24,8 @@ bool idle(fake_host& h) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(lock_waits_for_the_services_stop_result_then_the_host_is_locked_online_unmonitored_and_cleared) {
+BOOST_AUTO_TEST_CASE(
+    lock_waits_for_the_services_stop_result_then_the_host_is_locked_online_unmonitored_and_cleared) {
     fake_host h;
     h.agent().lock_time = 40s;
     mtce::test::enabled_available(h);
@@ -34,7 +35,10 @@ BOOST_AUTO_TEST_CASE(lock_waits_for_the_services_stop_result_then_the_host_is_lo
     (void)h.run_supervisor();
 
     const bool locked = h.run_until(
-        [&] { return mtce::test::settled_in(h, admin_state::locked, oper_state::disabled, avail_state::online); }, 1h);
+        [&] {
+            return mtce::test::settled_in(h, admin_state::locked, oper_state::disabled, avail_state::online);
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_REQUIRE(locked);
@@ -63,7 +67,10 @@ BOOST_AUTO_TEST_CASE(force_lock_reboots_an_enabled_host_and_it_is_locked_offline
     (void)h.run_supervisor();
 
     const bool locked = h.run_until(
-        [&] { return mtce::test::settled_in(h, admin_state::locked, oper_state::disabled, avail_state::offline); }, 1h);
+        [&] {
+            return mtce::test::settled_in(h, admin_state::locked, oper_state::disabled, avail_state::offline);
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_TEST_INFO("commands: " << h.command_history());

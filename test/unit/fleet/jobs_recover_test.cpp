@@ -34,7 +34,8 @@ std::size_t supervised_and_settled(fake_host& h) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_heartbeat_loss_of_a_host_that_answers_from_the_same_boot_is_recovered_without_a_reboot) {
+BOOST_AUTO_TEST_CASE(
+    a_heartbeat_loss_of_a_host_that_answers_from_the_same_boot_is_recovered_without_a_reboot) {
     fake_host h;
     mtce::test::enabled_available(h);
     const auto sup = supervised_and_settled(h);
@@ -69,7 +70,8 @@ BOOST_AUTO_TEST_CASE(a_heartbeat_lost_again_during_the_recovery_soak_starts_a_fu
     h.lose_heartbeat();
     h.lose_heartbeat_at(t0 + 6s);  // during the recovery's soak
 
-    const bool failed = h.run_until([&] { return h.task_with("Graceful Recovery Failed", t0).has_value(); }, 1h);
+    const bool failed =
+        h.run_until([&] { return h.task_with("Graceful Recovery Failed", t0).has_value(); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const auto failed_at = h.task_with("Graceful Recovery Failed", t0)->at;
@@ -90,7 +92,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_does_not_answer_after_a_heartbeat_loss_is_faile
     const auto t0 = h.now();
     h.lose_heartbeat();
 
-    const bool failed = h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 1h);
+    const bool failed =
+        h.run_until([&] { return h.record().states.availability == avail_state::failed; }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const double timeout = std::chrono::duration<double>(h.cfg().controller.loss_recovery_timeout).count();
@@ -143,7 +146,10 @@ BOOST_AUTO_TEST_CASE(a_host_whose_bmc_reports_it_off_at_a_loss_of_communication_
     h.lose_heartbeat();
 
     const bool enabled = h.run_until(
-        [&] { return enabled_available_now(h) && h.reached(oper_state::enabled, avail_state::available, t0); }, 1h);
+        [&] {
+            return enabled_available_now(h) && h.reached(oper_state::enabled, avail_state::available, t0);
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("bmc: " << h.bmc_history());
     BOOST_TEST_INFO("commands: " << h.command_history());
@@ -159,7 +165,8 @@ BOOST_AUTO_TEST_CASE(a_host_whose_bmc_reports_it_off_at_a_loss_of_communication_
     BOOST_TEST(h.powered());
 }
 
-BOOST_AUTO_TEST_CASE(a_spontaneous_reboot_of_an_enabled_host_is_recovered_by_testing_its_new_boot_without_another_reboot) {
+BOOST_AUTO_TEST_CASE(
+    a_spontaneous_reboot_of_an_enabled_host_is_recovered_by_testing_its_new_boot_without_another_reboot) {
     fake_host h;
     h.cfg().heartbeat.period_ms = 1000;  // the loss would be declared after 10 s: the new boot reports first
     h.agent().heartbeat_follows = true;
@@ -171,7 +178,8 @@ BOOST_AUTO_TEST_CASE(a_spontaneous_reboot_of_an_enabled_host_is_recovered_by_tes
     h.agent_reboots_spontaneously();
 
     const bool back = h.run_until(
-        [&] { return enabled_available_now(h) && h.reached(oper_state::disabled, avail_state::intest, t0); }, 1h);
+        [&] { return enabled_available_now(h) && h.reached(oper_state::disabled, avail_state::intest, t0); },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_REQUIRE(back);
@@ -185,13 +193,14 @@ BOOST_AUTO_TEST_CASE(a_spontaneous_reboot_of_an_enabled_host_is_recovered_by_tes
     BOOST_TEST(h.task_with("Enabling Host Services", testing->at).has_value());
     BOOST_TEST(h.task_with("Initializing: heartbeat soak", testing->at).has_value());
     const auto enabled_at = h.reached(oper_state::enabled, avail_state::available, t0);
-    BOOST_TEST(secs(t0, *enabled_at) >= std::chrono::duration<double>(h.agent().boot_time + h.agent().goenabled_time).count());
+    BOOST_TEST(secs(t0, *enabled_at) >=
+               std::chrono::duration<double>(h.agent().boot_time + h.agent().goenabled_time).count());
 
     // And the supervisor keeps going: a later heartbeat loss is recovered too.
     const auto t1 = h.now();
     h.lose_heartbeat();
-    const bool again =
-        h.run_until([&] { return h.event_with("gracefully recovered", t1).has_value() && enabled_available_now(h); }, 1h);
+    const bool again = h.run_until(
+        [&] { return h.event_with("gracefully recovered", t1).has_value() && enabled_available_now(h); }, 1h);
     BOOST_TEST(again);
     BOOST_TEST(h.running(sup));
 }
@@ -212,9 +221,12 @@ BOOST_AUTO_TEST_CASE(a_job_that_throws_something_unexpected_fails_the_host_and_t
     const auto t0 = h.now();
     h.lose_heartbeat();
 
-    const bool failed = h.run_until([&] { return thrown == 1 && h.record().states.availability == avail_state::failed &&
-                                                 h.record().running == job_kind::none; },
-                                    1h);
+    const bool failed = h.run_until(
+        [&] {
+            return thrown == 1 && h.record().states.availability == avail_state::failed &&
+                   h.record().running == job_kind::none;
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("bmc: " << h.bmc_history());
     BOOST_REQUIRE(failed);

@@ -20,7 +20,8 @@ double secs(fake_host::time_point from, fake_host::time_point to) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_restarted_controller_adopts_a_host_booting_from_the_unlock_and_enables_it_without_a_reboot) {
+BOOST_AUTO_TEST_CASE(
+    a_restarted_controller_adopts_a_host_booting_from_the_unlock_and_enables_it_without_a_reboot) {
     fake_host h;
     h.provision_bmc(/*on=*/true);
     // As loaded from the inventory: the unlock accepted, the host rebooting from it, nothing heard yet.
@@ -35,7 +36,10 @@ BOOST_AUTO_TEST_CASE(a_restarted_controller_adopts_a_host_booting_from_the_unloc
     const auto sup = h.run_supervisor();
 
     const bool enabled = h.run_until(
-        [&] { return mtce::test::settled_in(h, admin_state::unlocked, oper_state::enabled, avail_state::available); },
+        [&] {
+            return mtce::test::settled_in(h, admin_state::unlocked, oper_state::enabled,
+                                          avail_state::available);
+        },
         2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());

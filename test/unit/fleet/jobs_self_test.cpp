@@ -48,7 +48,8 @@ BOOST_AUTO_TEST_CASE(the_active_controller_with_a_peer_stays_enabled_degraded_an
     BOOST_TEST(h.running(sup));
 }
 
-BOOST_AUTO_TEST_CASE(the_active_controller_with_a_peer_whose_self_tests_failed_before_its_enable_does_not_reboot_itself) {
+BOOST_AUTO_TEST_CASE(
+    the_active_controller_with_a_peer_whose_self_tests_failed_before_its_enable_does_not_reboot_itself) {
     fake_host h{"controller-0", role::controller};
     own_host_failing_its_tests(h, {1, 2}, /*uptime=*/40s);  // its report already carries the failure
     const auto sup = h.run_supervisor();
@@ -89,8 +90,9 @@ BOOST_AUTO_TEST_CASE(a_simplex_controller_reboots_itself_only_up_to_the_threshol
     const auto reboots = h.sent(command_kind::reboot);
     BOOST_TEST(reboots.size() == threshold);
     for (const auto& r : reboots) {
-        BOOST_TEST(r.command.delay_s ==
-                   std::chrono::duration_cast<std::chrono::seconds>(h.cfg().controller.self_reboot_delay).count());
+        BOOST_TEST(
+            r.command.delay_s ==
+            std::chrono::duration_cast<std::chrono::seconds>(h.cfg().controller.self_reboot_delay).count());
     }
     BOOST_TEST(h.boots() == threshold + 1);
     BOOST_TEST(h.record().failure_counts[failure_cause::goenabled] == threshold + 1);

@@ -44,7 +44,8 @@ BOOST_AUTO_TEST_CASE(a_heartbeat_loss_during_the_subfunction_enable_of_a_peer_co
     const auto t0 = h.now();
     h.lose_heartbeat();
 
-    const bool recovering = h.run_until([&] { return h.task_with("Graceful Recovery", t0).has_value(); }, 10min);
+    const bool recovering =
+        h.run_until([&] { return h.task_with("Graceful Recovery", t0).has_value(); }, 10min);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_REQUIRE(recovering);
@@ -65,7 +66,8 @@ BOOST_AUTO_TEST_CASE(the_hosts_own_reason_for_a_failed_subfunction_configuration
     h.request(host_action::unlock);
     (void)h.run_supervisor();
 
-    const bool failed = h.run_until([&] { return h.task_with("worker configuration not complete").has_value(); }, 2h);
+    const bool failed =
+        h.run_until([&] { return h.task_with("worker configuration not complete").has_value(); }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(failed);
     const auto task = *h.task_with("worker configuration not complete");
@@ -84,5 +86,6 @@ BOOST_AUTO_TEST_CASE(the_hosts_own_reason_for_a_failed_subfunction_configuration
     BOOST_TEST(secs(*said, task.at) < 1.0);
     const auto started = h.task_with("Enabling Worker Subfunction");
     BOOST_REQUIRE(started.has_value());
-    BOOST_TEST(secs(started->at, task.at) < std::chrono::duration<double>(h.cfg().controller.subfunction_config_timeout).count());
+    BOOST_TEST(secs(started->at, task.at) <
+               std::chrono::duration<double>(h.cfg().controller.subfunction_config_timeout).count());
 }

@@ -23,7 +23,8 @@ struct outcome {
     std::exception_ptr error;
 };
 
-std::shared_ptr<outcome> spawn(asio::io_context& io, asio::awaitable<void> body, asio::cancellation_signal* stop = nullptr) {
+std::shared_ptr<outcome> spawn(asio::io_context& io, asio::awaitable<void> body,
+                               asio::cancellation_signal* stop = nullptr) {
     auto out = std::make_shared<outcome>();
     auto handler = [out](std::exception_ptr e) {
         out->done = true;
