@@ -73,7 +73,7 @@ public:
 
     /// Runs `f` on the loop and waits for it.
     template <class F>
-    auto on_loop(F f) {
+    auto on_loop(F f) -> decltype(f()) {
         std::packaged_task<decltype(f())()> task{std::move(f)};
         auto done = task.get_future();
         asio::post(io_, [&task] { task(); });
