@@ -28,7 +28,7 @@ asio::awaitable<std::vector<child_result>> run_all(std::vector<child_spec> specs
                                                    const script_observer& observer) {
     auto ex = co_await asio::this_coro::executor;
     struct shared_state {
-        explicit shared_state(asio::any_io_executor e, std::size_t n)
+        explicit shared_state(const asio::any_io_executor& e, std::size_t n)
             : results(n), remaining{n}, done{e, asio::steady_timer::time_point::max()} {}
         std::vector<child_result> results;
         std::size_t remaining;
@@ -40,21 +40,22 @@ asio::awaitable<std::vector<child_result>> run_all(std::vector<child_spec> specs
     for (std::size_t i = 0; i < specs.size(); ++i) {
         auto program = specs[i].program;
         auto& signal = st->signals.emplace_back();
-        asio::co_spawn(ex, run_child(std::move(specs[i])),
-                       asio::bind_cancellation_slot(
-                           signal.slot(), [st, i, program, &observer](std::exception_ptr e, child_result r) {
-                               if (e) {
-                                   st->error = st->error ? st->error : e;
-                               } else {
-                                   if (observer) {
-                                       observer(script_run{program, r});
-                                   }
-                                   st->results[i] = std::move(r);
-                               }
-                               if (--st->remaining == 0) {
-                                   st->done.cancel();
-                               }
-                           }));
+        asio::co_spawn(
+            ex, run_child(std::move(specs[i])),
+            asio::bind_cancellation_slot(
+                signal.slot(), [st, i, program, &observer](const std::exception_ptr& e, child_result r) {
+                    if (e) {
+                        st->error = st->error ? st->error : e;
+                    } else {
+                        if (observer) {
+                            observer(script_run{program, r});
+                        }
+                        st->results[i] = std::move(r);
+                    }
+                    if (--st->remaining == 0) {
+                        st->done.cancel();
+                    }
+                }));
     }
     bool cancelled = false;
     while (st->remaining != 0) {
