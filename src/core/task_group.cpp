@@ -27,10 +27,10 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
 task_group::task_group(asio::any_io_executor ex, std::string name)
-    : ex_{ex},
+    : ex_{std::move(ex)},
       name_{std::move(name)},
-      stop_{ex, asio::steady_timer::time_point::max()},
-      idle_{ex, asio::steady_timer::time_point::max()} {}
+      stop_{ex_, asio::steady_timer::time_point::max()},
+      idle_{ex_, asio::steady_timer::time_point::max()} {}
 
 task_group::~task_group() {
     assert((tasks_.empty() || loop_has_stopped(ex_)) && "a task_group is destroyed with tasks running");
@@ -45,7 +45,7 @@ void task_group::spawn(std::string name, asio::awaitable<void> body) {
     t.name = std::move(name);
     auto it = std::prev(tasks_.end());
     asio::co_spawn(ex_, std::move(body),
-                   asio::bind_cancellation_slot(t.signal.slot(), [this, it](std::exception_ptr e) {
+                   asio::bind_cancellation_slot(t.signal.slot(), [this, it](const std::exception_ptr& e) {
                        const bool failed = e && is_failure(e);
                        // The name outlives the node: the callback may spawn, stop or cancel.
                        auto ended = std::move(it->name);

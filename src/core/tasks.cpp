@@ -44,7 +44,7 @@ bool is_cancellation(const std::exception_ptr& e) {
 }
 
 task_set::task_set(const asio::any_io_executor& ex) : group_{ex, "process"} {
-    group_.on_failure([this](std::string_view task, std::exception_ptr e) {
+    group_.on_failure([this](std::string_view task, const std::exception_ptr& e) {
         failed_ = true;
         spdlog::error("task '{}' failed: {}", task, exception_message(e));
         // A daemon missing one of its parts (a heartbeat that cannot answer) would be judged by what it no
