@@ -48,6 +48,15 @@ bool host_record::on_report(net::alive_report r, time_point now) {
     return new_boot;
 }
 
+std::optional<std::chrono::milliseconds> host_record::stop_timing(time_point now) {
+    std::optional<std::chrono::milliseconds> took;
+    if (enable_started) {
+        took = std::chrono::duration_cast<std::chrono::milliseconds>(now - *enable_started);
+        enable_started.reset();
+    }
+    return took;
+}
+
 bool host_record::recovery_due(recovery_reason why) {
     if (!enabled() || self ||
         (running != job_kind::none && running != job_kind::add && running != job_kind::enable_subfunction)) {
@@ -78,12 +87,7 @@ std::optional<std::chrono::milliseconds> host_record::mark_enabled(time_point no
     retry_at.reset();
     subfunction_retry_at.reset();
     enabled_boot = boot_id();
-    std::optional<std::chrono::milliseconds> took;
-    if (enable_started) {
-        took = std::chrono::duration_cast<std::chrono::milliseconds>(now - *enable_started);
-        enable_started.reset();
-    }
-    return took;
+    return stop_timing(now);
 }
 
 std::uint32_t host_record::mark_failed(failure_cause c, time_point retry) {
@@ -107,12 +111,7 @@ std::optional<std::chrono::milliseconds> host_record::mark_recovered(time_point 
     heartbeat_alarm.fill(heartbeat::hb_state::unmonitored);
     recovery = recovery_reason::none;
     enabled_boot = boot_id();
-    std::optional<std::chrono::milliseconds> took;
-    if (enable_started) {
-        took = std::chrono::duration_cast<std::chrono::milliseconds>(now - *enable_started);
-        enable_started.reset();
-    }
-    return took;
+    return stop_timing(now);
 }
 
 void host_record::begin_lock() {

@@ -162,6 +162,10 @@ public:
     /// The subfunction failed; its enable is tried again at `retry_at`.
     void mark_subfunction_failed(time_point retry_at);
     void mark_subfunction_enabled();
+
+private:
+    /// How long since enable_started (none when it was not timed); it is not timed any more.
+    std::optional<std::chrono::milliseconds> stop_timing(time_point now);
 };
 
 }  // namespace mtce::fleet

@@ -19,15 +19,6 @@ outcome not_found(std::string_view name) {
     return outcome::failure(result::not_found, fmt::format("no host named {} in the inventory", name));
 }
 
-std::vector<std::string> function_names(const std::vector<role>& functions) {
-    std::vector<std::string> out;
-    out.reserve(functions.size());
-    for (auto f : functions) {
-        out.emplace_back(to_string(f));
-    }
-    return out;
-}
-
 /// What an API request already in progress is doing to `h`, if one is: no other change of it is taken then.
 std::optional<std::string_view> being_changed(const host_record& h) {
     if (h.deleting) {

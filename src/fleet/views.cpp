@@ -29,6 +29,8 @@ std::string iso_time(std::int64_t ms) {
     return buf;
 }
 
+}  // namespace
+
 std::vector<std::string> function_names(const std::vector<role>& functions) {
     std::vector<std::string> out;
     out.reserve(functions.size());
@@ -37,8 +39,6 @@ std::vector<std::string> function_names(const std::vector<role>& functions) {
     }
     return out;
 }
-
-}  // namespace
 
 json host_document(const fleet_parts& s, const host_slot& slot) {
     const auto& h = slot.record();

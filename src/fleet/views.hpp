@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,8 @@
 
 namespace mtce::fleet {
 
+/// "controller", "worker": the functions' names, main function first (a host document's `subfunctions`).
+[[nodiscard]] std::vector<std::string> function_names(const std::vector<role>& functions);
 [[nodiscard]] nlohmann::json host_document(const fleet_parts& fleet, const host_slot& slot);
 [[nodiscard]] nlohmann::json hosts_document(const fleet_parts& fleet);
 /// A managed, monitor-only or discovered host's document; false if there is no such host.

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/tasks.hpp"
 #include "fleet/jobs/jobs.hpp"
 #include "fleet/jobs/steps.hpp"
 
@@ -38,26 +39,6 @@ bool is_request_job(job_kind k) {
         return true;
     default:
         return false;
-    }
-}
-
-bool is_aborted(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& se) {
-        return se.code() == asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
-}
-
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown exception";
     }
 }
 
@@ -260,7 +241,7 @@ asio::awaitable<void> supervise(host_context& ctx) {
             }
             if (ended) {
                 const bool stopping = co_await cancelled();
-                if (stopping && is_aborted(ended)) {
+                if (stopping && is_cancellation(ended)) {
                     co_return;
                 }
                 error = ended;
@@ -275,7 +256,7 @@ asio::awaitable<void> supervise(host_context& ctx) {
                 co_return;
             }
             // Nothing a job or a plan throws may end the supervisor: the host would be left unsupervised.
-            spdlog::error("host {}: supervisor: {}; going on", h.spec.name, message_of(error));
+            spdlog::error("host {}: supervisor: {}; going on", h.spec.name, exception_message(error));
             added = true;
             co_await ctx.wait_change(ctx.now() + supervisor_backoff);
         }
