@@ -58,7 +58,8 @@ public:
 
     [[nodiscard]] bool running() const { return fleet_ != nullptr; }
 
-    /// Throws std::runtime_error naming the component that could not start; what had started is stopped.
+    /// Throws std::runtime_error naming the component that could not start; a fleet manager that could not
+    /// open is discarded, and what runs already is left to stop() (or to the process that gives up).
     void start() {
         if (running()) {
             return;
