@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/use_future.hpp>
@@ -67,6 +68,7 @@ public:
         auto drained = asio::co_spawn(io_, tasks_->drained_within(10s), asio::use_future);
         (void)drained.wait_for(15s);
         on_loop([this] { role_.reset(); });
+        work_.reset();
         io_.stop();
         thread_.join();
     }
@@ -100,6 +102,8 @@ public:
 
 private:
     asio::io_context io_{1};
+    /// The loop runs until the end of the test, also once the role's tasks have ended: on_loop() needs it.
+    asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
     std::unique_ptr<mtce::config_store> store_;
     std::unique_ptr<mtce::task_set> tasks_;
     std::unique_ptr<mtce::roles::role_context> ctx_;
