@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(the_active_part_stops_and_starts_again_while_the_host_agent
     BOOST_TEST(!c.stopping());
     BOOST_TEST(c.tasks_running() == with_active);  // the components' tasks are their own, not the process's
     BOOST_TEST(c.tasks_running() > 1U);
-    // The agent keeps reporting: its flag files are those of a running host.
+    // The agent's run directory is still there (its reports are checked once a fleet listens again).
     BOOST_TEST(std::filesystem::exists(dir.path() / "run"));
 
     c.start_active();
@@ -154,4 +154,14 @@ BOOST_AUTO_TEST_CASE(the_active_part_stops_and_starts_again_while_the_host_agent
     BOOST_REQUIRE(hosts->size() == 1U);
     BOOST_TEST((*hosts)[0]["name"] == "controller-0");
     BOOST_TEST((*hosts)[0]["administrative"] == "locked");
+    // The host agent kept running through it all: the new fleet manager hears its mtcAlive.
+    bool heard = false;
+    for (int i = 0; i < 100 && !heard; ++i) {
+        const auto doc = mtce::api::get(api_url, "/v1/hosts/controller-0", 2s);
+        heard = doc && doc->status == 200 && !nlohmann::json::parse(doc->body)["last_mtcalive_s"].is_null();
+        if (!heard) {
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    BOOST_TEST(heard);
 }
