@@ -35,6 +35,20 @@ std::string_view to_string(role r) {
     return "unknown";
 }
 
+std::string_view to_string(failure_action a) noexcept {
+    switch (a) {
+    case failure_action::fail:
+        return "fail";
+    case failure_action::degrade:
+        return "degrade";
+    case failure_action::alarm:
+        return "alarm";
+    case failure_action::none:
+        return "none";
+    }
+    return "unknown";
+}
+
 std::optional<role> parse_role(std::string_view s) {
     if (s == "controller") {
         return role::controller;
@@ -418,6 +432,20 @@ const std::map<std::string, setter>& schema() {
             }
             return std::nullopt;
         };
+        k["heartbeat.failure_action"] = [](const toml::node& n, config& c) -> std::optional<std::string> {
+            if (!n.is_string()) {
+                return type_error(n, "\"fail\", \"degrade\", \"alarm\" or \"none\"");
+            }
+            const std::string v = *n.value<std::string>();
+            for (const auto a : {failure_action::fail, failure_action::degrade, failure_action::alarm,
+                                 failure_action::none}) {
+                if (v == to_string(a)) {
+                    c.heartbeat.on_failure = a;
+                    return std::nullopt;
+                }
+            }
+            return fmt::format("'{}' is not one of \"fail\", \"degrade\", \"alarm\", \"none\"", v);
+        };
 
         auto host_path = [&](const char* key, std::filesystem::path host_config::*field) {
             k[std::string{"host."} + key] =
@@ -509,6 +537,8 @@ const std::map<std::string, setter>& schema() {
         autorecovery_interval("services_interval", &autorecovery_config::services_interval);
         autorecovery_interval("heartbeat_interval", &autorecovery_config::heartbeat_interval);
         autorecovery_interval("boot_interval", &autorecovery_config::boot_interval);
+        k["controller.recovery_nest_limit"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.controller.recovery_nest_limit; }, 0, 100);
         k["autorecovery.threshold"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.autorecovery.threshold; }, 0, 100);
         k["bmc.audit_period_s"] = integer_value<std::uint32_t>(
@@ -533,8 +563,15 @@ const std::map<std::string, setter>& schema() {
         add_duration(k, "bmc.reprobe_interval", &config::bmc, &bmc_config::reprobe_interval, 1s, 24h);
         k["dor.detect_s"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.dor.detect_s; }, 0, 86400);
+        k["dor.timeout_s"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.dor.timeout_s; }, 1, 86400);
+        k["dor.aio_timeout_s"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.dor.aio_timeout_s; }, 1, 86400);
         k["mnfa.threshold"] = integer_value<std::uint32_t>(
             [](config& c) -> std::uint32_t& { return c.mnfa.threshold; }, 1, 100000);
+        add_duration(k, "mnfa.timeout", &config::mnfa, &mnfa_config::timeout, 0ms, 24h);
+        k["mnfa.backoff_factor"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.mnfa.backoff_factor; }, 1, 100);
         return k;
     }();
     return keys;

@@ -22,6 +22,13 @@ enum class role { controller, worker, storage };
 /// Heartbeat transport: multicast on real networks, unicast on loopback or networks without multicast.
 enum class heartbeat_mode { multicast, unicast };
 
+/// What the controller does when a host's heartbeat is lost (design §7; reference controller-lifecycle §6):
+/// `fail` recovers the host (gracefully first), `degrade` only degrades it, `alarm` only raises the heartbeat
+/// alarms, `none` does nothing at all.
+enum class failure_action { fail, degrade, alarm, none };
+
+[[nodiscard]] std::string_view to_string(failure_action a) noexcept;
+
 /// One provisioned network (`mgmt` or `cluster`). An empty address means "not provisioned on this host".
 struct network_config {
     std::string address;
@@ -53,6 +60,7 @@ struct heartbeat_config {
     std::uint32_t failure_threshold = 10;
     std::uint32_t recovery_threshold = 10;
     heartbeat_mode mode = heartbeat_mode::multicast;
+    failure_action on_failure = failure_action::fail;  ///< heartbeat.failure_action
 };
 
 struct host_config {
@@ -106,6 +114,8 @@ struct controller_config {
     std::chrono::milliseconds loss_recovery_timeout{std::chrono::seconds{5}};
     std::chrono::milliseconds self_reboot_delay{std::chrono::seconds{15}};
     std::chrono::milliseconds task_display{std::chrono::seconds{30}};
+    /// Graceful recoveries in a row whose soak lost the heartbeat again; the next one is a full enable.
+    std::uint32_t recovery_nest_limit = 5;
 };
 
 /// How long a host that failed waits before the next enable, per cause (reference §4, ar_*_interval), and how
@@ -137,12 +147,18 @@ struct bmc_config {
     std::chrono::milliseconds reprobe_interval{std::chrono::seconds{300}};
 };
 
+/// Dead Office Recovery (design §7): the site lost power.
 struct dor_config {
-    std::uint32_t detect_s = 1200;
+    std::uint32_t detect_s = 1200;      ///< this controller's uptime below it at start means a power loss
+    std::uint32_t timeout_s = 20;       ///< the window, plus 1 s per unlocked host
+    std::uint32_t aio_timeout_s = 1200;  ///< the window on an all-in-one system
 };
 
+/// Multi-node failure avoidance (design §7).
 struct mnfa_config {
-    std::uint32_t threshold = 2;
+    std::uint32_t threshold = 2;  ///< hosts missing heartbeats on one network at once
+    std::chrono::milliseconds timeout{0};  ///< hosts still missing then are failed; 0: never
+    std::uint32_t backoff_factor = 4;      ///< the heartbeat period is multiplied by it while active
 };
 
 /// The whole configuration, parsed once and validated; immutable once built.

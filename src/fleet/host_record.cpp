@@ -32,6 +32,29 @@ bool host_record::rebooted_since(const std::string& old_boot, std::uint64_t sinc
     return std::chrono::seconds{alive->uptime_s} < elapsed;
 }
 
+namespace {
+/// The causes auto-recovery limits (reference §4): a boot that does not come is retried for as long as it
+/// takes.
+bool limited(failure_cause c) {
+    return c != failure_cause::none && c != failure_cause::boot;
+}
+}  // namespace
+
+bool host_record::auto_recovery_disabled(std::uint32_t threshold) const {
+    const auto [cause, count] = autorecovery_count();
+    return cause != failure_cause::none && count > threshold;
+}
+
+std::pair<failure_cause, std::uint32_t> host_record::autorecovery_count() const {
+    std::pair<failure_cause, std::uint32_t> worst{failure_cause::none, 0};
+    for (const auto& [c, n] : failure_counts) {
+        if (limited(c) && n > worst.second) {
+            worst = {c, n};
+        }
+    }
+    return worst;
+}
+
 bool host_record::on_report(net::alive_report r, time_point now) {
     const bool new_boot = alive && alive->boot_id != r.boot_id;
     if (enabled() && !self) {

@@ -131,6 +131,12 @@ public:
     [[nodiscard]] bool rebooted_since(const std::string& old_boot, std::uint64_t since_count,
                                       std::chrono::milliseconds elapsed) const;
 
+    /// Whether auto-recovery is disabled: a failure cause that auto-recovery limits has failed more than
+    /// `threshold` times in a row (the counts are persisted, so this survives a controller restart).
+    [[nodiscard]] bool auto_recovery_disabled(std::uint32_t threshold) const;
+    /// The limited cause with the most consecutive failures, and their count ({none, 0} when there is none).
+    [[nodiscard]] std::pair<failure_cause, std::uint32_t> autorecovery_count() const;
+
     // ---- transitions ----
     /// A report arrived at `now`. Returns true when it comes from a boot other than the last report's.
     /// An enabled host reporting from a boot other than the one it was enabled in is due a recovery
