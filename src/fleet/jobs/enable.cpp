@@ -51,11 +51,19 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
 
     if (h.adopting && !h.heard()) {
         // The controller restarted and has not heard from the host yet: it may be booting from the reboot an
-        // unlock asked for before the restart. It is given its boot time before its silence means anything.
-        spdlog::info("host {}: not heard from since this controller started; waiting for it to report",
-                     h.spec.name);
-        const auto count = h.alive_count;
-        co_await steps::await_boot(ctx, {}, count, "Booting");
+        // unlock asked for before the restart. It is given its boot time before its silence means anything,
+        // unless its BMC says it is off (after a site's power loss, say): then it is powered on below.
+        bool off = false;
+        if (ctx.bmc_usable()) {
+            const auto power = co_await ctx.bmc_power();
+            off = power && *power == bmc::power_state::off;
+        }
+        if (!off) {
+            spdlog::info("host {}: not heard from since this controller started; waiting for it to report",
+                         h.spec.name);
+            const auto count = h.alive_count;
+            co_await steps::await_boot(ctx, {}, count, "Booting");
+        }
     }
 
     bool powered_on = false;  // by this enable: it is booting, not hung

@@ -340,3 +340,23 @@ BOOST_AUTO_TEST_CASE(this_controllers_configuration_failure_in_service_degrades_
     const bool healthy = h.run_until([&] { return enabled_available_now(h); }, 1h);
     BOOST_TEST(healthy);
 }
+
+BOOST_AUTO_TEST_CASE(after_a_power_loss_a_failed_host_its_bmc_reports_off_is_powered_on_at_once) {
+    fake_host h;
+    h.provision_bmc(/*on=*/true);
+    h.set_record_states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
+    h.agent_up(5min, /*locked=*/false);
+    h.power_fails();
+    h.controller_restarts();
+    h.open_dor(h.now() + 200s);
+    const auto t0 = h.now();
+    (void)h.run_supervisor();
+    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    BOOST_TEST_INFO("tasks: " << h.task_history());
+    BOOST_TEST_INFO("bmc: " << h.bmc_history());
+    BOOST_REQUIRE(enabled);
+    BOOST_REQUIRE(h.bmc_requests("power-on").size() == 1U);
+    BOOST_TEST(h.seconds(h.bmc_requests("power-on")[0].at) - h.seconds(t0) <
+               30.0);  // not after a boot timeout
+    BOOST_TEST(h.sent(command_kind::reboot).empty());
+}
