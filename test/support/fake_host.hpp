@@ -1069,6 +1069,12 @@ inline bool settled_in(fake_host& h, fleet::admin_state a, fleet::oper_state o, 
            h.record().running == fleet::job_kind::none;
 }
 
+/// Whether the host is unlocked-enabled-available and no job is running.
+inline bool enabled_available_now(fake_host& h) {
+    return settled_in(h, fleet::admin_state::unlocked, fleet::oper_state::enabled,
+                      fleet::avail_state::available);
+}
+
 }  // namespace mtce::test
 
 // Boost.Test prints the values of failed comparisons.

@@ -16,10 +16,6 @@ using mtce::test::fake_host;
 
 namespace {
 
-bool enabled_available_now(fake_host& h) {
-    return mtce::test::settled_in(h, admin_state::unlocked, oper_state::enabled, avail_state::available);
-}
-
 /// Seconds between two simulated times.
 double secs(fake_host::time_point from, fake_host::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -34,7 +30,7 @@ BOOST_AUTO_TEST_CASE(unlock_of_a_host_up_for_hours_reboots_it_once_then_tests_so
     h.request(host_action::unlock);
     const auto sup = h.run_supervisor();
 
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_TEST_INFO("commands: " << h.command_history());
@@ -98,7 +94,7 @@ BOOST_AUTO_TEST_CASE(unlock_of_a_host_that_booted_moments_ago_enables_it_without
     h.request(host_action::unlock);
     (void)h.run_supervisor();
 
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("commands: " << h.command_history());
     BOOST_REQUIRE(enabled);
@@ -141,7 +137,7 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST(secs(failed_at, retry_at) >= 45.0);
     BOOST_TEST(secs(failed_at, retry_at) < 47.0);
 
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(enabled);
     // The retry rebooted the host that had failed its tests, once.

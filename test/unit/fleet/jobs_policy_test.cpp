@@ -16,16 +16,26 @@ using mtce::test::fake_host;
 
 namespace {
 
-bool enabled_available_now(fake_host& h) {
-    return mtce::test::settled_in(h, admin_state::unlocked, oper_state::enabled, avail_state::available);
-}
-
 std::size_t count_tasks(const fake_host& h, std::string_view text) {
     std::size_t n = 0;
     for (const auto& t : h.tasks()) {
         n += t.text.find(text) == 0 ? 1 : 0;
     }
     return n;
+}
+
+/// An unlocked host whose self-tests always fail, under its supervisor until its auto-recovery is disabled;
+/// returns the supervisor.
+std::size_t failing_until_disabled(fake_host& h) {
+    h.agent().goenabled_pass = false;
+    h.set_record_states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
+    h.agent_up(5min, /*locked=*/false);
+    const auto sup = h.run_supervisor();
+    const bool disabled =
+        h.run_until([&] { return h.record().auto_recovery_disabled(h.cfg().autorecovery.threshold); }, 2h);
+    BOOST_TEST_INFO("tasks: " << h.task_history());
+    BOOST_REQUIRE(disabled);
+    return sup;
 }
 
 /// A host that lost power with the whole site: unlocked-enabled in the inventory, booting, and a controller
@@ -44,16 +54,7 @@ void site_lost_power(fake_host& h, std::chrono::milliseconds back_in, std::chron
 
 BOOST_AUTO_TEST_CASE(a_self_test_that_always_fails_disables_auto_recovery_at_the_third_failure) {
     fake_host h;
-    h.agent().goenabled_pass = false;
-    h.set_record_states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
-    h.agent_up(5min, /*locked=*/false);
-    const auto t0 = h.now();
-    const auto sup = h.run_supervisor();
-
-    const bool disabled =
-        h.run_until([&] { return h.record().auto_recovery_disabled(h.cfg().autorecovery.threshold); }, 2h);
-    BOOST_TEST_INFO("tasks: " << h.task_history());
-    BOOST_REQUIRE(disabled);
+    const auto sup = failing_until_disabled(h);
     auto goenabled_failures = [&h] {
         return std::count_if(h.enables().begin(), h.enables().end(),
                              [](const auto& e) { return e.cause == failure_cause::goenabled; });
@@ -70,17 +71,11 @@ BOOST_AUTO_TEST_CASE(a_self_test_that_always_fails_disables_auto_recovery_at_the
     BOOST_TEST(h.boots() == boots);
     BOOST_TEST(h.running(sup));
     BOOST_TEST(h.record().failure_counts.at(failure_cause::goenabled) == 3U);
-    (void)t0;
 }
 
 BOOST_AUTO_TEST_CASE(auto_recovery_disabled_survives_a_controller_restart) {
     fake_host h;
-    h.agent().goenabled_pass = false;
-    h.set_record_states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
-    h.agent_up(5min, /*locked=*/false);
-    (void)h.run_supervisor();
-    BOOST_REQUIRE(
-        h.run_until([&] { return h.record().auto_recovery_disabled(h.cfg().autorecovery.threshold); }, 2h));
+    (void)failing_until_disabled(h);
     h.controller_restarts();  // the counts are in the inventory
     const auto t0 = h.now();
     (void)h.run_supervisor();
@@ -91,12 +86,7 @@ BOOST_AUTO_TEST_CASE(auto_recovery_disabled_survives_a_controller_restart) {
 
 BOOST_AUTO_TEST_CASE(lock_and_unlock_of_a_host_whose_auto_recovery_is_disabled_tries_again) {
     fake_host h;
-    h.agent().goenabled_pass = false;
-    h.set_record_states(admin_state::unlocked, oper_state::disabled, avail_state::failed);
-    h.agent_up(5min, /*locked=*/false);
-    (void)h.run_supervisor();
-    BOOST_REQUIRE(
-        h.run_until([&] { return h.record().auto_recovery_disabled(h.cfg().autorecovery.threshold); }, 2h));
+    (void)failing_until_disabled(h);
     h.request(host_action::lock);
     BOOST_REQUIRE(
         h.run_until([&] { return h.record().locked() && h.record().running == job_kind::none; }, 1h));
@@ -104,7 +94,7 @@ BOOST_AUTO_TEST_CASE(lock_and_unlock_of_a_host_whose_auto_recovery_is_disabled_t
     BOOST_TEST(!h.record().auto_recovery_disabled(h.cfg().autorecovery.threshold));
     h.agent().goenabled_pass = true;  // repaired meanwhile
     h.request(host_action::unlock);
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 2h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST(enabled);
 }
@@ -116,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_one_time_failure_recovers_on_retry_and_its_count_is_clear
     h.agent_up(5min, /*locked=*/false);
     h.on_boot([&h] { h.agent().goenabled_pass = h.boots() > 2; });  // passes from its next boot on
     (void)h.run_supervisor();
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 2h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(enabled);
     BOOST_TEST(count_tasks(h, "In-Test Failed") >= 1U);
@@ -142,7 +132,7 @@ BOOST_AUTO_TEST_CASE(up_to_the_nest_limit_a_flapping_heartbeat_is_recovered_grac
     mtce::test::enabled_available(h);
     (void)h.run_supervisor();
     h.run_for(30s);
-    BOOST_REQUIRE(enabled_available_now(h));
+    BOOST_REQUIRE(mtce::test::enabled_available_now(h));
     const auto boot = h.agent_boot_id();
     const auto t0 = h.now();
     // The heartbeat is lost, and lost again during each recovery's soak: 1 + 5 nests, then a 6th loss.
@@ -159,7 +149,7 @@ BOOST_AUTO_TEST_CASE(up_to_the_nest_limit_a_flapping_heartbeat_is_recovered_grac
     BOOST_TEST(h.agent_boot_id() == boot);  // no reboot while nesting
     BOOST_TEST(h.task_with("heartbeat lost again 6 times in a row", t0).has_value());
     // Then a full enable, at once.
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST(enabled);
 }
 
@@ -173,7 +163,11 @@ BOOST_AUTO_TEST_CASE(a_loss_during_one_nest_only_recovers_gracefully_again) {
     h.lose_heartbeat();
     h.lose_heartbeat_at(t0 + 8s);
     const bool back = h.run_until(
-        [&] { return enabled_available_now(h) && h.event_with("gracefully recovered", t0).has_value(); }, 1h);
+        [&] {
+            return mtce::test::enabled_available_now(h) &&
+                   h.event_with("gracefully recovered", t0).has_value();
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_REQUIRE(back);
     BOOST_TEST(h.event_with("after 1 nested recoveries", t0).has_value());
@@ -192,7 +186,7 @@ BOOST_AUTO_TEST_CASE(after_a_power_loss_a_late_host_is_awaited_not_failed_or_reb
     (void)h.run_supervisor();
 
     const bool enabled =
-        h.run_until([&] { return enabled_available_now(h) && !h.dor_check_ins().empty(); }, 1h);
+        h.run_until([&] { return mtce::test::enabled_available_now(h) && !h.dor_check_ins().empty(); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_TEST_INFO("commands: " << h.command_history());
@@ -219,7 +213,7 @@ BOOST_AUTO_TEST_CASE(after_a_power_loss_a_host_its_bmc_reports_off_is_powered_on
     h.controller_restarts();
     h.open_dor(h.now() + 200s);
     (void)h.run_supervisor();
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("bmc: " << h.bmc_history());
     BOOST_REQUIRE(enabled);
@@ -240,7 +234,7 @@ BOOST_AUTO_TEST_CASE(a_host_not_back_when_the_window_closes_falls_to_the_usual_r
     BOOST_TEST(h.seconds(h.now()) - h.seconds(t0) >= 30.0);  // not before the window closed
     BOOST_TEST(h.record().task.find("Dead Office Recovery Timeout") == 0U);
     // It comes back later and is enabled as any failed host.
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 2h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 2h);
     BOOST_TEST(enabled);
 }
 
@@ -256,7 +250,7 @@ BOOST_AUTO_TEST_CASE(a_host_that_did_not_lose_power_stays_enabled_and_checks_in_
     BOOST_TEST(!h.reached(oper_state::disabled, avail_state::intest, t0).has_value());
     BOOST_TEST(!h.reached(oper_state::disabled, avail_state::failed, t0).has_value());
     BOOST_TEST(h.boots() == 1U);
-    BOOST_TEST(enabled_available_now(h));
+    BOOST_TEST(mtce::test::enabled_available_now(h));
 }
 
 BOOST_AUTO_TEST_CASE(an_all_in_one_controller_with_a_slow_subfunction_gets_no_false_configuration_error) {
@@ -267,7 +261,7 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_with_a_slow_subfunction_gets_no_fa
     (void)h.run_supervisor();
     const bool both = h.run_until(
         [&] {
-            return enabled_available_now(h) &&
+            return mtce::test::enabled_available_now(h) &&
                    h.record().states.subfunction_operational == oper_state::enabled &&
                    !h.dor_check_ins().empty();
         },
@@ -310,7 +304,7 @@ BOOST_AUTO_TEST_CASE(a_configuration_failure_reported_in_service_fails_the_host_
     mtce::test::enabled_available(h);
     (void)h.run_supervisor();
     h.run_for(30s);
-    BOOST_REQUIRE(enabled_available_now(h));
+    BOOST_REQUIRE(mtce::test::enabled_available_now(h));
     const auto t0 = h.now();
     h.agent().healthy = false;  // its platform configuration failed
     const bool failed =
@@ -337,7 +331,7 @@ BOOST_AUTO_TEST_CASE(this_controllers_configuration_failure_in_service_degrades_
     BOOST_TEST((h.record().degrade_mask & degrade::config_failure) != 0U);
     BOOST_TEST(h.record().enabled());
     h.agent().healthy = true;
-    const bool healthy = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool healthy = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST(healthy);
 }
 
@@ -351,7 +345,7 @@ BOOST_AUTO_TEST_CASE(after_a_power_loss_a_failed_host_its_bmc_reports_off_is_pow
     h.open_dor(h.now() + 200s);
     const auto t0 = h.now();
     (void)h.run_supervisor();
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("bmc: " << h.bmc_history());
     BOOST_REQUIRE(enabled);

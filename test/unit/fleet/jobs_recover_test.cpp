@@ -16,10 +16,6 @@ using mtce::test::fake_host;
 
 namespace {
 
-bool enabled_available_now(fake_host& h) {
-    return mtce::test::settled_in(h, admin_state::unlocked, oper_state::enabled, avail_state::available);
-}
-
 double secs(fake_host::time_point from, fake_host::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
@@ -28,7 +24,7 @@ double secs(fake_host::time_point from, fake_host::time_point to) {
 std::size_t supervised_and_settled(fake_host& h) {
     const auto sup = h.run_supervisor();
     h.run_for(30s);
-    BOOST_REQUIRE(enabled_available_now(h));
+    BOOST_REQUIRE(mtce::test::enabled_available_now(h));
     return sup;
 }
 
@@ -44,7 +40,11 @@ BOOST_AUTO_TEST_CASE(
     h.lose_heartbeat();
 
     const bool back = h.run_until(
-        [&] { return enabled_available_now(h) && h.event_with("gracefully recovered", t0).has_value(); }, 1h);
+        [&] {
+            return mtce::test::enabled_available_now(h) &&
+                   h.event_with("gracefully recovered", t0).has_value();
+        },
+        1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
     BOOST_REQUIRE(back);
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(
     const bool enabling = h.run_until([&] { return h.task_with("Enabling", failed_at).has_value(); }, 1h);
     BOOST_REQUIRE(enabling);
     BOOST_TEST(secs(failed_at, h.task_with("Enabling", failed_at)->at) < 5.0);
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_REQUIRE(enabled);
     BOOST_TEST(secs(failed_at, h.now()) < 600.0);
 }
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_silent_host_with_a_bmc_is_reset_by_it_after_the_reset_del
     BOOST_TEST(secs(reboots.front().at, reset_at) >= delay);
     BOOST_TEST(secs(reboots.front().at, reset_at) < delay + 3);
 
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 1h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 1h);
     BOOST_REQUIRE(enabled);
     BOOST_TEST(h.bmc_requests("reset").size() == 1U);
     BOOST_TEST(h.boots() == 2U);
@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(a_host_whose_bmc_reports_it_off_at_a_loss_of_communication_
 
     const bool enabled = h.run_until(
         [&] {
-            return enabled_available_now(h) && h.reached(oper_state::enabled, avail_state::available, t0);
+            return mtce::test::enabled_available_now(h) &&
+                   h.reached(oper_state::enabled, avail_state::available, t0);
         },
         1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
@@ -180,7 +181,10 @@ BOOST_AUTO_TEST_CASE(
     h.agent_reboots_spontaneously();
 
     const bool back = h.run_until(
-        [&] { return enabled_available_now(h) && h.reached(oper_state::disabled, avail_state::intest, t0); },
+        [&] {
+            return mtce::test::enabled_available_now(h) &&
+                   h.reached(oper_state::disabled, avail_state::intest, t0);
+        },
         1h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("states: " << h.state_history());
@@ -202,7 +206,11 @@ BOOST_AUTO_TEST_CASE(
     const auto t1 = h.now();
     h.lose_heartbeat();
     const bool again = h.run_until(
-        [&] { return h.event_with("gracefully recovered", t1).has_value() && enabled_available_now(h); }, 1h);
+        [&] {
+            return h.event_with("gracefully recovered", t1).has_value() &&
+                   mtce::test::enabled_available_now(h);
+        },
+        1h);
     BOOST_TEST(again);
     BOOST_TEST(h.running(sup));
 }
@@ -237,7 +245,7 @@ BOOST_AUTO_TEST_CASE(a_job_that_throws_something_unexpected_fails_the_host_and_t
     const auto failed_at = h.now();
 
     // Retried: the host, still hung, is rebooted or reset again, comes back and is enabled.
-    const bool enabled = h.run_until([&] { return enabled_available_now(h); }, 2h);
+    const bool enabled = h.run_until([&] { return mtce::test::enabled_available_now(h); }, 2h);
     BOOST_TEST_INFO("tasks: " << h.task_history());
     BOOST_TEST_INFO("error: " << h.error_text(sup));
     BOOST_REQUIRE(enabled);
