@@ -41,8 +41,8 @@ bool limited(failure_cause c) {
 }  // namespace
 
 bool host_record::auto_recovery_disabled(std::uint32_t threshold) const {
-    const auto [cause, count] = autorecovery_count();
-    return cause != failure_cause::none && count > threshold;
+    const auto [worst, count] = autorecovery_count();
+    return worst != failure_cause::none && count > threshold;
 }
 
 std::pair<failure_cause, std::uint32_t> host_record::autorecovery_count() const {
