@@ -18,6 +18,11 @@ std::string_view to_string(fleet_mode m) noexcept {
     return "unknown";
 }
 
+std::size_t dor_view::recovered() const {
+    return static_cast<std::size_t>(
+        std::count_if(hosts.begin(), hosts.end(), [](const host& h) { return h.recovered; }));
+}
+
 period_plan fleet_policy::on_period(std::span<const heartbeat_report> events,
                                     const std::function<host_record*(std::string_view)>& find) {
     using heartbeat::hb_event_kind;

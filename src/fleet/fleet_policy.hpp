@@ -6,8 +6,11 @@
 // The mode says which rules apply: `normal` now; Dead Office Recovery (`dor`) and multi-node failure
 // avoidance (`mnfa`) add their rules here, where they can see every host of a period at once.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +28,33 @@ enum class fleet_mode : std::uint8_t {
 };
 
 [[nodiscard]] std::string_view to_string(fleet_mode m) noexcept;
+
+/// Where Dead Office Recovery stands: its window and the hosts it waits for.
+struct dor_view {
+    struct host {
+        std::string name;
+        std::string state;  ///< ADMIN-OPER-AVAIL, e.g. "unlocked-enabled-available"
+        bool recovered = false;
+        bool checked_in = false;
+    };
+    bool active = false;
+    time_point started{};  ///< time_point{} when the window never opened
+    time_point deadline{};
+    std::optional<time_point> ended;
+    std::vector<host> hosts;
+
+    /// How many of `hosts` are recovered.
+    [[nodiscard]] std::size_t recovered() const;
+};
+
+/// Where multi-node failure avoidance stands.
+struct mnfa_view {
+    bool active = false;
+    time_point since{};
+    std::array<std::size_t, heartbeat::network_count> missing{};  ///< hosts missing per network
+    std::vector<std::string> hosts;
+    std::uint64_t episodes = 0;  ///< times it was entered since the controller started
+};
 
 /// One heartbeat event of a period.
 struct heartbeat_report {
@@ -46,6 +76,8 @@ struct period_plan {
 class fleet_policy {
 public:
     [[nodiscard]] fleet_mode mode() const noexcept { return mode_; }
+    [[nodiscard]] const dor_view& dor() const noexcept { return dor_; }
+    [[nodiscard]] const mnfa_view& mnfa() const noexcept { return mnfa_; }
 
     /// Applies one period's events to the records of the managed hosts they name (`find` returns null for a
     /// host the fleet does not manage, such as a monitor-only one): heartbeat alarm levels, degrade causes
@@ -56,6 +88,8 @@ public:
 
 private:
     fleet_mode mode_ = fleet_mode::normal;
+    dor_view dor_;
+    mnfa_view mnfa_;
 };
 
 }  // namespace mtce::fleet
