@@ -50,6 +50,7 @@ json host_document(const fleet_parts& s, const host_slot& slot) {
         }
     }
     const auto now = clock::now();
+    const auto [recovery_cause, recovery_count] = h.autorecovery_count();
     json doc{
         {"name", h.spec.name},
         {"personality", to_string(h.spec.personality)},
@@ -77,7 +78,8 @@ json host_document(const fleet_parts& s, const host_slot& slot) {
         {"bmc_address", h.spec.bmc.address},
         {"bmc_username", h.spec.bmc.username},
         {"heartbeat", heartbeat::levels_document(levels)},
-        {"auto_recovery_disabled", false},
+        {"auto_recovery_disabled", h.auto_recovery_disabled(s.cfg()->autorecovery.threshold)},
+        {"autorecovery", {{"cause", to_string(recovery_cause)}, {"count", recovery_count}}},
         {"management", "managed"},
         {"failure_cause", h.cause == failure_cause::none ? std::string{} : std::string{to_string(h.cause)}},
         {"degrade_causes", degrade_names(h.degrade_mask)},
@@ -112,6 +114,7 @@ json discovered_document(const std::string& name, const discovered_host& d) {
         {"bmc_type", "none"},
         {"heartbeat", std::move(hb)},
         {"auto_recovery_disabled", false},
+        {"autorecovery", {{"cause", "none"}, {"count", 0}}},
         {"management", "discovered"},
     };
 }

@@ -58,7 +58,8 @@ public:
              {"bmc_type", "redfish"},
              {"heartbeat",
               {{"mgmt", {{"state", "ok"}, {"misses", 0}}}, {"cluster", {{"state", "ok"}, {"misses", 0}}}}},
-             {"auto_recovery_disabled", false}});
+             {"auto_recovery_disabled", false},
+             {"autorecovery", {{"cause", "none"}, {"count", 0}}}});
         hosts_.push_back({{"name", "worker-0"},
                           {"personality", "worker"},
                           {"subfunctions", {"worker"}},
@@ -75,7 +76,8 @@ public:
                           {"heartbeat",
                            {{"mgmt", {{"state", "ok"}, {"misses", 1}}},
                             {"cluster", {{"state", "degraded"}, {"misses", 7}}}}},
-                          {"auto_recovery_disabled", false}});
+                          {"auto_recovery_disabled", false},
+                          {"autorecovery", {{"cause", "none"}, {"count", 0}}}});
     }
 
     [[nodiscard]] nlohmann::json hosts() const override {
