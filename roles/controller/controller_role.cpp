@@ -20,6 +20,7 @@
 #include "core/tasks.hpp"
 #include "fleet/fleet.hpp"
 #include "heartbeat/monitor.hpp"
+#include "host/boot.hpp"
 #include "host_agent_component.hpp"
 
 namespace mtce::roles {
@@ -142,7 +143,11 @@ private:
             }
             return nullptr;
         });
-        fleet_->open();
+        // This controller's uptime, from the boot its host agent reports (a simulated host's boot counts
+        // from when its agent first saw it): below dor.detect_s the site lost power.
+        const std::chrono::seconds uptime{host::uptime_seconds(
+            wire_.boot(), host::realtime_ns() / 1'000'000'000U, host::boottime_ns() / 1'000'000'000U)};
+        fleet_->open(uptime);
     }
 
     /// Frees the components, the last started first (their tasks have ended).

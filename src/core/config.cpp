@@ -35,20 +35,6 @@ std::string_view to_string(role r) {
     return "unknown";
 }
 
-std::string_view to_string(failure_action a) noexcept {
-    switch (a) {
-    case failure_action::fail:
-        return "fail";
-    case failure_action::degrade:
-        return "degrade";
-    case failure_action::alarm:
-        return "alarm";
-    case failure_action::none:
-        return "none";
-    }
-    return "unknown";
-}
-
 std::optional<role> parse_role(std::string_view s) {
     if (s == "controller") {
         return role::controller;

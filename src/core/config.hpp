@@ -27,7 +27,20 @@ enum class heartbeat_mode { multicast, unicast };
 /// alarms, `none` does nothing at all.
 enum class failure_action { fail, degrade, alarm, none };
 
-[[nodiscard]] std::string_view to_string(failure_action a) noexcept;
+/// Inline: the fleet's sans-io rules use it without linking the configuration's parser.
+[[nodiscard]] inline std::string_view to_string(failure_action a) noexcept {
+    switch (a) {
+    case failure_action::fail:
+        return "fail";
+    case failure_action::degrade:
+        return "degrade";
+    case failure_action::alarm:
+        return "alarm";
+    case failure_action::none:
+        return "none";
+    }
+    return "unknown";
+}
 
 /// One provisioned network (`mgmt` or `cluster`). An empty address means "not provisioned on this host".
 struct network_config {
@@ -149,14 +162,14 @@ struct bmc_config {
 
 /// Dead Office Recovery (design §7): the site lost power.
 struct dor_config {
-    std::uint32_t detect_s = 1200;      ///< this controller's uptime below it at start means a power loss
-    std::uint32_t timeout_s = 20;       ///< the window, plus 1 s per unlocked host
+    std::uint32_t detect_s = 1200;       ///< this controller's uptime below it at start means a power loss
+    std::uint32_t timeout_s = 20;        ///< the window, plus 1 s per unlocked host
     std::uint32_t aio_timeout_s = 1200;  ///< the window on an all-in-one system
 };
 
 /// Multi-node failure avoidance (design §7).
 struct mnfa_config {
-    std::uint32_t threshold = 2;  ///< hosts missing heartbeats on one network at once
+    std::uint32_t threshold = 2;           ///< hosts missing heartbeats on one network at once
     std::chrono::milliseconds timeout{0};  ///< hosts still missing then are failed; 0: never
     std::uint32_t backoff_factor = 4;      ///< the heartbeat period is multiplied by it while active
 };

@@ -55,7 +55,9 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
         out.push_back(
             {"200.010", "warning", fmt::format("{} access to board management module has failed.", in.name)});
     }
-    if (failed && in.cause == failure_cause::config) {
+    const bool in_service = !locked && st.operational == oper_state::enabled;
+    if ((failed && in.cause == failure_cause::config) ||
+        (in_service && (in.degrade_mask & degrade::config_failure) != 0)) {
         out.push_back(
             {"200.011", "critical", fmt::format("{} experienced a configuration failure.", in.name)});
     }
@@ -64,6 +66,10 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
         out.push_back(
             {"200.013", "critical",
              fmt::format("{} compute subfunction experienced a service-affecting failure.", in.name)});
+    }
+    if (in_service && (in.degrade_mask & degrade::luks) != 0) {
+        out.push_back({"200.016", "critical",
+                       fmt::format("{} encrypted volume is not active; the host is degraded.", in.name)});
     }
     std::sort(out.begin(), out.end(), [](const alarm& a, const alarm& b) { return a.id < b.id; });
     return out;

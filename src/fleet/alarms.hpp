@@ -38,7 +38,9 @@ struct alarm_input {
 /// unless its cause is a configuration failure: 200.011; critical too for this controller degraded by its
 /// own failure) or an in-service failure flag (major); 200.005 /
 /// 200.009 heartbeat of the management / cluster network (major degraded, critical lost); 200.010 BMC access
-/// (warning); 200.013 the all-in-one worker subfunction failed.
+/// (warning); 200.011 a configuration failure (enable failed with it, or this controller reports it in
+/// service); 200.013 the all-in-one worker subfunction failed; 200.016 the encrypted volume is not active in
+/// service.
 [[nodiscard]] std::vector<alarm> expected_alarms(const alarm_input& in);
 
 }  // namespace mtce::fleet

@@ -194,12 +194,16 @@ plan next_job(const plan_input& in) noexcept {
     if (st.administrative == admin_state::locked) {
         return {};
     }
+    if (in.auto_recovery_disabled) {
+        return {};  // until a person locks and unlocks it, powers it on or off
+    }
     auto due = [&](const std::optional<time_point>& at) { return !at || *at <= in.now; };
     if (st.operational == oper_state::enabled) {
         if (in.recovery_due) {
             return {job_kind::recover, std::nullopt};
         }
-        if (in.has_subfunction && st.subfunction_operational == oper_state::disabled) {
+        if (in.has_subfunction &&
+            (st.subfunction_operational == oper_state::disabled || in.subfunction_recheck)) {
             if (due(in.subfunction_retry_at)) {
                 return {job_kind::enable_subfunction, std::nullopt};
             }
@@ -237,20 +241,46 @@ std::chrono::milliseconds retry_interval(failure_cause cause, const autorecovery
     return std::chrono::milliseconds{0};
 }
 
+std::string autorecovery_banner(failure_cause cause) {
+    std::string_view what = "Failure";
+    switch (cause) {
+    case failure_cause::config:
+        what = "Configuration failure";
+        break;
+    case failure_cause::goenabled:
+        what = "In-Test Failure";
+        break;
+    case failure_cause::services:
+        what = "Service Failure";
+        break;
+    case failure_cause::heartbeat:
+        what = "Heartbeat Failure";
+        break;
+    case failure_cause::luks:
+        what = "LUKS volume failure";
+        break;
+    case failure_cause::subfunction:
+        what = "Worker Configuration failure";
+        break;
+    case failure_cause::boot:
+    case failure_cause::none:
+        break;
+    }
+    return fmt::format("{}, threshold reached, Lock/Unlock to retry", what);
+}
+
 verdict judge_config(const net::alive_report& alive) {
     const auto flags = alive.flags;
     if (flags == 0) {
         return {};
     }
     if (!has(flags, f::configured)) {
-        return failed("the host reports it is not configured");
+        return failed(why(alive, "the host reports it is not configured"));
     }
     if (has(flags, f::luks_failed)) {
         return failed("the host's encrypted volume failed");
     }
-    const auto explained = f::main_goenabled_failed | f::subf_goenabled_failed | f::main_services_failed |
-                           f::subf_services_failed;
-    if (has(flags, f::not_healthy) && !has(flags, explained)) {
+    if (reports_config_failure(flags)) {
         return failed(why(alive, "the host reports it is not healthy"));
     }
     return {step::passed, {}};
@@ -309,12 +339,14 @@ bool unlock_needs_reboot(bool reachable, std::uint64_t uptime_s,
 
 std::vector<std::string> degrade_names(std::uint32_t mask) {
     std::vector<std::string> out;
-    for (const auto& [bit, name] : {std::pair{degrade::heartbeat_mgmt, "heartbeat-mgmt"},
-                                    std::pair{degrade::heartbeat_cluster, "heartbeat-cluster"},
-                                    std::pair{degrade::failure_flag, "failure-flag"},
-                                    std::pair{degrade::service_manager, "service-manager"},
-                                    std::pair{degrade::subfunction, "subfunction"},
-                                    std::pair{degrade::critical_failure, "critical-failure"}}) {
+    for (const auto& [bit, name] :
+         {std::pair{degrade::heartbeat_mgmt, "heartbeat-mgmt"},
+          std::pair{degrade::heartbeat_cluster, "heartbeat-cluster"},
+          std::pair{degrade::failure_flag, "failure-flag"},
+          std::pair{degrade::service_manager, "service-manager"},
+          std::pair{degrade::subfunction, "subfunction"},
+          std::pair{degrade::critical_failure, "critical-failure"},
+          std::pair{degrade::config_failure, "config-failure"}, std::pair{degrade::luks, "luks"}}) {
         if (has(mask, bit)) {
             out.emplace_back(name);
         }
@@ -332,7 +364,16 @@ std::uint32_t alive_degrade(std::uint32_t alive_flags) noexcept {
     if (has(alive_flags, f::sm_degraded)) {
         out |= degrade::service_manager;
     }
+    if (has(alive_flags, f::luks_failed)) {
+        out |= degrade::luks;
+    }
     return out;
+}
+
+bool reports_config_failure(std::uint32_t alive_flags) noexcept {
+    const auto explained = f::main_goenabled_failed | f::subf_goenabled_failed | f::main_services_failed |
+                           f::subf_services_failed;
+    return has(alive_flags, f::not_healthy) && !has(alive_flags, explained);
 }
 
 std::uint32_t heartbeat_degrade_bit(heartbeat::network net) noexcept {

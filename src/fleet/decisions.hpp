@@ -99,6 +99,10 @@ struct plan_input {
     bool recovery_due = false;           ///< its heartbeat was lost, or it rebooted on its own, while enabled
     std::optional<time_point> retry_at;  ///< when the next enable may start after a failure
     std::optional<time_point> subfunction_retry_at;
+    /// The worker subfunction is to be tested again while it stays in service (after a power loss).
+    bool subfunction_recheck = false;
+    /// Auto-recovery is disabled: no enable, subfunction enable or recovery starts on its own.
+    bool auto_recovery_disabled = false;
     time_point now{};
 };
 
@@ -110,8 +114,12 @@ struct plan {
 
 /// The next job: an accepted request first; then, for an unlocked host, recovery after a heartbeat loss or
 /// a spontaneous reboot, the enable of a disabled host once its retry is due, or the enable of a disabled
-/// subfunction; nothing for a locked host.
+/// subfunction; nothing for a locked host, or for one whose auto-recovery is disabled.
 [[nodiscard]] plan next_job(const plan_input& in) noexcept;
+
+/// The task of a host whose auto-recovery was disabled by failures of `cause` (reference §4):
+/// "In-Test Failure, threshold reached, Lock/Unlock to retry".
+[[nodiscard]] std::string autorecovery_banner(failure_cause cause);
 
 /// The interval before the next enable after a failure of `cause`.
 [[nodiscard]] std::chrono::milliseconds retry_interval(failure_cause cause,
@@ -176,12 +184,25 @@ inline constexpr std::uint32_t subfunction = 0x10;       ///< the worker subfunc
 /// This controller failed its own enable and stays in service, degraded (it never fails itself while a peer
 /// controller exists; reference §7).
 inline constexpr std::uint32_t critical_failure = 0x20;
+/// This controller reports its configuration failed, in service, for in_service_config_reports reports in a
+/// row (another host is failed instead).
+inline constexpr std::uint32_t config_failure = 0x40;
+inline constexpr std::uint32_t luks = 0x80;  ///< the host reports its encrypted volume not active
 }  // namespace degrade
+
+/// Consecutive mtcAlive reports of an enabled host saying its configuration failed before it is acted on
+/// (reference §2.10: three audits).
+inline constexpr std::uint32_t in_service_config_reports = 3;
+
+/// Whether an mtcAlive flags word says the configuration failed: not healthy without a failed self-test or
+/// service to explain it.
+[[nodiscard]] bool reports_config_failure(std::uint32_t alive_flags) noexcept;
 
 /// Names of the set bits, for the host document ("heartbeat-mgmt", "failure-flag", ...).
 [[nodiscard]] std::vector<std::string> degrade_names(std::uint32_t mask);
 
-/// The degrade bits an mtcAlive report sets (failure_flag, service_manager); the others come from elsewhere.
+/// The degrade bits an mtcAlive report sets (failure_flag, service_manager, luks); the others come from
+/// elsewhere.
 [[nodiscard]] std::uint32_t alive_degrade(std::uint32_t alive_flags) noexcept;
 
 /// The degrade bit of a heartbeat network.

@@ -43,7 +43,9 @@ asio::awaitable<void> audit_loop(fleet_parts& s) {
     for (std::uint64_t tick = 1;; ++tick) {
         timer.expires_after(availability_audit_period);
         co_await timer.async_wait(asio::use_awaitable);  // throws when cancelled: the fleet stops
-        audit_availability(s, std::chrono::steady_clock::now());
+        const auto now = std::chrono::steady_clock::now();
+        audit_availability(s, now);
+        log_notes(s, s.policy.dor_tick(now));
         if (tick % unsaved_retry_ticks == 0 && !s.log.unsaved().empty()) {
             s.log.retry_unsaved([&s](std::string_view name) -> const host_record* {
                 const auto* slot = s.find(name);
@@ -97,6 +99,50 @@ fleet_view fleet_parts::view() const {
     return v;
 }
 
+bool fleet_parts::standard_system() const {
+    return std::none_of(hosts.begin(), hosts.end(), [](const auto& entry) {
+        const auto& h = entry.second->record();
+        return h.spec.personality == role::controller && h.has_subfunction();
+    });
+}
+
+namespace {
+
+/// Dead Office Recovery (design §7): this controller started less than dor.detect_s after its host booted,
+/// so the site lost power; every unlocked host is awaited in a window, and is tested again once it is back.
+void begin_dead_office_recovery(fleet_parts& s, std::chrono::seconds uptime, time_point now) {
+    const auto cfg = s.cfg();
+    if (cfg->dor.detect_s == 0 || uptime >= std::chrono::seconds{cfg->dor.detect_s}) {
+        return;
+    }
+    std::vector<std::pair<std::string, std::string>> listed;
+    for (const auto& [name, slot] : s.hosts) {
+        const auto& h = slot->record();
+        if (h.admin_in_effect() == admin_state::unlocked) {
+            listed.emplace_back(name, states_text(h.states));
+        }
+    }
+    if (listed.empty()) {
+        spdlog::info(
+            "this controller has been up {} s (< dor.detect_s {} s), but no host is unlocked: no Dead "
+            "Office Recovery",
+            uptime.count(), cfg->dor.detect_s);
+        return;
+    }
+    // One more second per unlocked host; an all-in-one system's controllers configure their worker
+    // subfunction before their heartbeat can start, so they get a window of their own.
+    const auto window = s.standard_system()
+                            ? std::chrono::seconds{cfg->dor.timeout_s} + std::chrono::seconds{listed.size()}
+                            : std::chrono::seconds{cfg->dor.aio_timeout_s};
+    const auto banner = s.policy.begin_dor(
+        now, now + window, std::move(listed),
+        fmt::format("this controller has been up {} s, less than dor.detect_s {} s: the site lost power",
+                    uptime.count(), cfg->dor.detect_s));
+    log_notes(s, {{"", "dor", banner}});
+}
+
+}  // namespace
+
 fleet_manager::fleet_manager(const asio::any_io_executor& ex, config_store& config, net::wire_sender& wire,
                              heartbeat::monitor* monitor)
     : parts_{std::make_unique<fleet_parts>(ex, config, wire, monitor)},
@@ -108,7 +154,7 @@ void fleet_manager::use_bmc(bmc_factory factory) {
     parts_->bmcs.use(std::move(factory));
 }
 
-void fleet_manager::open() {
+void fleet_manager::open(std::chrono::seconds controller_uptime) {
     auto& s = *parts_;
     const auto cfg = s.cfg();
     for (const auto& h : cfg->controller.hosts) {
@@ -211,6 +257,7 @@ void fleet_manager::open() {
     for (auto& [name, slot] : s.hosts) {
         slot->update_alarms();
     }
+    begin_dead_office_recovery(s, controller_uptime, now);
     spdlog::info("fleet: {} host(s) in the inventory at '{}'", s.hosts.size(),
                  cfg->controller.state_dir.string());
 }

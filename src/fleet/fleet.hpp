@@ -59,7 +59,9 @@ public:
     /// controller's own host if it is not there. Binds the sockets that receive mtcAlive, acks and results.
     /// Throws std::runtime_error saying what is wrong (a locked, corrupt or unreadable database; a port in
     /// use): the controller does not start on a state it cannot trust.
-    void open();
+    /// `controller_uptime`: how long this controller's host has been up; below dor.detect_s the site is taken
+    /// to have lost power (Dead Office Recovery).
+    void open(std::chrono::seconds controller_uptime);
 
     /// Starts the fleet's tasks, each in the fleet's task groups: every host's supervisor and BMC audit, the
     /// receivers of the hosts' messages and the availability audit. A task that fails for good (a receive

@@ -12,6 +12,10 @@ std::string_view to_string(recovery_reason r) noexcept {
         return "heartbeat loss";
     case recovery_reason::new_boot:
         return "new boot";
+    case recovery_reason::power_loss:
+        return "power loss";
+    case recovery_reason::config_failure:
+        return "configuration failure";
     }
     return "unknown";
 }
@@ -64,6 +68,10 @@ bool host_record::on_report(net::alive_report r, time_point now) {
             (void)recovery_due(recovery_reason::new_boot);
         }
     }
+    config_failure_reports = reports_config_failure(r.flags) ? config_failure_reports + 1 : 0;
+    if (enabled() && !self && config_failure_reports >= in_service_config_reports) {
+        (void)recovery_due(recovery_reason::config_failure);
+    }
     alive = std::move(r);
     alive_at = now;
     ++alive_count;
@@ -96,6 +104,7 @@ bool host_record::recovery_due(recovery_reason why) {
 
 void host_record::begin_enable(time_point now) {
     enable_started = now;
+    subfunction_recheck = false;
     cause = failure_cause::none;
     recovery = recovery_reason::none;
     degrade_mask = 0;
@@ -139,6 +148,7 @@ std::optional<std::chrono::milliseconds> host_record::mark_recovered(time_point 
 
 void host_record::begin_lock() {
     recovery = recovery_reason::none;
+    subfunction_recheck = false;
     retry_at.reset();
     subfunction_retry_at.reset();
     enable_started.reset();

@@ -36,7 +36,9 @@ struct command_reply {
 enum class recovery_reason : std::uint8_t {
     none,
     heartbeat_loss,  ///< the fleet policy judged its heartbeat lost
+    config_failure,  ///< it reported its configuration failed, in service, in_service_config_reports times
     new_boot,        ///< it reported from a boot other than the one it was enabled in: it rebooted on its own
+    power_loss,      ///< Dead Office Recovery: the site lost power; the host is awaited, then tested
 };
 
 [[nodiscard]] std::string_view to_string(recovery_reason r) noexcept;
@@ -61,7 +63,8 @@ public:
     std::optional<net::alive_report> alive;  ///< the newest mtcAlive
     /// When it arrived; at the controller's start, the start (a host is given one window to report).
     time_point alive_at{};
-    std::uint64_t alive_count = 0;  ///< reports received since the controller started
+    std::uint64_t alive_count = 0;             ///< reports received since the controller started
+    std::uint32_t config_failure_reports = 0;  ///< consecutive reports saying its configuration failed
     /// The boot the host was enabled in (empty: not known, e.g. enabled before this controller started and
     /// not heard from since). A report from another boot while enabled is a spontaneous reboot.
     std::string enabled_boot;
@@ -86,6 +89,9 @@ public:
     // ---- jobs ----
     std::optional<time_point> retry_at;  ///< when the next enable may start after a failure
     std::optional<time_point> subfunction_retry_at;
+    /// After a power loss the worker subfunction of an enabled all-in-one controller is tested again, its
+    /// configuration included, while it stays in service (reference §3: no false "configuration error").
+    bool subfunction_recheck = false;
     std::optional<host_action> request;  ///< accepted, waiting for its job to start
     job_kind running = job_kind::none;
     bool finishing = false;  ///< the running job is done and only shows its outcome
@@ -140,7 +146,9 @@ public:
     // ---- transitions ----
     /// A report arrived at `now`. Returns true when it comes from a boot other than the last report's.
     /// An enabled host reporting from a boot other than the one it was enabled in is due a recovery
-    /// (recovery_reason::new_boot), unless it is this controller's own host.
+    /// (recovery_reason::new_boot), unless it is this controller's own host; one that reported its
+    /// configuration failed in_service_config_reports times in a row is due one too (config_failure; this
+    /// controller is degraded instead, by refresh_in_service).
     bool on_report(net::alive_report r, time_point now);
     /// An enable (unlock or retry) starts at `now`: no cause, no recovery due, no degrade causes.
     void begin_enable(time_point now);
@@ -165,6 +173,8 @@ public:
     /// The host is locked: no cause, no degrade causes, no heartbeat alarms (a locked host is not
     /// heartbeated).
     void mark_locked();
+    /// Auto-recovery starts afresh (a power-on or power-off a person asked for): no failure counted any more.
+    void clear_autorecovery() { failure_counts.clear(); }
     /// The subfunction failed; its enable is tried again at `retry_at`.
     void mark_subfunction_failed(time_point retry_at);
     void mark_subfunction_enabled();

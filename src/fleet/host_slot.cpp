@@ -10,6 +10,7 @@
 #include "fleet/bmc_policy.hpp"
 #include "fleet/jobs/jobs.hpp"
 #include "fleet/parts.hpp"
+#include "fleet/reports.hpp"
 #include "heartbeat/monitor.hpp"
 
 namespace mtce::fleet {
@@ -20,11 +21,6 @@ namespace {
 /// next await once cancelled (child processes and BMC exchanges included), and what they were doing is
 /// saved and taken up again.
 constexpr std::chrono::milliseconds stop_grace{0};
-
-std::string states_text(const host_states& s) {
-    return fmt::format("{}-{}-{}", to_string(s.administrative), to_string(s.operational),
-                       to_string(s.availability));
-}
 
 }  // namespace
 
@@ -63,6 +59,14 @@ std::shared_ptr<const config> host_slot::settings() const {
 
 fleet_view host_slot::fleet() const {
     return parts_.view();
+}
+
+std::optional<time_point> host_slot::dor_deadline() const {
+    return parts_.policy.dor_deadline();
+}
+
+void host_slot::dor_check_in(bool recovered) {
+    log_notes(parts_, parts_.policy.dor_check_in(name(), recovered, states_text(record_.states), now()));
 }
 
 asio::awaitable<void> host_slot::wait_change(time_point deadline) {

@@ -47,6 +47,8 @@ public:
     [[nodiscard]] host_record& host() override { return record_; }
     [[nodiscard]] std::shared_ptr<const config> settings() const override;
     [[nodiscard]] fleet_view fleet() const override;
+    [[nodiscard]] std::optional<time_point> dor_deadline() const override;
+    void dor_check_in(bool recovered) override;
     [[nodiscard]] time_point now() const override { return std::chrono::steady_clock::now(); }
     asio::awaitable<void> wait_change(time_point deadline) override;
     void set_states(const host_states& st, std::string_view why) override;

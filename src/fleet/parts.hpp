@@ -67,6 +67,8 @@ struct fleet_parts {
     [[nodiscard]] const host_slot* find(std::string_view name) const;
     /// What the fleet's rules need to know of the fleet.
     [[nodiscard]] fleet_view view() const;
+    /// No controller has the worker subfunction (not an all-in-one system).
+    [[nodiscard]] bool standard_system() const;
 };
 
 }  // namespace mtce::fleet

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "heartbeat/monitor.hpp"
 
 namespace mtce::fleet {
 
@@ -97,17 +98,21 @@ void on_message(fleet_parts& fleet, inbound in) {
     }
 }
 
-void on_heartbeat_period(fleet_parts& fleet, std::span<const heartbeat_report> events) {
-    if (events.empty()) {
-        return;
+void log_notes(fleet_parts& fleet, const std::vector<policy_note>& notes) {
+    for (const auto& n : notes) {
+        if (n.host.empty()) {
+            spdlog::warn("{}", n.text);
+        } else if (n.kind != "heartbeat") {
+            spdlog::info("host {}: {}", n.host, n.text);
+        }
+        fleet.log.log_event(n.host, n.kind, n.text);
     }
-    auto find = [&fleet](std::string_view name) -> host_record* {
-        auto* slot = fleet.find(name);
-        return slot == nullptr ? nullptr : &slot->host();
-    };
-    const auto plan = fleet.policy.on_period(events, find);
-    for (const auto& [host, text] : plan.notes) {
-        fleet.log.log_event(host, "heartbeat", text);
+}
+
+void apply_plan(fleet_parts& fleet, const period_plan& plan) {
+    log_notes(fleet, plan.notes);
+    if (plan.period_factor && fleet.monitor != nullptr) {
+        fleet.monitor->set_period_factor(*plan.period_factor);
     }
     for (auto* h : plan.changed) {
         auto* slot = fleet.find(h->spec.name);
@@ -115,9 +120,29 @@ void on_heartbeat_period(fleet_parts& fleet, std::span<const heartbeat_report> e
         slot->update_alarms();
         slot->notify();
     }
+    for (auto* h : plan.hold) {
+        if (h->running == job_kind::none) {
+            fleet.find(h->spec.name)->set_task(std::string{graceful_recovery_wait});
+        }
+    }
+    for (auto* h : plan.release) {
+        if (h->running == job_kind::none && h->task == graceful_recovery_wait) {
+            fleet.find(h->spec.name)->set_task({});
+        }
+    }
     for (auto* h : plan.recover) {
         spdlog::warn("host {}: heartbeat lost; recovering it", h->spec.name);
+        fleet.find(h->spec.name)->notify();
     }
+}
+
+void on_heartbeat_period(fleet_parts& fleet, std::span<const heartbeat_report> events) {
+    auto find = [&fleet](std::string_view name) -> host_record* {
+        auto* slot = fleet.find(name);
+        return slot == nullptr ? nullptr : &slot->host();
+    };
+    const auto settings = policy_settings::from(*fleet.cfg(), fleet.standard_system());
+    apply_plan(fleet, fleet.policy.on_period(events, find, settings, std::chrono::steady_clock::now()));
 }
 
 void audit_availability(fleet_parts& fleet, time_point now) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fleet/bmc_policy.hpp"
+#include "fleet/reports.hpp"
 #include "fleet/views.hpp"
 #include "heartbeat/monitor.hpp"
 
@@ -232,6 +233,7 @@ asio::awaitable<outcome> delete_host(fleet_parts& fleet, std::string name) {
     fleet.hosts.erase(name);
     spdlog::info("host {}: deleted", name);
     fleet.log.log_event(name, "deleted", "deleted from the inventory");
+    log_notes(fleet, fleet.policy.dor_forget(name, std::chrono::steady_clock::now()));
     co_return outcome::success();
 }
 
@@ -280,6 +282,10 @@ asio::awaitable<outcome> act(fleet_parts& fleet, std::string name, std::string a
     }
     slot->log_event("action", fmt::format("{} accepted", action_text));
     slot->set_states(st, fmt::format("{} requested", action_text));
+    if (st.administrative == admin_state::locked) {
+        // Dead Office Recovery does not wait for a host a person took out of service.
+        log_notes(fleet, fleet.policy.dor_forget(name, slot->now()));
+    }
     slot->notify();
     co_return outcome::success(
         nlohmann::json{{"host", name}, {"action", action_text}, {"accepted", true}}.dump());

@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace mtce::fleet {
 
 namespace {
@@ -107,6 +109,11 @@ std::optional<host_action> parse_host_action(std::string_view s) noexcept {
 }
 std::optional<failure_cause> parse_failure_cause(std::string_view s) noexcept {
     return value_of(cause_names, s);
+}
+
+std::string states_text(const host_states& s) {
+    return fmt::format("{}-{}-{}", to_string(s.administrative), to_string(s.operational),
+                       to_string(s.availability));
 }
 
 }  // namespace mtce::fleet

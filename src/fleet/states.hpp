@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace mtce::fleet {
@@ -82,5 +83,8 @@ struct host_states {
 
     friend bool operator==(const host_states&, const host_states&) = default;
 };
+
+/// "administrative-operational-availability", as `mtce host wait --state` spells it.
+[[nodiscard]] std::string states_text(const host_states& s);
 
 }  // namespace mtce::fleet

@@ -124,6 +124,10 @@ public:
         ledger_.set_period(length);
         period_length_ = length;
     }
+    /// The multiplier of the configured period (multi-node failure avoidance backs the heartbeat off while it
+    /// is active); 1 restores it. The loop applies it from its next period.
+    void set_period_factor(std::uint32_t factor) { period_factor_ = factor == 0 ? 1 : factor; }
+    [[nodiscard]] std::uint32_t period_factor() const { return period_factor_; }
 
 private:
     struct host_entry {
@@ -145,6 +149,7 @@ private:
     net::wire_sender& wire_;
     std::array<bool, network_count> on_network_;
     std::chrono::milliseconds period_length_;
+    std::uint32_t period_factor_ = 1;
     std::vector<host_entry> hosts_;  // indexed by slot
     // Transparent, so that looking up a sender's name (a view into the datagram) builds no string.
     struct name_hash {

@@ -127,8 +127,9 @@ asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_s
         asio::steady_timer timer{ex};
         auto due = std::chrono::steady_clock::now();
         for (;;) {
-            // A reload (SIGHUP) may have changed the period: it applies from this period on.
-            const std::chrono::milliseconds length{config.current()->heartbeat.period_ms};
+            // A reload (SIGHUP) may have changed the period, and multi-node failure avoidance backs it off:
+            // either applies from this period on.
+            const std::chrono::milliseconds length{config.current()->heartbeat.period_ms * m.period_factor()};
             if (length != m.period_length()) {
                 m.set_period_length(length);
                 spdlog::info("heartbeat: period now {} ms", length.count());

@@ -47,7 +47,10 @@ constexpr std::size_t failure_read_limit = 4096;
 
 std::uint32_t compute_alive_flags(const alive_inputs& in) {
     namespace f = net::alive_flags;
-    std::uint32_t flags = f::configured;
+    std::uint32_t flags = in.config_failed ? 0U : f::configured;
+    if (in.luks_failed) {
+        flags |= f::luks_failed;
+    }
     if (in.locked) {
         flags |= f::locked;
     }
@@ -82,7 +85,7 @@ std::uint32_t compute_alive_flags(const alive_inputs& in) {
         }
         failed = failed || in.goenabled_subf_failed || in.services_subf_failed;
     }
-    if (failed) {
+    if (failed || in.config_failed) {
         flags |= f::not_healthy;
     } else if (in.goenabled) {
         flags |= f::healthy;
@@ -104,6 +107,13 @@ std::string failure_reason(const failure_texts& in) {
         }
         const auto reason = reason_line(**text);
         return std::string{reason && !reason->empty() ? *reason : name};
+    }
+    if (in.config_failed) {
+        // Written by the platform's configuration tool: its first line says what failed.
+        const std::string_view text = *in.config_failed;
+        const auto line = text.substr(0, text.find('\n'));
+        return line.empty() ? std::string{"configuration failed"}
+                            : "configuration failed: " + std::string{line};
     }
     return {};
 }
@@ -136,6 +146,8 @@ std::uint32_t mtc_alive_sender::current_flags() const {
     in.locked = agent_.locked();
     in.has_worker_subfunction = cfg->has_worker_subfunction();
     in.subfunction_configured = in.has_worker_subfunction && file_exists(cfg->host.subfunction_config_marker);
+    in.config_failed = file_exists(cfg->host.run_dir / "config_failed");
+    in.luks_failed = file_exists(cfg->host.run_dir / "luks_failed");
     return compute_alive_flags(in);
 }
 
@@ -149,6 +161,7 @@ std::string mtc_alive_sender::current_failure() const {
         read_small_file(flags.goenabled_failed(context::subfunction), failure_read_limit);
     in.services_failed = read_small_file(flags.services_failed(cfg->self), failure_read_limit);
     in.services_subf_failed = read_small_file(flags.services_failed(role::worker), failure_read_limit);
+    in.config_failed = read_small_file(cfg->host.run_dir / "config_failed", failure_read_limit);
     return failure_reason(in);
 }
 

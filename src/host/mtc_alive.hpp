@@ -34,14 +34,16 @@ struct alive_inputs {
     bool locked = false;
     bool has_worker_subfunction = false;
     bool subfunction_configured = false;  ///< host.subfunction_config_marker exists
+    bool config_failed = false;           ///< <run_dir>/config_failed: the platform's configuration failed
+    bool luks_failed = false;             ///< <run_dir>/luks_failed: the encrypted volume is not active
 };
 
 /// The net::alive_flags bits for `in`. Pure.
 ///
-/// configured is always set (the agent runs with a valid configuration); locked mirrors the lock; the
-/// goenabled and services bits mirror their flag files, the subfunction ones only on an all-in-one host.
-/// healthy once the main self-tests passed and nothing failed; not_healthy as soon as anything failed;
-/// neither while the self-tests have not finished.
+/// configured is set unless the platform's configuration says it failed (then not_healthy too); locked
+/// mirrors the lock; the goenabled and services bits mirror their flag files, the subfunction ones only on an
+/// all-in-one host; luks_failed mirrors its file. healthy once the main self-tests passed and nothing failed;
+/// not_healthy as soon as anything failed; neither while the self-tests have not finished.
 [[nodiscard]] std::uint32_t compute_alive_flags(const alive_inputs& in);
 
 /// The texts of the failure flag files of this boot; nullopt where the file does not exist.
@@ -50,12 +52,14 @@ struct failure_texts {
     std::optional<std::string> goenabled_subf_failed;  ///< goenabled_subf_failed (all-in-one)
     std::optional<std::string> services_failed;        ///< services_<main function>_failed
     std::optional<std::string> services_subf_failed;   ///< services_worker_failed (all-in-one)
+    std::optional<std::string> config_failed;          ///< config_failed
     bool has_worker_subfunction = false;
 };
 
-/// mtcAlive's `failure`: the `reason=` line of the first failure file that exists, in the order of
-/// failure_texts (self-tests before services, main function before subfunction; the subfunction's files only
-/// on an all-in-one host, as for the flags). A file without a reason line gives a generic text ("host
+/// mtcAlive's `failure`: the `reason=` line (or, for the configuration, the first line) of the first failure
+/// file that exists, in the order of failure_texts (self-tests before services, main function before
+/// subfunction, the configuration last; the subfunction's files only on an all-in-one host, as for the
+/// flags). A file without a reason line gives a generic text ("host
 /// services failed"). Empty when no file exists. Pure.
 [[nodiscard]] std::string failure_reason(const failure_texts& in);
 

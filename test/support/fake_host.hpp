@@ -81,6 +81,10 @@ public:
         time_point at;
         std::string what;  ///< "power?" for a power-state query, else to_string(bmc_request)
     };
+    struct check_in {
+        time_point at;
+        bool recovered;
+    };
     struct report_sent {
         time_point at;
         net::alive_report report;
@@ -162,6 +166,18 @@ public:
     [[nodiscard]] std::shared_ptr<const mtce::config> settings() const override { return cfg_; }
     [[nodiscard]] fleet::fleet_view fleet() const override { return fleet_; }
     [[nodiscard]] time_point now() const override { return clock_.now(); }
+    /// The window the test opened, until it closes at its deadline (as the fleet's audit closes it).
+    [[nodiscard]] std::optional<time_point> dor_deadline() const override {
+        if (dor_deadline_ && now() < *dor_deadline_) {
+            return dor_deadline_;
+        }
+        return std::nullopt;
+    }
+    void dor_check_in(bool recovered) override {
+        if (dor_deadline()) {
+            dor_check_ins_.push_back({now(), recovered});
+        }
+    }
     asio::awaitable<void> wait_change(time_point deadline) override { co_await clock_.wait(deadline); }
 
     void set_states(const fleet::host_states& st, std::string_view why) override {
@@ -254,6 +270,9 @@ public:
     fleet::fleet_view& fleet_info() { return fleet_; }
     agent_script& agent() { return agent_; }
     bmc_script& bmc() { return bmc_; }
+    /// The site lost power: a Dead Office Recovery window is open until `deadline`.
+    void open_dor(time_point deadline) { dor_deadline_ = deadline; }
+    [[nodiscard]] const std::vector<check_in>& dor_check_ins() const { return dor_check_ins_; }
 
     /// Gives the host a BMC (its spec) that is powered `on`.
     void provision_bmc(bool on = true) {
@@ -821,6 +840,9 @@ private:
         auto r = make_report();
         reports_.push_back({now(), r});
         (void)record_.on_report(std::move(r), now());
+        if (record_.running == fleet::job_kind::none && record_.enabled()) {
+            fleet::refresh_in_service(*this);  // as the fleet does with every report of an idle host
+        }
         clock_.notify();
     }
 
@@ -1014,6 +1036,8 @@ private:
     std::vector<report_sent> reports_;
     std::vector<time_point> losses_;
     std::uint64_t alarm_updates_ = 0;
+    std::optional<time_point> dor_deadline_;
+    std::vector<check_in> dor_check_ins_;
     std::uint64_t last_command_id_ = 1000;
 
     std::vector<std::shared_ptr<spawned>> spawned_;

@@ -17,12 +17,28 @@ asio::awaitable<void> add_job(host_context& ctx) {
     if (h.locked()) {
         co_return;  // its availability follows its mtcAlive (the fleet's audit)
     }
+    const bool power_loss = ctx.dor_deadline().has_value();
+    if (h.auto_recovery_disabled(cfg->autorecovery.threshold)) {
+        ctx.dor_check_in(/*recovered=*/false);  // it stays as it is until a person locks and unlocks it
+        co_return;
+    }
     if (!h.enabled()) {
         h.retry_at.reset();  // enable now: whatever was in progress is started over
         co_return;
     }
     // Enabled: keep it so, unless its heartbeat says otherwise.
     if (h.self) {
+        if (power_loss && h.has_subfunction()) {
+            // After a power loss the worker subfunction is tested again once its own configuration is done
+            // (reference §3): this controller is back when its subfunction is.
+            h.subfunction_recheck = true;
+        } else if (power_loss) {
+            ctx.dor_check_in(/*recovered=*/true);
+        }
+        co_return;
+    }
+    if (power_loss) {
+        (void)h.recovery_due(recovery_reason::power_loss);  // awaited, then tested: recover_job
         co_return;
     }
     if (!h.task.empty() && h.cause == failure_cause::none) {

@@ -61,6 +61,14 @@ public:
     /// job is cancelled, which the caller then sees at its next await.
     virtual asio::awaitable<void> wait_change(time_point deadline) = 0;
 
+    // ---- the fleet's failure policy ----
+    /// The end of the Dead Office Recovery window while it is open: until then no host is failed for being
+    /// late, rebooted or reset.
+    [[nodiscard]] virtual std::optional<time_point> dor_deadline() const = 0;
+    /// The host is back after the power loss (`recovered`), or failed for a reason of its own: it checks in
+    /// with the Dead Office Recovery window (nothing when none is open or it checked in already).
+    virtual void dor_check_in(bool recovered) = 0;
+
     // ---- the journal: each logs, records an event where it says so, saves the host and updates its alarms
     // ----
     /// Writes the host's states (an event "before -> after (why)"), unless they are already these.

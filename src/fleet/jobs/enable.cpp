@@ -70,12 +70,15 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
         powered_on = true;
     }
 
+    // While the site recovers from a power loss nobody is rebooted: every host has just booted.
+    const bool power_loss = ctx.dor_deadline().has_value();
     const bool reachable = h.heard() && h.reachable(ctx.now(), cfg->controller.offline_window);
     const auto uptime = h.alive ? h.alive->uptime_s : 0;
-    const bool failed_before = (alive_degrade(h.alive_flags()) & degrade::failure_flag) != 0;
+    const bool failed_before = !power_loss && (alive_degrade(h.alive_flags()) & degrade::failure_flag) != 0;
     const auto old_boot = h.boot_id();
     const auto count = h.alive_count;
-    const bool stale = reachable && unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime);
+    const bool stale =
+        !power_loss && reachable && unlock_needs_reboot(reachable, uptime, cfg->controller.fresh_boot_uptime);
     if (h.self && reachable && (stale || failed_before)) {
         // An unlock of this controller reboots it as any host; a retry after its own failure does only while
         // the rules let it reboot itself (simplex, within the threshold): else it is tested as it is.
@@ -93,7 +96,7 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
         co_await steps::reboot_host(ctx, net::command_kind::reboot);
         co_await steps::await_boot(ctx, old_boot, count, "Booting");
     } else if (!reachable) {
-        if (ctx.bmc_usable() && !powered_on) {
+        if (ctx.bmc_usable() && !powered_on && !power_loss) {
             // Up (its BMC says so) but silent: hung, or its agent dead. Rebooted, or reset by its BMC.
             co_await steps::reboot_host(ctx, net::command_kind::reboot);
             co_await steps::await_boot(ctx, old_boot, count, "Booting");

@@ -21,6 +21,8 @@ asio::awaitable<std::string> power_on(host_context& ctx) {
     if (h.states.availability == avail_state::power_off) {
         set_oper_avail(ctx, oper_state::disabled, avail_state::offline, "powered on");
     }
+    h.clear_autorecovery();  // a power-on or power-off starts auto-recovery afresh (reference §4)
+    ctx.save();
     co_return std::string{"Power-On Completed"};
 }
 
@@ -31,6 +33,8 @@ asio::awaitable<std::string> power_off(host_context& ctx) {
         co_return done;
     }
     set_oper_avail(ctx, oper_state::disabled, avail_state::power_off, "powered off");
+    ctx.host().clear_autorecovery();
+    ctx.save();
     co_return std::string{"Power-Off Completed"};
 }
 

@@ -91,8 +91,12 @@ void set_oper_avail(host_context& ctx, oper_state oper, avail_state avail, std::
 
 void refresh_in_service(host_context& ctx) {
     auto& h = ctx.host();
-    std::uint32_t mask = h.degrade_mask & ~(degrade::failure_flag | degrade::service_manager);
+    std::uint32_t mask = h.degrade_mask & ~(degrade::failure_flag | degrade::service_manager | degrade::luks |
+                                            degrade::config_failure);
     mask |= alive_degrade(h.alive_flags());
+    if (h.self && h.config_failure_reports >= in_service_config_reports) {
+        mask |= degrade::config_failure;  // this controller is degraded, never failed, by its configuration
+    }
     const bool changed = mask != h.degrade_mask;
     h.degrade_mask = mask;
     if (h.states.operational != oper_state::enabled || h.running != job_kind::none) {
@@ -275,12 +279,8 @@ asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool
     }
 }
 
-asio::awaitable<void> test_and_enable(host_context& ctx) {
+asio::awaitable<void> await_tests(host_context& ctx) {
     const auto cfg = ctx.settings();
-    auto& h = ctx.host();
-    ctx.set_task("Testing");
-    set_oper_avail(ctx, oper_state::disabled, avail_state::intest, "testing");
-
     // The configuration and the self-tests share one deadline: the host reports its configuration before
     // its self-tests end, and the worst case must not be twice the timeout.
     const auto tests_deadline = ctx.now() + cfg->controller.goenabled_timeout;
@@ -311,6 +311,13 @@ asio::awaitable<void> test_and_enable(host_context& ctx) {
                           fmt::format("Host Services Timeout: not started within {}",
                                       format_duration(cfg->controller.services_timeout))};
     }
+}
+
+asio::awaitable<void> test_and_enable(host_context& ctx) {
+    auto& h = ctx.host();
+    ctx.set_task("Testing");
+    set_oper_avail(ctx, oper_state::disabled, avail_state::intest, "testing");
+    co_await await_tests(ctx);
     if (!h.self) {
         ctx.set_task("Initializing: heartbeat soak");
         ctx.start_heartbeat();
@@ -327,6 +334,9 @@ void mark_enabled(host_context& ctx) {
     ctx.set_task({});
     set_oper_avail(ctx, oper_state::enabled, in_service_availability(h.degrade_mask), "enabled");
     ctx.save();  // the cleared cause and counts
+    if (!h.has_subfunction()) {
+        ctx.dor_check_in(/*recovered=*/true);  // an all-in-one controller is back once its subfunction is
+    }
     if (took) {
         const double seconds = std::chrono::duration<double>(*took).count();
         ctx.count_enable(took, failure_cause::none);

@@ -41,6 +41,10 @@ asio::awaitable<verdict> await_verdict(host_context& ctx, verdict (*judge)(const
 /// on one.
 asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool retry_at_once);
 
+/// The host's configuration, self-tests and host services as it reports them (the host runs them on its own
+/// after boot); throws job_failure naming the step that failed or timed out.
+asio::awaitable<void> await_tests(host_context& ctx);
+
 /// Configuration, self-tests, host services, heartbeat soak, then unlocked-enabled.
 asio::awaitable<void> test_and_enable(host_context& ctx);
 

@@ -53,11 +53,18 @@ asio::awaitable<void> test_subfunction(host_context& ctx) {
 asio::awaitable<void> enable_subfunction_job(host_context& ctx) {
     const auto cfg = ctx.settings();
     auto& h = ctx.host();
-    auto states = h.states;
-    states.subfunction_operational = oper_state::disabled;
-    states.subfunction_availability = avail_state::intest;
-    ctx.set_task("Enabling Worker Subfunction");
-    ctx.set_states(states, "subfunction enable");
+    // A recheck (after a power loss) leaves an enabled subfunction in service while it is tested.
+    const bool recheck = h.subfunction_recheck && h.states.subfunction_operational == oper_state::enabled;
+    h.subfunction_recheck = false;
+    if (recheck) {
+        ctx.set_task("Dead Office Recovery: worker subfunction");
+    } else {
+        auto states = h.states;
+        states.subfunction_operational = oper_state::disabled;
+        states.subfunction_availability = avail_state::intest;
+        ctx.set_task("Enabling Worker Subfunction");
+        ctx.set_states(states, "subfunction enable");
+    }
     try {
         co_await test_subfunction(ctx);
     } catch (const job_failure& f) {
@@ -73,6 +80,7 @@ asio::awaitable<void> enable_subfunction_job(host_context& ctx) {
         failed.availability = in_service_availability(h.degrade_mask);
         ctx.set_task(f.task);
         ctx.set_states(failed, "subfunction failed");
+        ctx.dor_check_in(/*recovered=*/false);
         co_return;
     }
     h.mark_subfunction_enabled();
@@ -82,6 +90,7 @@ asio::awaitable<void> enable_subfunction_job(host_context& ctx) {
     enabled.availability = in_service_availability(h.degrade_mask);
     ctx.set_task({});
     ctx.set_states(enabled, "subfunction enabled");
+    ctx.dor_check_in(/*recovered=*/true);
 }
 
 }  // namespace mtce::fleet

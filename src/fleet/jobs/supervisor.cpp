@@ -88,18 +88,36 @@ void fail(host_context& ctx, const job_failure& f) {
         fail_self(ctx, f);
         return;
     }
+    const auto failures = h.mark_failed(f.cause, ctx.now());
+    ctx.count_enable(std::nullopt, f.cause);
+    if (h.auto_recovery_disabled(cfg->autorecovery.threshold)) {
+        // The same failure again and again: retrying it would only repeat it (reference §4).
+        h.retry_at.reset();
+        const auto banner = autorecovery_banner(f.cause);
+        spdlog::error("host {}: {} ({} in a row, autorecovery.threshold {}): {}", h.spec.name, f.task,
+                      failures, cfg->autorecovery.threshold, banner);
+        ctx.log_event("autorecovery",
+                      fmt::format("auto-recovery disabled after {} {} failures in a row (last: {}); lock and "
+                                  "unlock the host to retry",
+                                  failures, to_string(f.cause), f.task));
+        ctx.set_task(banner);
+        set_oper_avail(ctx, oper_state::disabled, avail_state::failed, "auto-recovery disabled");
+        ctx.save();
+        ctx.dor_check_in(/*recovered=*/false);
+        return;
+    }
     // A failure without a cause (an internal error) is not retried at once, or it could repeat in a loop.
     const std::chrono::milliseconds interval = f.at_once ? std::chrono::milliseconds{0}
                                                : f.cause == failure_cause::none
                                                    ? std::chrono::milliseconds{internal_error_interval}
                                                    : retry_interval(f.cause, cfg->autorecovery);
-    (void)h.mark_failed(f.cause, ctx.now() + interval);
-    ctx.count_enable(std::nullopt, f.cause);
+    h.retry_at = ctx.now() + interval;
     spdlog::warn("host {}: {} (cause {}); next enable {}", h.spec.name, f.task, to_string(f.cause),
                  interval.count() == 0 ? std::string{"at once"} : "in " + format_duration(interval));
     ctx.set_task(f.task);
     set_oper_avail(ctx, oper_state::disabled, avail_state::failed, "enable failed");
     ctx.save();
+    ctx.dor_check_in(/*recovered=*/false);
 }
 
 asio::awaitable<void> run_job(host_context& ctx, job_kind job, bool from_request) {
@@ -200,6 +218,8 @@ asio::awaitable<void> supervise(host_context& ctx) {
                 in.recovery_due = h.recovery != recovery_reason::none;
                 in.retry_at = h.retry_at;
                 in.subfunction_retry_at = h.subfunction_retry_at;
+                in.subfunction_recheck = h.subfunction_recheck;
+                in.auto_recovery_disabled = h.auto_recovery_disabled(ctx.settings()->autorecovery.threshold);
                 in.now = ctx.now();
                 const auto p = next_job(in);
                 if (p.job == job_kind::none) {

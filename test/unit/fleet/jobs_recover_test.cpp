@@ -62,8 +62,10 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST(h.running(sup));
 }
 
-BOOST_AUTO_TEST_CASE(a_heartbeat_lost_again_during_the_recovery_soak_starts_a_full_enable_at_once) {
+BOOST_AUTO_TEST_CASE(
+    past_the_nest_limit_a_heartbeat_lost_again_during_the_recovery_soak_starts_a_full_enable_at_once) {
     fake_host h;
+    h.cfg().controller.recovery_nest_limit = 0;
     mtce::test::enabled_available(h);
     (void)supervised_and_settled(h);
     const auto t0 = h.now();
