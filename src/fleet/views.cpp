@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "fleet/bmc_policy.hpp"
+#include "fleet/states.hpp"
 #include "heartbeat/monitor.hpp"
 #include "heartbeat/report.hpp"
 
@@ -51,11 +52,6 @@ private:
     time_point steady_;
     std::chrono::system_clock::time_point wall_;
 };
-
-std::string states_text(const host_states& st) {
-    return fmt::format("{}-{}-{}", to_string(st.administrative), to_string(st.operational),
-                       to_string(st.availability));
-}
 
 json dor_document(const dor_view& dor, const wall_times& times) {
     json hosts = json::array();
