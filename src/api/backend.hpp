@@ -83,6 +83,9 @@ public:
     [[nodiscard]] virtual bool host(std::string_view name, nlohmann::json& out) const = 0;
     /// GET /v1/health: a JSON object; "status" is "ok" while the controller serves.
     [[nodiscard]] virtual nlohmann::json health() const = 0;
+    /// GET /v1/system: a JSON object, the fleet's failure-policy mode and where Dead Office Recovery and
+    /// multi-node failure avoidance stand, and the controllers (design §7).
+    [[nodiscard]] virtual nlohmann::json system() const = 0;
     /// GET /metrics: Prometheus text exposition format 0.0.4, every line ending in '\n'.
     [[nodiscard]] virtual std::string metrics() const = 0;
     /// GET /v1/alarms: a JSON array of active alarms, each {"id", "host", "severity", "reason", "since"}.

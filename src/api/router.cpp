@@ -30,7 +30,7 @@ bool is_read(std::string_view method) {
 }
 
 /// What a path names.
-enum class resource { hosts, host, host_actions, alarms, events, health, metrics };
+enum class resource { hosts, host, host_actions, alarms, events, health, system, metrics };
 
 struct match {
     resource what;
@@ -49,6 +49,9 @@ std::optional<match> match_path(std::string_view path) {
     }
     if (path == "/v1/health") {
         return match{resource::health, {}};
+    }
+    if (path == "/v1/system") {
+        return match{resource::system, {}};
     }
     if (path == "/metrics") {
         return match{resource::metrics, {}};
@@ -154,6 +157,8 @@ http::response read(const http::request& req, const match& m, const backend& b) 
         return events(req.query, b);
     case resource::health:
         return json_response(b.health());
+    case resource::system:
+        return json_response(b.system());
     case resource::metrics:
         return {200, std::string{metrics_content_type}, b.metrics(), {}};
     case resource::host_actions:

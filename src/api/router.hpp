@@ -27,7 +27,7 @@ inline constexpr std::string_view metrics_content_type = "text/plain; version=0.
 
 /// Answers `req`:
 /// - GET (and HEAD, answered as GET: the caller leaves the body out) /v1/hosts, /v1/hosts/{name},
-///   /v1/alarms, /v1/events?since=N&limit=M, /v1/health and /metrics;
+///   /v1/alarms, /v1/events?since=N&limit=M, /v1/health, /v1/system and /metrics;
 /// - POST /v1/hosts, PATCH /v1/hosts/{name}, DELETE /v1/hosts/{name} and POST /v1/hosts/{name}/actions,
 ///   which await the backend's add_host(), modify_host(), delete_host() and act(); their outcome becomes the
 ///   response: result::done is 201, 200, 204 (no body) and 202 respectively, with the outcome's body ({} when

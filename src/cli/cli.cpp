@@ -182,6 +182,15 @@ int run(int argc, char** argv) {
     bool follow = false;
     event_list->add_flag("--follow", follow, "Keep printing new events");
 
+    auto* system_cmd =
+        app.add_subcommand("system", "The fleet's failure policies and controllers (controller API client)");
+    system_cmd->require_subcommand(1);
+    add_api(system_cmd);
+    auto* system_show = system_cmd->add_subcommand(
+        "show",
+        "Show the policy mode, Dead Office Recovery, multi-node failure avoidance and the controllers");
+    add_json(system_show);
+
     auto* config_cmd = app.add_subcommand("config", "Configuration tools");
     config_cmd->require_subcommand(1);
     auto* config_check = config_cmd->add_subcommand("check", "Validate a configuration file; exit 0 or 2");
@@ -262,6 +271,9 @@ int run(int argc, char** argv) {
     }
     if (*alarm_list) {
         return run_alarm_list(client);
+    }
+    if (*system_show) {
+        return run_system_show(client);
     }
     if (*event_list) {
         return run_event_list(client, {.follow = follow});

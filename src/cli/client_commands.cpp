@@ -12,6 +12,7 @@
 #include "api/listen.hpp"
 #include "cli/cli.hpp"
 #include "cli/host_view.hpp"
+#include "cli/system_view.hpp"
 #include "core/config.hpp"
 #include "core/files.hpp"
 
@@ -280,6 +281,28 @@ int run_host_show(const client_options& options, const std::string& name) {
         print_json(*got.doc);
     } else {
         fmt::print("{}", render_host(*got.doc));
+    }
+    return exit_ok;
+}
+
+int run_system_show(const client_options& options) {
+    const auto session = api_session::open(options, /*for_changes=*/false);
+    if (!session) {
+        fmt::print(stderr, "mtce: {}\n", session.error());
+        return exit_usage;
+    }
+    const auto got = session->get("/v1/system");
+    if (!got.ok()) {
+        return report_failure(got, "cannot show the system", /*names_a_host=*/false);
+    }
+    if (!got.doc || !got.doc->is_object()) {
+        fmt::print(stderr, "mtce: the controller's system view is not a JSON object\n");
+        return exit_failed;
+    }
+    if (options.json) {
+        print_json(*got.doc);
+    } else {
+        fmt::print("{}", render_system(*got.doc));
     }
     return exit_ok;
 }

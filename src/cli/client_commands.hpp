@@ -1,7 +1,7 @@
 #pragma once
 
 // The controller API client subcommands' common ground: how they find the API and the bearer token, how an
-// answer becomes an exit status, and `mtce host list` / `mtce host show`.
+// answer becomes an exit status, and `mtce host list` / `mtce host show` / `mtce system show`.
 
 #include <chrono>
 #include <filesystem>
@@ -111,5 +111,7 @@ int run_list(const client_options& options, const std::string& path, std::string
 int run_host_list(const client_options& options);
 /// `mtce host show NAME`; returns the exit status (3 when there is no such host).
 int run_host_show(const client_options& options, const std::string& name);
+/// `mtce system show`: the system view (design §7); returns the exit status (mtce(8)).
+int run_system_show(const client_options& options);
 
 }  // namespace mtce::cli

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -50,6 +51,20 @@ constexpr std::array<std::string_view, 14> show_fields{"name",
                                                        "auto_recovery_disabled"};
 
 constexpr std::array<std::string_view, 2> networks{"mgmt", "cluster"};
+
+/// The `autorecovery` line of `host show`, e.g. "goenabled, 3 in a row": the cause auto-recovery counts most
+/// consecutive failures of and their count; nothing while there are none.
+std::optional<std::string> autorecovery_text(const json& host) {
+    const auto it = host.find("autorecovery");
+    if (it == host.end() || !it->is_object()) {
+        return std::nullopt;
+    }
+    const auto count = it->find("count");
+    if (count == it->end() || !count->is_number_integer() || count->get<std::int64_t>() <= 0) {
+        return std::nullopt;
+    }
+    return fmt::format("{}, {} in a row", cell_text(*it, "cause"), count->get<std::int64_t>());
+}
 
 }  // namespace
 
@@ -158,6 +173,11 @@ std::string render_host(const json& host) {
             value += fmt::format(" ({})", format_uptime(host["uptime_s"].get<std::uint64_t>()));
         }
         lines.emplace_back(std::string{field}, std::move(value));
+        if (field == "auto_recovery_disabled" && host.is_object()) {
+            if (auto text = autorecovery_text(host)) {
+                lines.emplace_back("autorecovery", std::move(*text));
+            }
+        }
     }
     for (const auto network : networks) {
         lines.emplace_back(fmt::format("heartbeat {}", network), heartbeat_cell(host, network));
@@ -165,7 +185,7 @@ std::string render_host(const json& host) {
     if (host.is_object()) {
         const std::set<std::string_view> shown(show_fields.begin(), show_fields.end());
         for (const auto& [key, value] : host.items()) {
-            if (key != "heartbeat" && !shown.contains(key)) {
+            if (key != "heartbeat" && key != "autorecovery" && !shown.contains(key)) {
                 lines.emplace_back(printable(key), value_text(value));
             }
         }

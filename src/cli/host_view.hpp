@@ -45,7 +45,9 @@ namespace mtce::cli {
                                            const nlohmann::json& host);
 
 /// `host show`: one aligned "key: value" line per field of the host document, in the design's order, the
-/// heartbeat as one line per network, then any other fields the document has.
+/// heartbeat as one line per network, then any other fields the document has. After
+/// `auto_recovery_disabled`, while auto-recovery counts consecutive failures, an `autorecovery` line says of
+/// which cause and how many, e.g. "goenabled, 3 in a row".
 [[nodiscard]] std::string render_host(const nlohmann::json& host);
 
 }  // namespace mtce::cli

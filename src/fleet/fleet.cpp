@@ -295,6 +295,10 @@ nlohmann::json fleet_manager::health() const {
     return health_document(*parts_);
 }
 
+nlohmann::json fleet_manager::system() const {
+    return system_document(*parts_);
+}
+
 std::string fleet_manager::metrics() const {
     return metrics_text(*parts_);
 }

@@ -75,6 +75,7 @@ public:
     [[nodiscard]] nlohmann::json hosts() const override;
     [[nodiscard]] bool host(std::string_view name, nlohmann::json& out) const override;
     [[nodiscard]] nlohmann::json health() const override;
+    [[nodiscard]] nlohmann::json system() const override;
     [[nodiscard]] std::string metrics() const override;
     [[nodiscard]] nlohmann::json alarms() const override;
     [[nodiscard]] nlohmann::json events(std::uint64_t since, std::size_t limit) const override;

@@ -1,5 +1,6 @@
 #include "fleet/views.hpp"
 
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <tuple>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "fleet/bmc_policy.hpp"
+#include "fleet/states.hpp"
 #include "heartbeat/monitor.hpp"
 #include "heartbeat/report.hpp"
 
@@ -27,6 +29,60 @@ std::string iso_time(std::int64_t ms) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
+}
+
+/// Moments of the steady clock as the wall-clock times they correspond to: the steady clock is what the
+/// policies measure with, an operator reads UTC. Both clocks are read once, so that the moments of one
+/// document keep their distances.
+class wall_times {
+public:
+    wall_times() : steady_{clock::now()}, wall_{std::chrono::system_clock::now()} {}
+
+    /// `t` in ISO 8601 UTC to the second.
+    [[nodiscard]] json at(time_point t) const {
+        const auto wall =
+            wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_);
+        return iso_time(
+            std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count());
+    }
+    /// As at(), or null for time_point{} (a moment that never came).
+    [[nodiscard]] json at_if_set(time_point t) const { return t == time_point{} ? json(nullptr) : at(t); }
+
+private:
+    time_point steady_;
+    std::chrono::system_clock::time_point wall_;
+};
+
+json dor_document(const dor_view& dor, const wall_times& times) {
+    json hosts = json::array();
+    for (const auto& h : dor.hosts) {
+        hosts.push_back(
+            {{"name", h.name}, {"state", h.state}, {"recovered", h.recovered}, {"checked_in", h.checked_in}});
+    }
+    const bool opened = dor.started != time_point{};
+    return {
+        {"active", dor.active},
+        {"started", opened ? times.at(dor.started) : json(nullptr)},
+        {"deadline", opened ? times.at(dor.deadline) : json(nullptr)},
+        {"ended", dor.ended ? times.at(*dor.ended) : json(nullptr)},
+        {"recovered", dor.recovered()},
+        {"total", dor.hosts.size()},
+        {"hosts", std::move(hosts)},
+    };
+}
+
+json mnfa_document(const mnfa_view& mnfa, const wall_times& times) {
+    json networks = json::object();
+    for (auto net : all_networks) {
+        networks[std::string{to_string(net)}] = mnfa.missing[static_cast<std::size_t>(net)];
+    }
+    return {
+        {"active", mnfa.active},
+        {"since", mnfa.active ? times.at_if_set(mnfa.since) : json(nullptr)},
+        {"networks", std::move(networks)},
+        {"hosts", mnfa.hosts},
+        {"episodes", mnfa.episodes},
+    };
 }
 
 }  // namespace
@@ -50,6 +106,7 @@ json host_document(const fleet_parts& s, const host_slot& slot) {
         }
     }
     const auto now = clock::now();
+    const auto [recovery_cause, recovery_count] = h.autorecovery_count();
     json doc{
         {"name", h.spec.name},
         {"personality", to_string(h.spec.personality)},
@@ -77,7 +134,8 @@ json host_document(const fleet_parts& s, const host_slot& slot) {
         {"bmc_address", h.spec.bmc.address},
         {"bmc_username", h.spec.bmc.username},
         {"heartbeat", heartbeat::levels_document(levels)},
-        {"auto_recovery_disabled", false},
+        {"auto_recovery_disabled", h.auto_recovery_disabled(s.cfg()->autorecovery.threshold)},
+        {"autorecovery", {{"cause", to_string(recovery_cause)}, {"count", recovery_count}}},
         {"management", "managed"},
         {"failure_cause", h.cause == failure_cause::none ? std::string{} : std::string{to_string(h.cause)}},
         {"degrade_causes", degrade_names(h.degrade_mask)},
@@ -112,6 +170,7 @@ json discovered_document(const std::string& name, const discovered_host& d) {
         {"bmc_type", "none"},
         {"heartbeat", std::move(hb)},
         {"auto_recovery_disabled", false},
+        {"autorecovery", {{"cause", "none"}, {"count", 0}}},
         {"management", "discovered"},
     };
 }
@@ -175,6 +234,23 @@ json health_document(const fleet_parts& s) {
         doc["reason"] = "the inventory cannot be written; the state is kept in memory and written again";
     }
     return doc;
+}
+
+json system_document(const fleet_parts& s) {
+    const wall_times times;
+    json controllers = json::array();
+    for (const auto& [name, slot] : s.hosts) {
+        const auto& h = slot->record();
+        if (h.spec.personality == role::controller) {
+            controllers.push_back({{"name", name}, {"state", states_text(h.states)}, {"self", h.self}});
+        }
+    }
+    return {
+        {"mode", to_string(s.policy.mode())},
+        {"dor", dor_document(s.policy.dor(), times)},
+        {"mnfa", mnfa_document(s.policy.mnfa(), times)},
+        {"controllers", std::move(controllers)},
+    };
 }
 
 std::string metrics_text(const fleet_parts& s) {

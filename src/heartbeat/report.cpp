@@ -50,6 +50,7 @@ nlohmann::json monitor_only_document(const monitored_view& h) {
         {"heartbeat", levels_document(h.status)},
         {"management", "monitor-only"},
         {"auto_recovery_disabled", false},
+        {"autorecovery", {{"cause", "none"}, {"count", 0}}},
     };
 }
 

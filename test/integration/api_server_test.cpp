@@ -128,6 +128,11 @@ BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_content_type_and_body) 
     BOOST_TEST(health.status == 200);
     BOOST_TEST(json::parse(health.body) == json({{"status", "ok"}}));
 
+    const auto system = get(s, "/v1/system");
+    BOOST_TEST(system.status == 200);
+    BOOST_TEST(system.content_type == "application/json");
+    BOOST_TEST(json::parse(system.body) == b.system());
+
     const auto metrics = get(s, "/metrics");
     BOOST_TEST(metrics.status == 200);
     BOOST_TEST(metrics.content_type == "text/plain; version=0.0.4");

@@ -1,6 +1,6 @@
 #define BOOST_TEST_MODULE cli_api_test
-// The client commands (`mtce host ...`, `mtce alarm list`, `mtce event list`): the real binary against the
-// REST server with a scripted backend, on loopback.
+// The client commands (`mtce host ...`, `mtce alarm list`, `mtce event list`, `mtce system show`): the real
+// binary against the REST server with a scripted backend, on loopback.
 #include <boost/test/unit_test.hpp>
 
 #include <netinet/in.h>
@@ -153,6 +153,29 @@ BOOST_AUTO_TEST_CASE(host_show_of_an_unknown_host_exits_3_and_says_so) {
         BOOST_TEST(r.out.empty(), r.out);
         BOOST_TEST(contains(r.err, "no host named nosuch"), r.err);
     }
+}
+
+BOOST_AUTO_TEST_CASE(system_show_prints_the_summary_or_exactly_the_apis_document) {
+    mtce::test::fake_backend b;
+    mtce::test::api_server server{b};
+    mtce::test::scratch s;
+    const auto text = mtce_run({"system", "--api", server.url(), "show"}, s);
+    BOOST_TEST(text.exit_code == 0, text.err);
+    BOOST_TEST(text.out.starts_with("mode:        dor\n"), text.out);
+    BOOST_TEST(contains(text.out, "2 of 4 hosts recovered\n"), text.out);
+    BOOST_TEST(contains(text.out, "  worker-0      unlocked-disabled-offline   waiting\n"), text.out);
+    BOOST_TEST(
+        contains(text.out, "controllers: controller-0  unlocked-enabled-available  (this controller)\n"),
+        text.out);
+    const auto doc = mtce_run({"system", "show", "--json", "--api", server.url()}, s);
+    BOOST_TEST(doc.exit_code == 0, doc.err);
+    BOOST_TEST(json::parse(doc.out) == b.system());
+    BOOST_TEST(doc.err.empty());
+    b.set_system(json::array());
+    const auto bad = mtce_run({"system", "show", "--api", server.url()}, s);
+    BOOST_TEST(bad.exit_code == 1);
+    BOOST_TEST(bad.out.empty());
+    BOOST_TEST(bad.err == "mtce: the controller's system view is not a JSON object\n");
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_controller_exits_5_naming_the_url) {
@@ -412,6 +435,7 @@ BOOST_AUTO_TEST_CASE(an_unreachable_controller_exits_5_for_every_client_command)
              {"host", "power-cycle", "w"},
              {"host", "add", "w", "--personality", "worker", "--mgmt-ip", "1.2.3.4"},
              {"alarm", "list"},
+             {"system", "show"},
              {"event", "list", "--json"},
              {"event", "list", "--follow"}}) {
         auto argv = args;

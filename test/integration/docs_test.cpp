@@ -51,6 +51,8 @@ const std::vector<path_words>& interface_paths() {
         {"alarm", "list"},
         {"event"},
         {"event", "list"},
+        {"system"},
+        {"system", "show"},
         {"config"},
         {"config", "check"},
         {"demo"},
@@ -337,7 +339,7 @@ BOOST_AUTO_TEST_SUITE(mtce_8)
 BOOST_AUTO_TEST_CASE(help_lists_the_subcommands_of_the_interface) {
     // The discovery below relies on parsing "Subcommands:"; make sure it finds the known ones.
     const auto top = subcommands_in(help_of({}));
-    for (const char* name : {"agent", "host", "alarm", "event", "config", "demo", "version"}) {
+    for (const char* name : {"agent", "host", "alarm", "event", "system", "config", "demo", "version"}) {
         BOOST_CHECK_MESSAGE(std::find(top.begin(), top.end(), name) != top.end(),
                             "'mtce --help' does not list the subcommand '" << name << "'");
     }

@@ -16,6 +16,25 @@ BOOST_AUTO_TEST_CASE(this_controller_adds_itself_locked) {
     const auto doc = c.show("controller-0");
     BOOST_TEST(doc.value("this_controller", false));
     BOOST_TEST(doc.value("management", "") == "managed");
+    BOOST_TEST(doc["auto_recovery_disabled"] == false);
+    BOOST_TEST(doc["autorecovery"] == json({{"cause", "none"}, {"count", 0}}));
+
+    // Whatever mode the fleet policy is in (a controller that booted moments ago may be in Dead Office
+    // Recovery), the system view names it and lists this controller as itself.
+    const auto r = c.run({"system", "show", "--json"});
+    BOOST_TEST_INFO(r.out << r.err);
+    BOOST_REQUIRE(r.exit_code == 0);
+    const auto system = json::parse(r.out);
+    BOOST_TEST((system["mode"] == "normal" || system["mode"] == "dor" || system["mode"] == "mnfa"));
+    BOOST_TEST(system["mnfa"]["networks"] == json({{"mgmt", 0}, {"cluster", 0}}));
+    BOOST_TEST(system["dor"]["total"] == system["dor"]["hosts"].size());
+    BOOST_TEST(
+        system["controllers"] ==
+        json::array({{{"name", "controller-0"}, {"state", "locked-disabled-online"}, {"self", true}}}));
+    const auto text = c.run({"system", "show"});
+    BOOST_TEST(text.exit_code == 0);
+    BOOST_TEST(contains(text.out, "controllers: controller-0  locked-disabled-online  (this controller)\n"),
+               text.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_is_added_unlocked_enabled_and_locked_again) {

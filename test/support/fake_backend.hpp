@@ -23,8 +23,8 @@
 
 namespace mtce::test {
 
-/// A backend with two hosts, worker-0 (heartbeat degraded on cluster) and controller-0, whose tests script
-/// what the changes answer and see what was asked.
+/// A backend with two hosts, worker-0 (heartbeat degraded on cluster) and controller-0, and a system view
+/// of a site in Dead Office Recovery, whose tests script what the changes answer and see what was asked.
 ///
 /// Thread-safe (one mutex), so that a test can script and inspect it while a server thread calls it.
 /// Changes answer, unless scripted, api::result::done: add_host and modify_host with {"name": ...},
@@ -58,7 +58,8 @@ public:
              {"bmc_type", "redfish"},
              {"heartbeat",
               {{"mgmt", {{"state", "ok"}, {"misses", 0}}}, {"cluster", {{"state", "ok"}, {"misses", 0}}}}},
-             {"auto_recovery_disabled", false}});
+             {"auto_recovery_disabled", false},
+             {"autorecovery", {{"cause", "none"}, {"count", 0}}}});
         hosts_.push_back({{"name", "worker-0"},
                           {"personality", "worker"},
                           {"subfunctions", {"worker"}},
@@ -75,7 +76,8 @@ public:
                           {"heartbeat",
                            {{"mgmt", {{"state", "ok"}, {"misses", 1}}},
                             {"cluster", {{"state", "degraded"}, {"misses", 7}}}}},
-                          {"auto_recovery_disabled", false}});
+                          {"auto_recovery_disabled", false},
+                          {"autorecovery", {{"cause", "none"}, {"count", 0}}}});
     }
 
     [[nodiscard]] nlohmann::json hosts() const override {
@@ -102,6 +104,10 @@ public:
         return false;
     }
     [[nodiscard]] nlohmann::json health() const override { return {{"status", "ok"}}; }
+    [[nodiscard]] nlohmann::json system() const override {
+        const std::lock_guard lock{mutex_};
+        return system_;
+    }
     [[nodiscard]] std::string metrics() const override {
         return "# HELP mtce_hosts Hosts in the inventory.\n# TYPE mtce_hosts gauge\nmtce_hosts 2\n";
     }
@@ -167,6 +173,11 @@ public:
     void change_after(const std::string& name, std::uint64_t reads, nlohmann::json changes) {
         const std::lock_guard lock{mutex_};
         changes_.push_back({name, reads_[name] + reads, std::move(changes)});
+    }
+    /// What GET /v1/system answers from now on.
+    void set_system(nlohmann::json system) {
+        const std::lock_guard lock{mutex_};
+        system_ = std::move(system);
     }
     void set_alarms(nlohmann::json alarms) {
         const std::lock_guard lock{mutex_};
@@ -283,6 +294,42 @@ private:
     mutable std::map<std::string, std::uint64_t> reads_;
     mutable std::vector<std::pair<std::uint64_t, std::size_t>> queries_;
     nlohmann::json alarms_ = nlohmann::json::array();
+    /// A site in Dead Office Recovery, two hosts of four recovered; MNFA entered once before.
+    nlohmann::json system_ = {
+        {"mode", "dor"},
+        {"dor",
+         {{"active", true},
+          {"started", "2026-12-07T10:00:00Z"},
+          {"deadline", "2026-12-07T10:00:24Z"},
+          {"ended", nullptr},
+          {"recovered", 2},
+          {"total", 4},
+          {"hosts",
+           {{{"name", "controller-0"},
+             {"state", "unlocked-enabled-available"},
+             {"recovered", true},
+             {"checked_in", true}},
+            {{"name", "storage-0"},
+             {"state", "unlocked-enabled-available"},
+             {"recovered", true},
+             {"checked_in", true}},
+            {{"name", "worker-0"},
+             {"state", "unlocked-disabled-offline"},
+             {"recovered", false},
+             {"checked_in", false}},
+            {{"name", "worker-1"},
+             {"state", "unlocked-disabled-intest"},
+             {"recovered", false},
+             {"checked_in", true}}}}}},
+        {"mnfa",
+         {{"active", false},
+          {"since", nullptr},
+          {"networks", {{"mgmt", 0}, {"cluster", 0}}},
+          {"hosts", nlohmann::json::array()},
+          {"episodes", 1}}},
+        {"controllers",
+         {{{"name", "controller-0"}, {"state", "unlocked-enabled-available"}, {"self", true}},
+          {{"name", "controller-1"}, {"state", "locked-disabled-offline"}, {"self", false}}}}};
     nlohmann::json events_ = nlohmann::json::array();
 };
 

@@ -88,6 +88,23 @@ BOOST_AUTO_TEST_CASE(health_and_metrics_come_from_the_backend) {
     BOOST_TEST(m.body == b.metrics());
 }
 
+BOOST_AUTO_TEST_CASE(the_system_view_is_the_backends_document_and_serves_reads_only) {
+    fake_backend b;
+    const auto r = route(get("/v1/system"), b, false);
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.content_type == "application/json");
+    BOOST_TEST(body_of(r) == b.system());
+    BOOST_TEST(body_of(r)["mode"] == "dor");
+    BOOST_TEST(route(get("/v1/system", "HEAD"), b, false).status == 200);
+    const auto post = route(make("POST", "/v1/system", "{}"), b);
+    BOOST_TEST(post.status == 405);
+    BOOST_TEST(body_of(post)["error"] == "method not allowed");
+    BOOST_REQUIRE(post.headers.size() == 1u);
+    BOOST_TEST(post.headers[0].second == "GET, HEAD");
+    BOOST_TEST(route(make("POST", "/v1/system", "{}"), b, false).status == 403);
+    BOOST_TEST(b.calls().empty());
+}
+
 BOOST_AUTO_TEST_CASE(alarms_are_the_backends_array) {
     fake_backend b;
     const json alarms = json::array({{{"id", "200.004"},
@@ -145,9 +162,9 @@ BOOST_AUTO_TEST_SUITE(refusals)
 
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
     fake_backend b;
-    for (const char* path :
-         {"/", "/v1", "/v1/hosts/", "/v1/hosts/a/b", "/v2/hosts", "/metrics/x", "/v1/hosts//actions",
-          "/v1/hosts/a/actions/", "/v1/hosts/a/actions/x", "/v1/alarms/1", "/v1/events/"}) {
+    for (const char* path : {"/", "/v1", "/v1/hosts/", "/v1/hosts/a/b", "/v2/hosts", "/metrics/x",
+                             "/v1/hosts//actions", "/v1/hosts/a/actions/", "/v1/hosts/a/actions/x",
+                             "/v1/alarms/1", "/v1/events/", "/v1/system/", "/v1/system/dor"}) {
         const auto r = route(get(path), b, false);
         BOOST_TEST(r.status == 404, path);
         BOOST_TEST(body_of(r)["error"] == "not found", path);
@@ -169,6 +186,7 @@ BOOST_AUTO_TEST_CASE(each_path_answers_405_with_allow_for_the_methods_it_does_no
         {"POST", "/v1/alarms", "GET, HEAD"},
         {"POST", "/v1/events", "GET, HEAD"},
         {"DELETE", "/v1/health", "GET, HEAD"},
+        {"PUT", "/v1/system", "GET, HEAD"},
         {"OPTIONS", "/metrics", "GET, HEAD"},
     };
     for (const auto& [method, path, allow] : cases) {

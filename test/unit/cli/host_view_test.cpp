@@ -81,6 +81,24 @@ BOOST_AUTO_TEST_CASE(show_prints_every_field_in_order_then_the_heartbeat_per_net
                "heartbeat cluster:        degraded(7)\n");
 }
 
+BOOST_AUTO_TEST_CASE(show_says_which_cause_auto_recovery_counts_only_while_it_counts_one) {
+    const mtce::test::fake_backend b;
+    auto h = b.hosts()[1];
+    h["operational"] = "disabled";
+    h["availability"] = "failed";
+    h["auto_recovery_disabled"] = true;
+    h["autorecovery"] = {{"cause", "goenabled"}, {"count", 3}};
+    const auto text = render_host(h);
+    BOOST_TEST(text.find("auto_recovery_disabled:   true\n"
+                         "autorecovery:             goenabled, 3 in a row\n"
+                         "heartbeat mgmt:") != std::string::npos,
+               text);
+    // Nothing counted: no line, and the field is not repeated among the unknown ones.
+    BOOST_TEST(render_host(b.hosts()[1]).find("autorecovery") == std::string::npos);
+    h["autorecovery"] = "broken";
+    BOOST_TEST(render_host(h).find("autorecovery") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(show_tolerates_missing_fields_and_prints_unknown_ones_last) {
     const auto text = render_host(json{{"name", "w"}, {"zone", "rack-2"}});
     BOOST_TEST(text.starts_with("name:                     w\npersonality:              -\n"));
