@@ -527,7 +527,10 @@ int run_demo(const demo_options& options) {
                 return false;
             };
         };
-        auto fail = [&](const std::string& what) { throw std::runtime_error{what}; };
+        // A wait cut short by Ctrl-C says so, not that what it waited for did not happen.
+        auto fail = [&](const std::string& what) {
+            throw std::runtime_error{interrupted ? "interrupted" : what};
+        };
         // Lets `limit` pass, the screen live meanwhile.
         auto pause = [&](std::chrono::milliseconds limit) {
             (void)until([](const json&) { return false; }, limit);
@@ -641,9 +644,6 @@ int run_demo(const demo_options& options) {
                 return !watch.end.empty() && (watch.timed_out || all_in("unlocked-enabled-available")(hosts));
             },
             recovery_limit);
-        if (interrupted) {
-            fail("interrupted");
-        }
         if (!recovered) {
             fail(
                 watch.end.empty()
