@@ -1,7 +1,9 @@
 // `mtce demo`: a controller and N hosts on loopback, unprivileged, each a real `mtce agent` child process in
 // a temporary directory, with unicast heartbeat between them. The demo adds the hosts to the inventory,
 // unlocks them and shows the host table live as they pass through their states; then one host dies and
-// the demo shows how the controller detects it, fails it and recovers it once it boots again.
+// the demo shows how the controller detects it, fails it and recovers it once it boots again. Last, the whole
+// site loses power: every process stops at once, the controller boots first and the hosts one by one, and the
+// demo shows Dead Office Recovery bring them all back without failing or rebooting any of them.
 //
 // A host "reboots" as its host.reboot_command asks: the command leaves a marker, and the demo stops the
 // agent, gives the host a new boot identity, empties its run directory (a tmpfs on a real host) and starts
@@ -18,11 +20,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -195,6 +200,18 @@ public:
         return out;
     }
 
+    /// A power loss: every agent (the controller's too) stops at once, with no chance to say goodbye.
+    void power_off_all() {
+        for (auto& h : hosts_) {
+            if (h.pid > 0) {
+                (void)::kill(h.pid, SIGKILL);
+            }
+        }
+        for (auto& h : hosts_) {
+            stop(h, SIGKILL);
+        }
+    }
+
     void stop_all() {
         for (auto& h : hosts_) {
             if (h.pid > 0) {
@@ -275,7 +292,10 @@ private:
                 "loss_recovery_timeout = \"2s\"\ntask_display = \"3s\"\n\n"
                 "[autorecovery]\nconfig_interval = \"5s\"\ngoenabled_interval = \"5s\"\nservices_interval = "
                 "\"5s\"\n"
-                "heartbeat_interval = \"5s\"\nboot_interval = \"5s\"\n",
+                "heartbeat_interval = \"5s\"\nboot_interval = \"5s\"\n\n"
+                // A controller started less than 20 minutes into its boot with unlocked hosts in its
+                // inventory: the site lost power. Its first start has none, so only the last act is one.
+                "[dor]\ndetect_s = 1200\ntimeout_s = 30\n",
                 d, base_ + 9);
         }
         write_text(h.dir / "mtce.toml", toml);
@@ -303,10 +323,17 @@ public:
     }
 
     void note(std::string line) {
-        notes_.push_back(std::move(line));
         if (!tty_) {
-            fmt::print("{}\n", notes_.back());
+            fmt::print("{}\n", line);
             std::fflush(stdout);
+        }
+        keep(std::move(line));
+    }
+
+    /// A line kept on the screen under the events, on a terminal only: elsewhere the event lines say it.
+    void status(std::string line) {
+        if (tty_) {
+            keep(std::move(line));
         }
     }
 
@@ -350,11 +377,69 @@ public:
     }
 
 private:
+    /// The newest notes only, so that the screen keeps its table in view.
+    void keep(std::string line) {
+        notes_.push_back(std::move(line));
+        while (notes_.size() > 12) {
+            notes_.erase(notes_.begin());
+        }
+    }
+
     bool tty_;
     steady::time_point start_;
     std::string act_;
     std::vector<std::string> recent_;
     std::vector<std::string> notes_;
+};
+
+/// What the demo sees while the site recovers from its power loss: the Dead Office Recovery events, and any
+/// host failed or rebooted meanwhile (neither should be).
+struct power_loss_watch {
+    bool watching = false;
+    bool banner = false;
+    std::string end;  ///< the event that closed the recovery: complete, or timed out
+    bool timed_out = false;
+    std::set<std::string> failed;
+    std::vector<std::string> rebooted;
+
+    /// Looks at one event; returns the line to keep on the screen, if it is one of the recovery's.
+    std::optional<std::string> see(const json& e) {
+        const auto host = e.value("host", std::string{});
+        const auto kind = e.value("kind", std::string{});
+        const auto text = e.value("text", std::string{});
+        if (kind == "state") {
+            // "unlocked-enabled-degraded -> unlocked-disabled-failed (loss of communication)"
+            const auto arrow = text.find("-> ");
+            if (arrow != std::string::npos &&
+                text.substr(arrow, text.find(' ', arrow + 3) - arrow).ends_with("-disabled-failed")) {
+                failed.insert(host);
+            }
+            return std::nullopt;
+        }
+        if (kind != "dor") {
+            return std::nullopt;
+        }
+        if (text.starts_with("Dead Office Recovery is ACTIVE")) {
+            banner = true;
+        } else if (text.starts_with("Dead Office Recovery complete")) {
+            end = text;
+        } else if (text.starts_with("Dead Office Recovery Timeout")) {
+            end = text;
+            timed_out = true;
+        } else if (text.starts_with("FAILED")) {
+            failed.insert(host);
+        }
+        return host.empty() ? fmt::format("  {}", text) : fmt::format("  {}: {}", host, text);
+    }
+
+    /// Looks at the host table.
+    void see_hosts(const json& hosts) {
+        for (const auto& h : hosts) {
+            if (state_text(h).ends_with("-disabled-failed")) {
+                failed.insert(h.value("name", ""));
+            }
+        }
+    }
 };
 
 }  // namespace
@@ -384,21 +469,35 @@ int run_demo(const demo_options& options) {
         const std::string_view em = tty ? bold : std::string_view{};
         const std::string_view end = tty ? plain : std::string_view{};
         std::uint64_t last_event = 0;
+        power_loss_watch watch;
         auto refresh = [&] {
             for (const auto& name : d.serve_reboots()) {
                 out.note(fmt::format("  ({} reboots: the demo restarts its agent with a new boot identity)",
                                      name));
+                if (watch.watching) {
+                    watch.rebooted.push_back(name);
+                }
             }
             auto hosts = d.get("/v1/hosts");
             const auto events = d.get(fmt::format("/v1/events?since={}", last_event));
             if (events.is_array() && !events.empty()) {
                 last_event = events.back().value("id", last_event);
             }
+            if (watch.watching && events.is_array()) {
+                for (const auto& e : events) {
+                    if (auto line = watch.see(e)) {
+                        out.status(std::move(*line));
+                    }
+                }
+            }
+            if (watch.watching && hosts.is_array()) {
+                watch.see_hosts(hosts);
+            }
             out.show(hosts, events);
             return hosts;
         };
         // Waits until `done(hosts)` or `limit`, redrawing every half second.
-        auto until = [&](auto done, std::chrono::seconds limit) {
+        auto until = [&](auto done, std::chrono::milliseconds limit) {
             const auto deadline = steady::now() + limit;
             while (!interrupted && steady::now() < deadline) {
                 const auto hosts = refresh();
@@ -428,19 +527,29 @@ int run_demo(const demo_options& options) {
                 return false;
             };
         };
-        auto fail = [&](const std::string& what) { throw std::runtime_error{what}; };
+        // A wait cut short by Ctrl-C says so, not that what it waited for did not happen.
+        auto fail = [&](const std::string& what) {
+            throw std::runtime_error{interrupted ? "interrupted" : what};
+        };
+        // Lets `limit` pass, the screen live meanwhile.
+        auto pause = [&](std::chrono::milliseconds limit) {
+            (void)until([](const json&) { return false; }, limit);
+            if (interrupted) {
+                fail("interrupted");
+            }
+        };
 
         fmt::print("Starting controller-0 and {} host(s) on loopback in {} ...\n", options.hosts,
                    root.string());
         for (auto& h : d.hosts()) {
             d.start(h);
         }
-        out.act("1/4 controller-0 starts and adds itself to the inventory (locked)");
+        out.act("1/5 controller-0 starts and adds itself to the inventory (locked)");
         if (!until([](const json& hosts) { return !hosts.empty(); }, 30s)) {
             fail("the controller did not answer");
         }
 
-        out.act("2/4 the hosts are added to the inventory: locked, then online once they report");
+        out.act("2/5 the hosts are added to the inventory: locked, then online once they report");
         for (const auto& h : d.hosts()) {
             if (h.role == "controller") {
                 continue;
@@ -457,7 +566,7 @@ int run_demo(const demo_options& options) {
             fail("the hosts did not all come online");
         }
 
-        out.act("3/4 every host is unlocked: self-tests, host services, heartbeat soak, enabled");
+        out.act("3/5 every host is unlocked: self-tests, host services, heartbeat soak, enabled");
         const auto unlocked_at = steady::now();
         for (const auto& h : d.hosts()) {
             if (d.post("/v1/hosts/" + h.name + "/actions", {{"action", "unlock"}}) != 202) {
@@ -472,7 +581,7 @@ int run_demo(const demo_options& options) {
                              d.hosts().size(), enable_s, end));
 
         const std::string victim = d.hosts().size() > 2 ? d.hosts()[2].name : d.hosts().back().name;
-        out.act(fmt::format("4/4 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed",
+        out.act(fmt::format("4/5 {} dies (kill -9 of its agent): heartbeat loss, graceful recovery, failed",
                             victim));
         std::this_thread::sleep_for(2s);
         const auto killed_at = steady::now();
@@ -496,14 +605,75 @@ int run_demo(const demo_options& options) {
         const auto recovered_s = std::chrono::duration<double>(steady::now() - back_at).count();
         out.note(fmt::format("{}{} unlocked-enabled-available again {:.1f} s after it booted.{}", em, victim,
                              recovered_s, end));
-        (void)until([](const json&) { return false; }, 3s);
-        if (interrupted) {
-            fmt::print("\nInterrupted.\n");
+        pause(3s);
+
+        out.act("5/5 the whole site loses power: every host stops at once, then boots again one by one");
+        pause(2s);
+        watch.watching = true;
+        d.power_off_all();
+        for (auto& h : d.hosts()) {
+            demo::next_boot(h);  // the power comes back as a fresh boot everywhere
         }
+        out.note("  The power goes out: every host stops at once, controller-0 too.");
+        pause(3s);
+        out.note("  The power is back: controller-0 boots first, then the other hosts one by one.");
+        d.start(d.host("controller-0"));
+        if (!until([](const json& hosts) { return !hosts.empty(); }, 30s)) {
+            fail("controller-0 did not answer after the power loss");
+        }
+        if (!until([&](const json&) { return watch.banner; }, 10s)) {
+            fail("controller-0 started again seconds into its boot, but no Dead Office Recovery began");
+        }
+        // Hosts come back after a power loss at their own pace: a few seconds apart, the last one later.
+        const auto others = d.hosts().size() - 1;
+        const auto spacing = std::clamp(std::chrono::milliseconds{10s} / static_cast<int>(others),
+                                        std::chrono::milliseconds{500ms}, std::chrono::milliseconds{2s});
+        steady::time_point last_boot_at;
+        for (auto& h : d.hosts()) {
+            if (h.role == "controller") {
+                continue;
+            }
+            pause(&h == &d.hosts().back() && others > 1 ? spacing + 3s : spacing);
+            d.start(h);
+            last_boot_at = steady::now();
+            out.note(fmt::format("  {} boots", h.name));
+        }
+        const auto recovery_limit = std::chrono::seconds{60 + 2 * others};
+        const auto recovered = until(
+            [&](const json& hosts) {
+                return !watch.end.empty() && (watch.timed_out || all_in("unlocked-enabled-available")(hosts));
+            },
+            recovery_limit);
+        if (!recovered) {
+            fail(
+                watch.end.empty()
+                    ? fmt::format("Dead Office Recovery did not complete within {} s of the last host's boot",
+                                  recovery_limit.count())
+                    : fmt::format("the hosts were not all enabled after the recovery: {}", watch.end));
+        }
+        if (watch.timed_out) {
+            fail(fmt::format("Dead Office Recovery timed out: {}", watch.end));
+        }
+        const auto dor_s = std::chrono::duration<double>(steady::now() - last_boot_at).count();
+        watch.watching = false;
+        std::string harm = "no host was failed or rebooted during the recovery";
+        if (!watch.failed.empty() || !watch.rebooted.empty()) {
+            harm = fmt::format(
+                "failed during the recovery: {}; rebooted: {}",
+                watch.failed.empty() ? "none" : fmt::format("{}", fmt::join(watch.failed, ", ")),
+                watch.rebooted.empty() ? "none" : fmt::format("{}", fmt::join(watch.rebooted, ", ")));
+        }
+        out.note(
+            fmt::format("{}All {} hosts unlocked-enabled-available {:.1f} s after the last one booted; {}.{}",
+                        em, d.hosts().size(), dor_s, harm, end));
+        pause(3s);
         fmt::print(
             "\nDone: {} hosts enabled {:.1f} s after the unlock; {} failed {:.1f} s after it died and was\n"
-            "enabled again {:.1f} s after it booted. Stopping the agents and removing {}.\n",
-            d.hosts().size(), enable_s, victim, failed_s, recovered_s, root.string());
+            "enabled again {:.1f} s after it booted. After the site's power loss the {} hosts were all "
+            "enabled\n"
+            "again {:.1f} s after the last one booted; {}. Stopping the agents and removing {}.\n",
+            d.hosts().size(), enable_s, victim, failed_s, recovered_s, d.hosts().size(), dor_s, harm,
+            root.string());
     } catch (const std::exception& e) {
         fmt::print(stderr, "\nmtce demo: {}\n", e.what());
         status = interrupted ? exit_ok : exit_failed;

@@ -34,7 +34,8 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     BOOST_TEST(run_command({MTCE_BINARY, "host", "wait", "worker-0"}, s.path()).exit_code == 2);
 }
 
-BOOST_AUTO_TEST_CASE(the_demo_takes_a_controller_and_two_hosts_through_their_lifecycles_and_cleans_up) {
+BOOST_AUTO_TEST_CASE(
+    the_demo_takes_a_controller_and_two_hosts_through_their_lifecycles_and_a_site_power_loss_and_cleans_up) {
     mtce::test::scratch s;
     auto r = run_command({MTCE_BINARY, "demo", "--hosts", "2"}, s.path(), std::chrono::seconds{300});
     BOOST_TEST_INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
@@ -42,6 +43,20 @@ BOOST_AUTO_TEST_CASE(the_demo_takes_a_controller_and_two_hosts_through_their_lif
     BOOST_TEST(contains(r.out, "All 3 hosts unlocked-enabled-available"));
     BOOST_TEST(contains(r.out, "worker-1 failed"));
     BOOST_TEST(contains(r.out, "worker-1 unlocked-enabled-available again"));
+    // The last act: the site loses power. Dead Office Recovery begins then, not at the controller's first
+    // start (its inventory had no unlocked host), and ends with every host back, none failed or rebooted.
+    const auto power_loss = r.out.find("=== 5/5 the whole site loses power");
+    const auto banner = r.out.find("Dead Office Recovery is ACTIVE");
+    BOOST_TEST(power_loss != std::string::npos);
+    BOOST_TEST(banner != std::string::npos);
+    BOOST_TEST(banner > power_loss);
+    BOOST_TEST(r.out.find("Dead Office Recovery is ACTIVE", banner + 1) == std::string::npos);
+    BOOST_TEST(contains(r.out, "recovering 3 unlocked hosts"));
+    BOOST_TEST(contains(r.out, "3 of 3 recovered"));
+    BOOST_TEST(contains(r.out, "Dead Office Recovery complete in"));
+    BOOST_TEST(contains(r.out, ": 3 of 3 hosts recovered"));
+    BOOST_TEST(
+        contains(r.out, "s after the last one booted; no host was failed or rebooted during the recovery."));
     // Everything it made is gone: the temporary directory it named.
     const auto at = r.out.find("in /tmp/mtce-demo.");
     BOOST_REQUIRE(at != std::string::npos);
