@@ -135,7 +135,7 @@ void begin_dead_office_recovery(fleet_parts& s, std::chrono::seconds uptime, tim
                             ? std::chrono::seconds{cfg->dor.timeout_s} + std::chrono::seconds{listed.size()}
                             : std::chrono::seconds{cfg->dor.aio_timeout_s};
     const auto banner = s.policy.begin_dor(
-        now, now + window, std::move(listed),
+        now, now + window, listed,
         fmt::format("this controller has been up {} s, less than dor.detect_s {} s: the site lost power",
                     uptime.count(), cfg->dor.detect_s));
     log_notes(s, {{"", "dor", banner}});

@@ -301,16 +301,16 @@ period_plan fleet_policy::cancel_mnfa(const std::function<host_record*(std::stri
 // Dead Office Recovery
 
 std::string fleet_policy::begin_dor(time_point now, time_point deadline,
-                                    std::vector<std::pair<std::string, std::string>> hosts,
+                                    const std::vector<std::pair<std::string, std::string>>& hosts,
                                     std::string_view why) {
     dor_ = {};
     dor_.active = !hosts.empty();
     dor_.started = now;
     dor_.deadline = deadline;
     std::vector<std::string> listed;
-    for (auto& [name, state] : hosts) {
+    for (const auto& [name, state] : hosts) {
         listed.push_back(fmt::format("{} {}", name, state));
-        dor_.hosts.push_back({std::move(name), std::move(state), false, false});
+        dor_.hosts.push_back({name, state, false, false});
     }
     if (!dor_.active) {
         dor_.ended = now;

@@ -131,7 +131,8 @@ public:
     // ---- Dead Office Recovery ----
     /// Opens the window at `now` until `deadline`, listing `hosts` ({name, state}); returns the banner.
     std::string begin_dor(time_point now, time_point deadline,
-                          std::vector<std::pair<std::string, std::string>> hosts, std::string_view why);
+                          const std::vector<std::pair<std::string, std::string>>& hosts,
+                          std::string_view why);
     /// Whether the window is open.
     [[nodiscard]] bool dor_active() const noexcept { return dor_.active; }
     /// The open window's deadline.

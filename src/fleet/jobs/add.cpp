@@ -33,6 +33,10 @@ asio::awaitable<void> add_job(host_context& ctx) {
             // (reference §3): this controller is back when its subfunction is.
             h.subfunction_recheck = true;
         } else if (power_loss) {
+            // Back once its own self-tests and host services, which its agent runs after boot, have passed.
+            ctx.set_task("Dead Office Recovery: testing");
+            co_await steps::await_tests(ctx, "Dead Office Recovery: host services");
+            ctx.set_task({});
             ctx.dor_check_in(/*recovered=*/true);
         }
         co_return;

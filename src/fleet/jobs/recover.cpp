@@ -79,7 +79,7 @@ asio::awaitable<void> recover_from_power_loss(host_context& ctx) {
         throw job_failure{failure_cause::boot, "Dead Office Recovery Timeout: the host is not back"};
     }
     ctx.set_task("Dead Office Recovery: testing");
-    co_await steps::await_tests(ctx);
+    co_await steps::await_tests(ctx, "Dead Office Recovery: host services");
     ctx.set_task("Dead Office Recovery: heartbeat soak");
     ctx.start_heartbeat();
     co_await steps::soak(ctx, "Dead Office Recovery: heartbeat lost during the soak", /*retry_at_once=*/true);

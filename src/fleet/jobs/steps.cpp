@@ -279,7 +279,7 @@ asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool
     }
 }
 
-asio::awaitable<void> await_tests(host_context& ctx) {
+asio::awaitable<void> await_tests(host_context& ctx, std::string_view services_task) {
     const auto cfg = ctx.settings();
     // The configuration and the self-tests share one deadline: the host reports its configuration before
     // its self-tests end, and the worst case must not be twice the timeout.
@@ -300,7 +300,7 @@ asio::awaitable<void> await_tests(host_context& ctx) {
                                       format_duration(cfg->controller.goenabled_timeout))};
     }
     ctx.send({net::command_kind::unlock, 0, 0, false});  // a second copy, in case the first was lost
-    ctx.set_task("Enabling Host Services");
+    ctx.set_task(std::string{services_task});
     const auto services = co_await await_verdict(ctx, judge_services, /*subfunction=*/false,
                                                  ctx.now() + cfg->controller.services_timeout);
     if (services.result == step::failed) {
@@ -317,7 +317,7 @@ asio::awaitable<void> test_and_enable(host_context& ctx) {
     auto& h = ctx.host();
     ctx.set_task("Testing");
     set_oper_avail(ctx, oper_state::disabled, avail_state::intest, "testing");
-    co_await await_tests(ctx);
+    co_await await_tests(ctx, "Enabling Host Services");
     if (!h.self) {
         ctx.set_task("Initializing: heartbeat soak");
         ctx.start_heartbeat();

@@ -42,8 +42,9 @@ asio::awaitable<verdict> await_verdict(host_context& ctx, verdict (*judge)(const
 asio::awaitable<void> soak(host_context& ctx, std::string_view failed_task, bool retry_at_once);
 
 /// The host's configuration, self-tests and host services as it reports them (the host runs them on its own
-/// after boot); throws job_failure naming the step that failed or timed out.
-asio::awaitable<void> await_tests(host_context& ctx);
+/// after boot), showing `services_task` while the services start; throws job_failure naming the step that
+/// failed or timed out.
+asio::awaitable<void> await_tests(host_context& ctx, std::string_view services_task);
 
 /// Configuration, self-tests, host services, heartbeat soak, then unlocked-enabled.
 asio::awaitable<void> test_and_enable(host_context& ctx);

@@ -354,3 +354,20 @@ BOOST_AUTO_TEST_CASE(after_a_power_loss_a_failed_host_its_bmc_reports_off_is_pow
                30.0);  // not after a boot timeout
     BOOST_TEST(h.sent(command_kind::reboot).empty());
 }
+
+BOOST_AUTO_TEST_CASE(this_controller_checks_in_after_a_power_loss_once_its_own_tests_and_services_pass) {
+    fake_host h{"controller-0", mtce::role::controller};
+    h.record().self = true;
+    site_lost_power(h, /*back_in=*/0s, /*window=*/120s);
+    const auto t0 = h.now();
+    (void)h.run_supervisor();
+    const bool in = h.run_until([&] { return !h.dor_check_ins().empty(); }, 1h);
+    BOOST_TEST_INFO("tasks: " << h.task_history());
+    BOOST_REQUIRE(in);
+    BOOST_TEST(h.dor_check_ins()[0].recovered);
+    // Its agent's self-tests (30 s) and host services (20 s) come first.
+    BOOST_TEST(h.seconds(h.dor_check_ins()[0].at) - h.seconds(t0) >= 50.0);
+    BOOST_TEST(h.record().task.empty());
+    BOOST_TEST(h.task_with("Dead Office Recovery: host services", t0).has_value());
+    BOOST_TEST(!h.reached(oper_state::disabled, avail_state::failed, t0).has_value());
+}
