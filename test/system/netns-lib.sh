@@ -349,7 +349,8 @@ last_event_id() {
 
 # events_since ID: the events after ID, as a JSON array.
 events_since() {
-  cli event list --json | python3 -c "import json,sys; print(json.dumps([e for e in json.load(sys.stdin) if e['id'] > $1]))"
+  cli event list --json |
+    python3 -c "import json,sys; print(json.dumps([e for e in json.load(sys.stdin) if e['id'] > $1]))"
 }
 
 # await_event ID KIND TEXT SECONDS: the first event after ID of kind KIND whose text contains TEXT, printed as
@@ -384,4 +385,9 @@ sanitizer_notes() {
       note "sanitizer report in $h's log: $(grep -m1 -E 'SUMMARY: |runtime error:' "$dir/$h/log" | cut -c1-200)"
     fi
   done
+}
+
+# clock_of MS: the time of day of MS (milliseconds since the epoch, as now_ms), as HH:MM:SS.mmm.
+clock_of() {
+  date -d "@$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))" +%T.%3N
 }

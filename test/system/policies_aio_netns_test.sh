@@ -147,8 +147,8 @@ EOF
 make_host_dir controller-0 "$d" controller
 mkdir -p "$d/services.d/worker"
 printf '1\n' >"$d/boots"
-printf '#!/bin/sh\n# The self-test of this simulated host (main function and subfunction).\nsleep 1\ntest -d %s\n' "$d" \
-  >"$d/goenabled.d/10-basic"
+printf '#!/bin/sh\n# The self-test of this simulated host (main function and subfunction).\nsleep 1\ntest -d %s\n' \
+  "$d" >"$d/goenabled.d/10-basic"
 # shellcheck disable=SC2016 # the scripts expand them, not this one
 printf '#!/bin/sh\necho "$(date +%%T) controller $1" >> %s/services.log\n' "$d" >"$d/services.d/controller/10-platform"
 # shellcheck disable=SC2016
@@ -161,7 +161,8 @@ await_api
 
 # subfunction_state: subfunction operational-availability of controller-0.
 subfunction_state() {
-  printf '%s-%s\n' "$(host_field controller-0 subfunction_operational)" "$(host_field controller-0 subfunction_availability)"
+  printf '%s-%s\n' "$(host_field controller-0 subfunction_operational)" \
+    "$(host_field controller-0 subfunction_availability)"
 }
 
 # power_loss DELAY: the agent is killed and the host boots again; its worker configuration completes DELAY
@@ -201,7 +202,7 @@ banner=$(await_event "$before" dor "Dead Office Recovery is ACTIVE" 20)
 note "banner: ${banner##*$'\t'}"
 [[ $banner == *"recovering 1 unlocked hosts within $aio_timeout_s s"* && $banner == *"0 of 1 recovered"* &&
   $banner == *"controller-0 unlocked-enabled-available"* ]] ||
-  fail "the banner does not announce controller-0 within dor.aio_timeout_s ($aio_timeout_s s): $banner"
+  fail "the banner does not announce controller-0 within dor.aio_timeout_s ($aio_timeout_s s): ${banner##*$'\t'}"
 # While the worker configuration is not complete, the host stays in service and its subfunction is awaited.
 sleep_ms=$((t_boot + (late_config_s - 4) * 1000 - $(now_ms)))
 ((sleep_ms <= 0)) || sleep "$((sleep_ms / 1000)).$(printf '%03d' $((sleep_ms % 1000)))"
@@ -213,7 +214,7 @@ task=$(host_field controller-0 task)
 [[ $(subfunction_state) == enabled-* ]] || fail "controller-0's subfunction is $(subfunction_state) while it waits"
 done_event=$(await_event "$before" dor "Dead Office Recovery complete" $((late_config_s + 60)))
 note "end: ${done_event##*$'\t'}"
-[[ $done_event == *"1 of 1 hosts recovered"* ]] || fail "the recovery did not end with 1 of 1: $done_event"
+[[ $done_event == *"1 of 1 hosts recovered"* ]] || fail "the recovery did not end with 1 of 1: ${done_event##*$'\t'}"
 t_done=$(cut -f2 <<<"$done_event")
 ((t_done >= t_boot + late_config_s * 1000)) ||
   fail "controller-0 checked in $((t_done - t_boot)) ms after its boot, before its worker configuration completed"
@@ -224,14 +225,14 @@ bad=$(events_since "$before" | python3 -c '
 import json, sys
 for e in json.load(sys.stdin):
     t = e["text"]
-    if "Worker Configuration" in t or "FAILED" in t or "-> unlocked-disabled" in t or "subfunction disabled-failed" in t:
+    if any(bad in t for bad in ("Worker Configuration", "FAILED", "-> unlocked-disabled", "subfunction disabled-failed")):
         print("{} {} {}: {}".format(e["time_text"], e["host"], e["kind"], t))
 ')
 [[ -z $bad ]] || fail "a false failure during the recovery: $bad"
 (($(cat "$d/boots") == boots)) || fail "controller-0 rebooted during the recovery"
 checked_in=$((t_done - t_boot))
 printf 'AIO DOR: booted at %s; worker configuration complete after %d s; recovered after %d.%d s\n' \
-  "$(date -d "@$((t_boot / 1000)).$(printf '%03d' $((t_boot % 1000)))" +%T.%3N)" "$late_config_s" \
+  "$(clock_of "$t_boot")" "$late_config_s" \
   $((checked_in / 1000)) $((checked_in % 1000 / 100))
 passed_scenario "controller-0 recovered once its late worker configuration was tested; no false failure, no reboot"
 
@@ -244,7 +245,7 @@ await_event "$before" dor "Dead Office Recovery is ACTIVE" 20 >/dev/null
 done_event=$(await_event "$before" dor "Dead Office Recovery complete" 60)
 note "end: ${done_event##*$'\t'}"
 [[ $done_event == *"0 of 1 hosts recovered"* && $done_event == *"failed: controller-0"* ]] ||
-  fail "the recovery did not end with controller-0 failed: $done_event"
+  fail "the recovery did not end with controller-0 failed: ${done_event##*$'\t'}"
 checkin=$(await_event "$before" dor "FAILED after the power loss" 5)
 note "check-in: ${checkin##*$'\t'}"
 task=$(host_field controller-0 task)

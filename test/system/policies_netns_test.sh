@@ -197,14 +197,6 @@ write_host() {
   write_config "$h"
 }
 
-for h in "${all_hosts[@]}"; do
-  write_host "$h"
-done
-for h in "${all_hosts[@]}"; do
-  managed_start "$h"
-done
-await_api
-
 # sleep_until_ms MS: sleeps until now_ms reaches MS (at once if it has).
 sleep_until_ms() {
   local left=$(($1 - $(now_ms)))
@@ -244,7 +236,8 @@ all_available() {
     done
     ((ok)) && return 0
     (($(now_ms) - t0 < $1 * 1000)) ||
-      fail "$h is not unlocked-enabled-available with no task after $1 s: $(host_state "$h"), task '$(host_field "$h" task)'"
+      fail "$h is not unlocked-enabled-available with no task after $1 s:" \
+        "$(host_state "$h"), task '$(host_field "$h" task)'"
     sleep 0.5
   done
 }
@@ -280,11 +273,20 @@ await_task() {
   done
 }
 
+for h in "${all_hosts[@]}"; do
+  write_host "$h"
+done
+for h in "${all_hosts[@]}"; do
+  managed_start "$h"
+done
+await_api
+
 # ---------------------------------------------------------------------------------------------------------------
 note "scenario 1: install of a standard system"
 await_state controller-0 locked-disabled-online 60
 for h in "${others[@]}"; do
-  expect_status 0 cli host add "$h" --personality "${role[$h]}" --mgmt-ip "${mgmt_ip[$h]}" --cluster-ip "${cluster_ip[$h]}"
+  expect_status 0 cli host add "$h" --personality "${role[$h]}" --mgmt-ip "${mgmt_ip[$h]}" \
+    --cluster-ip "${cluster_ip[$h]}"
 done
 for h in "${others[@]}"; do
   await_state "$h" locked-disabled-online 30
@@ -321,20 +323,22 @@ note "every agent killed: the site lost power"
 sleep 1
 managed_power_on controller-0
 t_controller=$(cat "$dir/controller-0/booted_at")
-count_boots # the power-on is each host's last boot until the end of the recovery
-boots_before[worker-0]=$((boots_before[worker-0] + 1))
-boots_before[worker-1]=$((boots_before[worker-1] + 1))
-boots_before[storage-0]=$((boots_before[storage-0] + 1))
+# Each host's power-on is its last boot until the end of the recovery; the others have not booted yet.
+count_boots
+for h in "${others[@]}"; do
+  boots_before[$h]=$((boots_before[$h] + 1))
+done
 await_api
 banner=$(await_event "$before" dor "Dead Office Recovery is ACTIVE" 20)
 note "banner: ${banner##*$'\t'}"
 [[ $banner == *"recovering 4 unlocked hosts"* && $banner == *"0 of 4 recovered"* ]] ||
-  fail "the banner does not announce 4 unlocked hosts, 0 of 4 recovered: $banner"
+  fail "the banner does not announce 4 unlocked hosts, 0 of 4 recovered: ${banner##*$'\t'}"
 for h in "${all_hosts[@]}"; do
-  [[ $banner == *"$h unlocked-enabled-available"* ]] || fail "the banner does not list $h with its state: $banner"
+  [[ $banner == *"$h unlocked-enabled-available"* ]] ||
+    fail "the banner does not list $h with its state: ${banner##*$'\t'}"
 done
 [[ $banner == *"within $((dor_timeout_s + 4)) s"* ]] ||
-  fail "the window is not dor.timeout_s + 1 s per unlocked host ($((dor_timeout_s + 4)) s): $banner"
+  fail "the window is not dor.timeout_s + 1 s per unlocked host ($((dor_timeout_s + 4)) s): ${banner##*$'\t'}"
 sleep_until_ms $((t_controller + 2000))
 managed_power_on worker-0
 sleep_until_ms $((t_controller + 6000))
@@ -359,7 +363,7 @@ done
 note "end: ${done_event##*$'\t'}"
 t_done=$(cut -f2 <<<"$done_event")
 [[ $done_event == *"Dead Office Recovery complete in"* && $done_event == *"4 of 4 hosts recovered"* ]] ||
-  fail "the recovery did not complete with 4 of 4 hosts: $done_event"
+  fail "the recovery did not complete with 4 of 4 hosts: ${done_event##*$'\t'}"
 all_available 30
 no_disabled_state "$before" "Dead Office Recovery"
 same_boots "Dead Office Recovery"
@@ -376,9 +380,10 @@ done
 ! grep -q "FAILED after the power loss" <<<"$checkins" || fail "a host checked in as failed"
 measured_ms=$((t_done - t_last))
 target_s=$((goenabled_s[storage-0] + services_s[storage-0] + heartbeat_soak_s + 5))
-printf 'DOR: last host booted at %s; all enabled after %d.%d s (target %d s: self-test %d s + host services %d s + heartbeat soak %d s + 5 s)\n' \
-  "$(date -d "@$((t_last / 1000)).$(printf '%03d' $((t_last % 1000)))" +%T.%3N)" $((measured_ms / 1000)) $((measured_ms % 1000 / 100)) \
-  "$target_s" "${goenabled_s[storage-0]}" "${services_s[storage-0]}" "$heartbeat_soak_s"
+printf 'DOR: last host booted at %s; all enabled after %d.%d s (target %d s: self-test %d s + host services %d s' \
+  "$(clock_of "$t_last")" $((measured_ms / 1000)) $((measured_ms % 1000 / 100)) "$target_s" \
+  "${goenabled_s[storage-0]}" "${services_s[storage-0]}"
+printf ' + heartbeat soak %d s + 5 s)\n' "$heartbeat_soak_s"
 if ((measured_ms > target_s * 1000)); then
   note "the recovery of the last host took longer than its target"
 fi
@@ -449,7 +454,7 @@ done
 entered=$(await_event "$since" mnfa "Multi-node failure avoidance entered" 10)
 note "${entered##*$'\t'}"
 [[ $entered == *"still missing after $mnfa_timeout_s s are failed"* ]] ||
-  fail "the avoidance does not announce the $mnfa_timeout_s s timeout: $entered"
+  fail "the avoidance does not announce the $mnfa_timeout_s s timeout: ${entered##*$'\t'}"
 t_entered=$(cut -f2 <<<"$entered")
 sleep_until_ms $((t_cut + 2000))
 set_links worker-0 up
@@ -460,7 +465,7 @@ after=$((t_timeout - t_entered))
 ((after >= mnfa_timeout_s * 1000 - 500 && after <= mnfa_timeout_s * 1000 + 3000)) ||
   fail "the avoidance timed out ${after} ms after it began, not $mnfa_timeout_s s"
 [[ $timed_out == *"2 held hosts recovered, 2 of them still missing"* ]] ||
-  fail "the timeout does not recover exactly the two hosts still missing: $timed_out"
+  fail "the timeout does not recover exactly the two hosts still missing: ${timed_out##*$'\t'}"
 for h in worker-1 storage-0; do
   await_state "$h" unlocked-disabled-failed 20
 done
@@ -468,7 +473,8 @@ done
 bad=$(events_since "$since" | python3 -c '
 import json, sys
 for e in json.load(sys.stdin):
-    if e["host"] == "worker-0" and e["kind"] == "state" and "-disabled-" in e["text"].split("-> ", 1)[-1].split(" ", 1)[0]:
+    new_state = e["text"].split("-> ", 1)[-1].split(" ", 1)[0]
+    if e["host"] == "worker-0" and e["kind"] == "state" and "-disabled-" in new_state:
         print(e["text"])
 ')
 [[ -z $bad ]] || fail "worker-0, plugged back before the timeout, was disabled: $bad"
