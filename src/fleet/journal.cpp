@@ -46,9 +46,13 @@ void journal::log_event(std::string_view host, std::string_view kind, std::strin
     event_row e{next_event_++, wall_ms(), std::string{host}, std::string{kind}, std::move(text)};
     if (db_) {
         db_->post([e](inventory& inv) { return inv.record_event(e); }, ex_,
-                  [this](tl::expected<void, store_error> r) {
+                  [alive = std::weak_ptr<journal*>{self_}](tl::expected<void, store_error> r) {
+                      auto self = alive.lock();
+                      if (!self) {
+                          return;
+                      }
                       if (!r) {
-                          ++store_failures_;
+                          ++(*self)->store_failures_;
                           spdlog::warn("cannot save an event: {}", r.error().message);
                       }
                   });
@@ -73,7 +77,12 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
         if (db_) {
             db_->post(
                 [host = name, id = it->second.alarm_id](inventory& inv) { return inv.clear_alarm(host, id); },
-                ex_, [this](const tl::expected<void, store_error>& r) { count_failure(r); });
+                ex_,
+                [alive = std::weak_ptr<journal*>{self_}](const tl::expected<void, store_error>& r) {
+                    if (auto self = alive.lock()) {
+                        (*self)->count_failure(r);
+                    }
+                });
         }
         it = alarms_.erase(it);
     }
@@ -89,7 +98,11 @@ void journal::set_alarms(std::string_view host, const std::vector<alarm>& wanted
         alarms_[key] = row;
         if (db_) {
             db_->post([row](inventory& inv) { return inv.set_alarm(row); }, ex_,
-                      [this](const tl::expected<void, store_error>& r) { count_failure(r); });
+                      [alive = std::weak_ptr<journal*>{self_}](const tl::expected<void, store_error>& r) {
+                          if (auto self = alive.lock()) {
+                              (*self)->count_failure(r);
+                          }
+                      });
         }
     }
 }
@@ -105,19 +118,24 @@ void journal::save(const host_record& h) {
     if (!db_) {
         return;
     }
-    db_->post([row = row_of(h)](inventory& inv) { return inv.update_host(row); }, ex_,
-              [this, name = h.spec.name](tl::expected<void, store_error> r) {
-                  if (r) {
-                      unsaved_.erase(name);
-                      return;
-                  }
-                  ++store_failures_;
-                  if (unsaved_.insert(name).second) {
-                      spdlog::error(
-                          "host {}: cannot save its state, kept in memory and saved again later: {}", name,
-                          r.error().message);
-                  }
-              });
+    db_->post(
+        [row = row_of(h)](inventory& inv) { return inv.update_host(row); }, ex_,
+        [alive = std::weak_ptr<journal*>{self_}, name = h.spec.name](tl::expected<void, store_error> r) {
+            auto self = alive.lock();
+            if (!self) {
+                return;  // the fleet stopped meanwhile; the row was written or is lost with it
+            }
+            auto& j = **self;
+            if (r) {
+                j.unsaved_.erase(name);
+                return;
+            }
+            ++j.store_failures_;
+            if (j.unsaved_.insert(name).second) {
+                spdlog::error("host {}: cannot save its state, kept in memory and saved again later: {}",
+                              name, r.error().message);
+            }
+        });
 }
 
 void journal::retry_unsaved(const std::function<const host_record*(std::string_view)>& find) {

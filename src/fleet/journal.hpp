@@ -38,6 +38,8 @@ public:
     static constexpr std::size_t event_window = inventory::max_events;
 
     explicit journal(asio::any_io_executor ex) : ex_{std::move(ex)} {}
+    journal(const journal&) = delete;  // the writes' completions find it where it was made
+    journal& operator=(const journal&) = delete;
 
     /// Takes the opened inventory, the alarms and the recent events it holds.
     void open(inventory db, std::vector<alarm_row> alarms, std::vector<event_row> recent);
@@ -77,6 +79,9 @@ private:
     std::map<std::pair<std::string, std::string>, alarm_row> alarms_;  ///< by (host, id)
     std::set<std::string> unsaved_;                                    ///< hosts whose last write failed
     std::uint64_t store_failures_ = 0;
+    /// Outlived by the writes' completions only as a weak reference: a completion that runs after the journal
+    /// is gone (the fleet stopped with writes in flight) does nothing.
+    std::shared_ptr<journal*> self_ = std::make_shared<journal*>(this);
 };
 
 }  // namespace mtce::fleet
