@@ -68,6 +68,7 @@ void fleet_policy::enter_mnfa(const policy_settings& s, time_point now, network 
                               const std::function<host_record*(std::string_view)>& find) {
     mnfa_.active = true;
     mnfa_.since = now;
+    recovered_early_ = 0;
     ++mnfa_.episodes;
     plan.period_factor = s.mnfa_backoff_factor;
     for (auto& [name, m] : missing_) {
@@ -116,12 +117,12 @@ void fleet_policy::exit_mnfa(bool timed_out, period_plan& plan,
     plan.notes.push_back(
         {"", "mnfa",
          timed_out
-             ? fmt::format("Multi-node failure avoidance timed out: {} held hosts recovered, {} of them "
-                           "still missing heartbeats; the heartbeat period is restored",
-                           recovered, still_missing)
+             ? fmt::format("Multi-node failure avoidance timed out: {} held hosts recovered ({} of them "
+                           "back before), {} still missing heartbeats; the heartbeat period is restored",
+                           recovered + recovered_early_, recovered_early_, still_missing)
              : fmt::format("Multi-node failure avoidance exited: the network is back; {} held hosts "
-                           "recovered gracefully; the heartbeat period is restored",
-                           recovered)});
+                           "recovered gracefully ({} of them back before); the heartbeat period is restored",
+                           recovered + recovered_early_, recovered_early_)});
 }
 
 period_plan fleet_policy::on_period(std::span<const heartbeat_report> events,
@@ -182,6 +183,7 @@ period_plan fleet_policy::on_period(std::span<const heartbeat_report> events,
                     if (it->second.held) {
                         if (h->recovery_due(recovery_reason::heartbeat_loss)) {
                             add_once(plan.recover, h);
+                            ++recovered_early_;
                         } else {
                             add_once(plan.release, h);
                         }

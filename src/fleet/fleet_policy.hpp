@@ -163,7 +163,9 @@ private:
     [[nodiscard]] std::size_t missing_on(heartbeat::network net) const;
     std::vector<policy_note> close_dor(time_point now, bool timed_out);
 
-    std::map<std::string, missing_host, std::less<>> missing_;  ///< hosts missing heartbeats on some network
+    std::map<std::string, missing_host, std::less<>> missing_;
+    std::size_t recovered_early_ = 0;  ///< held hosts back, and recovered, before this episode ended  ///<
+                                       ///< hosts missing heartbeats on some network
     dor_view dor_;
     mnfa_view mnfa_;
 };

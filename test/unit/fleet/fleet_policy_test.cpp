@@ -262,6 +262,10 @@ BOOST_AUTO_TEST_CASE(when_fewer_than_the_threshold_are_missing_every_held_host_i
     BOOST_TEST(contains(two.recover, f.hosts.at("worker-3")));  // still missing: its recovery finds out
     BOOST_TEST((f.hosts.at("worker-3").recovery == recovery_reason::heartbeat_loss));
     BOOST_TEST(f.policy.mnfa().hosts.empty());
+    // The end counts every host it held, the one back before it too.
+    BOOST_REQUIRE(!two.notes.empty());
+    BOOST_TEST(two.notes.back().text.find("3 held hosts recovered gracefully (2 of them back before)") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(mnfa_times_out_and_recovers_the_hosts_still_missing) {
