@@ -141,7 +141,10 @@ void on_heartbeat_period(fleet_parts& fleet, std::span<const heartbeat_report> e
         auto* slot = fleet.find(name);
         return slot == nullptr ? nullptr : &slot->host();
     };
-    const auto settings = policy_settings::from(*fleet.cfg(), fleet.standard_system());
+    // Whether the system is standard matters only for events; a quiet period (the usual one) does not scan
+    // the hosts for it.
+    const bool standard = events.empty() || fleet.standard_system();
+    const auto settings = policy_settings::from(*fleet.cfg(), standard);
     apply_plan(fleet, fleet.policy.on_period(events, find, settings, std::chrono::steady_clock::now()));
 }
 
