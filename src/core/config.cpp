@@ -154,6 +154,17 @@ setter integer_value(Get get, std::int64_t min, std::int64_t max) {
     };
 }
 
+template <typename Get>
+setter bool_value(Get get) {
+    return [get](const toml::node& n, config& c) -> std::optional<std::string> {
+        if (!n.is_boolean()) {
+            return type_error(n, "true or false");
+        }
+        get(c) = *n.value<bool>();
+        return std::nullopt;
+    };
+}
+
 /// Durations are a string with a unit ("500ms", "5s", "2m") or an integer number of seconds.
 template <typename Get>
 setter duration_value(Get get, std::chrono::milliseconds min, std::chrono::milliseconds max) {
@@ -460,6 +471,20 @@ const std::map<std::string, setter>& schema() {
             string_value([](config& c) -> std::string& { return c.host.reboot_command; });
         k["host.reset_command"] =
             string_value([](config& c) -> std::string& { return c.host.reset_command; });
+        k["host.script_isolation"] = [](const toml::node& n, config& c) -> std::optional<std::string> {
+            if (!n.is_string()) {
+                return type_error(n, "\"auto\", \"systemd\", \"cgroup\" or \"process-group\"");
+            }
+            const std::string v = *n.value<std::string>();
+            for (const auto i : {script_isolation::automatic, script_isolation::systemd,
+                                 script_isolation::cgroup, script_isolation::process_group}) {
+                if (v == to_string(i)) {
+                    c.host.isolation = i;
+                    return std::nullopt;
+                }
+            }
+            return fmt::format("'{}' is not one of \"auto\", \"systemd\", \"cgroup\", \"process-group\"", v);
+        };
 
         k["controller.state_dir"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.state_dir; },
@@ -492,6 +517,20 @@ const std::map<std::string, setter>& schema() {
         k["controller.api_token_file"] =
             path_value([](config& c) -> std::filesystem::path& { return c.controller.api_token_file; },
                        /*allow_empty=*/true);
+        k["controller.api_socket"] =
+            path_value([](config& c) -> std::filesystem::path& { return c.controller.api_socket; },
+                       /*allow_empty=*/true);
+        k["controller.api_socket_group"] =
+            string_value([](config& c) -> std::string& { return c.controller.api_socket_group; });
+        k["controller.api_trust_loopback"] =
+            bool_value([](config& c) -> bool& { return c.controller.api_trust_loopback; });
+        k["controller.api_max_connections"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.controller.api_max_connections; }, 1, 100000);
+        k["controller.api_client_connections"] = integer_value<std::uint32_t>(
+            [](config& c) -> std::uint32_t& { return c.controller.api_client_connections; }, 1, 100000);
+        k["controller.bmc_key_file"] =
+            path_value([](config& c) -> std::filesystem::path& { return c.controller.bmc_key_file; },
+                       /*allow_empty=*/false);
         k["controller.hosts"] = parse_monitored_hosts;
         auto controller_duration = [&](const char* key, std::chrono::milliseconds controller_config::*field,
                                        std::chrono::milliseconds min, std::chrono::milliseconds max) {
@@ -514,6 +553,7 @@ const std::map<std::string, setter>& schema() {
         controller_duration("loss_recovery_timeout", &controller_config::loss_recovery_timeout, 100ms, 10min);
         controller_duration("self_reboot_delay", &controller_config::self_reboot_delay, 0ms, 10min);
         controller_duration("task_display", &controller_config::task_display, 0ms, 1h);
+        controller_duration("api_client_timeout", &controller_config::api_client_timeout, 100ms, 1h);
         auto autorecovery_interval = [&](const char* key,
                                          std::chrono::milliseconds autorecovery_config::*field) {
             add_duration(k, std::string{"autorecovery."} + key, &config::autorecovery, field, 0ms, 24h);

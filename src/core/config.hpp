@@ -42,6 +42,26 @@ enum class failure_action { fail, degrade, alarm, none };
     return "unknown";
 }
 
+/// How the host agent runs its self-test and host-services scripts so that nothing they start outlives
+/// their deadline: `systemd` as transient units over D-Bus (systemd must be PID 1), `cgroup` in a cgroup v2
+/// child of the agent's own (killed whole with cgroup.kill), `process-group` in a process group only (a
+/// process that calls setsid escapes it). `automatic` takes the first of these the host allows.
+enum class script_isolation { automatic, systemd, cgroup, process_group };
+
+[[nodiscard]] inline std::string_view to_string(script_isolation i) noexcept {
+    switch (i) {
+    case script_isolation::automatic:
+        return "auto";
+    case script_isolation::systemd:
+        return "systemd";
+    case script_isolation::cgroup:
+        return "cgroup";
+    case script_isolation::process_group:
+        return "process-group";
+    }
+    return "unknown";
+}
+
 /// One provisioned network (`mgmt` or `cluster`). An empty address means "not provisioned on this host".
 struct network_config {
     std::string address;
@@ -91,6 +111,7 @@ struct host_config {
     std::string reboot_command = "systemctl reboot";
     std::string reset_command = "systemctl reboot --force";
     std::chrono::milliseconds failsafe_delay{std::chrono::seconds{120}};
+    script_isolation isolation = script_isolation::automatic;  ///< host.script_isolation
 };
 
 /// A host the controller monitors, from a `[[controller.hosts]]` table. An empty address: the host is not on
@@ -107,6 +128,15 @@ struct controller_config {
     std::filesystem::path state_dir = "/var/lib/mtce/controller";
     std::string api_listen = "127.0.0.1:2112";
     std::filesystem::path api_token_file;
+    /// The local API socket (the CLI's way in); empty: none. Peers: root, this daemon's user, api_socket_group.
+    std::filesystem::path api_socket = "/run/mtce/api.sock";
+    std::string api_socket_group;     ///< a group whose members may use api_socket; empty: none
+    bool api_trust_loopback = false;  ///< TCP mutations from loopback without the bearer token
+    std::uint32_t api_max_connections = 256;
+    std::uint32_t api_client_connections = 16;  ///< per client address (TCP) or user (socket)
+    std::chrono::milliseconds api_client_timeout{std::chrono::seconds{10}};  ///< a whole request, or idle
+    /// The key that encrypts BMC passwords in the inventory.
+    std::filesystem::path bmc_key_file = "/etc/mtce/bmc.key";
     std::vector<monitored_host> hosts;  ///< heartbeat-monitored hosts, in file order
 
     // The host lifecycles (reference controller-lifecycle §1.9; the defaults are the original's).
