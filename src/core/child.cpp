@@ -34,6 +34,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/transient_unit.hpp"
+
 // Not in every libc's headers yet; <sys/pidfd.h> is avoided on purpose (glibc 2.36 breaks C++ linking).
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -626,6 +628,9 @@ std::string child_result::describe() const {
 }
 
 asio::awaitable<child_result> run_child(child_spec spec) {
+    if (spec.isolation == script_isolation::systemd) {
+        co_return co_await run_transient_unit(std::move(spec));
+    }
     child_result result;
     auto started_at = clock_type::now();
     spawned_child child;

@@ -10,6 +10,8 @@
 
 #include <asio/awaitable.hpp>
 
+#include "core/config.hpp"
+
 namespace mtce {
 
 /// What to run and under which limits.
@@ -21,6 +23,7 @@ struct child_spec {
     std::chrono::milliseconds deadline{std::chrono::seconds{60}};   ///< then SIGTERM to the whole group
     std::chrono::milliseconds kill_grace{std::chrono::seconds{5}};  ///< then SIGKILL to the whole group
     std::size_t output_limit = std::size_t{64} * 1024;  ///< bytes kept per stream; the rest is counted
+    script_isolation isolation = script_isolation::process_group;
 };
 
 /// How a child ended. Exactly one of `exit_code` / `signal` is set once the child was started and reaped.
@@ -51,6 +54,8 @@ struct child_result {
 /// Output beyond `output_limit` is drained and counted, so a chatty child never stalls. The child is always
 /// reaped. Cancellation (e.g. shutdown) kills the whole group at once, reaps it and rethrows.
 /// Never throws for a child that fails or cannot start: that is reported in the result.
+/// With `isolation` systemd, the program runs as a transient systemd unit instead (transient_unit.hpp), with
+/// the same contract.
 asio::awaitable<child_result> run_child(child_spec spec);
 
 /// The environment a script gets: a fixed PATH and LANG plus `extra`.
