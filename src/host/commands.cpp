@@ -13,6 +13,7 @@
 #include "core/text.hpp"
 #include "host/agent.hpp"
 #include "host/sequences.hpp"
+#include "host/systemd_actions.hpp"
 #include "net/udp_endpoint.hpp"
 
 namespace mtce::host {
@@ -335,6 +336,7 @@ asio::awaitable<child_result> command_server::run_shell(std::string what, std::s
     spec.deadline = cfg->host.failsafe_delay;
     spec.kill_grace = cfg->host.kill_grace;
     spec.output_limit = cfg->host.output_limit;
+    spec.isolation = current_isolation(*cfg);
     const auto result = co_await run_child(std::move(spec));
     if (result.ok()) {
         spdlog::info("{}: '{}' ended: {}", what, command, result.describe());
@@ -363,9 +365,15 @@ asio::awaitable<void> command_server::reboot(std::string controller, std::uint32
             co_return;
         }
     }
-    spdlog::warn("reboot requested by {}: running '{}'", controller, cfg->host.reboot_command);
     const auto started = std::chrono::steady_clock::now();
-    co_await run_shell("reboot", cfg->host.reboot_command);
+    if (choose_reboot_method(current_isolation(*cfg), cfg->host.reboot_command) ==
+        reboot_method::start_reboot_target) {
+        spdlog::warn("reboot requested by {}: starting reboot.target", controller);
+        co_await start_reboot_target();
+    } else {
+        spdlog::warn("reboot requested by {}: running '{}'", controller, cfg->host.reboot_command);
+        co_await run_shell("reboot", cfg->host.reboot_command);
+    }
 
     // The failsafe: a reboot that stalls (a stop job that hangs, say) still ends in a reset.
     asio::steady_timer failsafe{ex, started + cfg->host.failsafe_delay};

@@ -11,6 +11,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "host/systemd_actions.hpp"
+
 namespace mtce::host {
 
 namespace {
@@ -88,6 +90,7 @@ child_spec script_spec(const config& cfg, const std::filesystem::path& script, s
     spec.deadline = deadline;
     spec.kill_grace = cfg.host.kill_grace;
     spec.output_limit = cfg.host.output_limit;
+    spec.isolation = current_isolation(cfg);
     return spec;
 }
 
