@@ -59,7 +59,9 @@ tl::expected<script_scan, std::string> scan_scripts(const std::filesystem::path&
             scan.skipped.emplace_back(path, "not a regular file");
             continue;
         }
-        if (::access(path.c_str(), X_OK) != 0) {
+        // The mode, not access(): the agent may run unprivileged while the scripts run as root (transient
+        // units), and root may execute a file that has any execute bit.
+        if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0) {
             scan.skipped.emplace_back(path, "not executable");
             continue;
         }
