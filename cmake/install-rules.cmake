@@ -3,7 +3,8 @@
 # Layout on a host (prefix /usr, sysconfdir /etc from the presets):
 #   /usr/bin/mtce                                  the daemon and CLI
 #   ${MTCE_SYSTEMD_UNITDIR}/mtce@.service          template unit, instance = role
-#   /usr/lib/tmpfiles.d/mtce.conf                  /run/mtce (0755), /var/lib/mtce (0700)
+#   /usr/lib/tmpfiles.d/mtce.conf                  /run/mtce (0755), /var/lib/mtce (0700), owned by mtce
+#   /usr/share/polkit-1/rules.d/50-mtce.rules      what the daemon's user may ask systemd to do
 #   /etc/mtce/mtce.toml, goenabled.conf            configuration (conffiles)
 #   /etc/mtce/goenabled.d/*                        self-tests of every role; each gates itself on MTCE_FUNCTION
 #   /etc/mtce/services.d/<function>/*              host-services scripts per function
@@ -60,6 +61,9 @@ install(FILES "${PROJECT_BINARY_DIR}/packaging/mtce@.service"
         DESTINATION "${_mtce_unitdir}" COMPONENT ${_mtce_component})
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/mtce.tmpfiles"
         DESTINATION lib/tmpfiles.d RENAME mtce.conf COMPONENT ${_mtce_component})
+# The daemon runs as the user mtce; polkit lets it start its script units and reboot.target (mtce(8)).
+install(FILES "${PROJECT_SOURCE_DIR}/packaging/polkit/50-mtce.rules"
+        DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/polkit-1/rules.d" COMPONENT ${_mtce_component})
 
 # --- configuration ------------------------------------------------------------------------------------------
 if(EXISTS "${PROJECT_SOURCE_DIR}/etc/mtce/mtce.toml")
@@ -193,8 +197,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # automatic requirements below, computed from what the binary links; the lists name only the programs it runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # systemctl and systemd-tmpfiles in the maintainer scripts; libcurl4 for Redfish, which loads libcurl.so.4 with
-# dlopen() (src/bmc/curl.cpp), out of dpkg-shlibdeps' sight.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, libcurl4")
+# dlopen() (src/bmc/curl.cpp), out of dpkg-shlibdeps' sight; adduser creates the daemon's user in postinst;
+# polkitd authorizes that user's requests to systemd (scripts, reboot): without it no script can run.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, libcurl4, adduser, polkitd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ipmitool")    # BMC control of IPMI hosts
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "smartmontools") # SMART health in the storage-disks self-test
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
@@ -211,10 +216,11 @@ set(CPACK_PACKAGE_RELOCATABLE OFF)   # /etc/mtce and the unit path are fixed (RP
 set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
 # libcurl by its soname, which every RPM distribution's libcurl package provides (the package is libcurl on
 # Fedora and RHEL, libcurl4 on openSUSE); RPM's automatic requirements cannot see a dlopen()ed library.
+# useradd/groupadd create the daemon's user in %post; polkit authorizes its requests to systemd.
 if(CMAKE_SIZEOF_VOID_P EQUAL 8)
-  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4()(64bit)")
+  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4()(64bit), polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
 else()
-  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4")
+  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4, polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
 endif()
 set(CPACK_RPM_PACKAGE_SUGGESTS "ipmitool, smartmontools")
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE "${_mtce_pkg}/rpm/post")
@@ -226,7 +232,9 @@ set(_mtce_system_dirs
   "${CMAKE_INSTALL_FULL_SYSCONFDIR}"
   "${CMAKE_INSTALL_PREFIX}/lib/systemd"
   "${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d"
-  "${CMAKE_INSTALL_FULL_MANDIR}")
+  "${CMAKE_INSTALL_FULL_MANDIR}"
+  "${CMAKE_INSTALL_FULL_DATAROOTDIR}/polkit-1"
+  "${CMAKE_INSTALL_FULL_DATAROOTDIR}/polkit-1/rules.d")
 foreach(section 5 7 8)
   list(APPEND _mtce_system_dirs "${CMAKE_INSTALL_FULL_MANDIR}/man${section}")
 endforeach()
