@@ -6,7 +6,8 @@
 #   etc_files       those under /etc (conffiles / %config)
 # Needs MTCE_SOURCE_DIR, MTCE_UNITDIR, MTCE_INSTALL_BINDIR.
 
-expected_files=("$MTCE_INSTALL_BINDIR/mtce" "$MTCE_UNITDIR/mtce@.service" /usr/lib/tmpfiles.d/mtce.conf)
+expected_files=("$MTCE_INSTALL_BINDIR/mtce" "$MTCE_UNITDIR/mtce@.service" /usr/lib/tmpfiles.d/mtce.conf
+  /usr/share/polkit-1/rules.d/50-mtce.rules)
 executables=("$MTCE_INSTALL_BINDIR/mtce")
 etc_files=(/etc/mtce/goenabled.conf)
 if [[ -f $MTCE_SOURCE_DIR/etc/mtce/mtce.toml ]]; then

@@ -4,9 +4,11 @@
 # MTCE_PACKAGE_INSTALL=1), since it changes the machine; otherwise it is skipped (77). Refuses to run where
 # mtce is already installed or /etc/mtce exists, rather than overwrite and purge someone's installation.
 # Checks: `mtce version` prints the project version; `mtce config check` accepts the installed
-# /etc/mtce/mtce.toml; a cluster key was created (64 hex digits, root, 0600);
-# /run/mtce 0755 and /var/lib/mtce 0700 exist; the man pages render; `systemd-analyze verify` is clean for
-# mtce@worker.service; a reinstall keeps the key; remove keeps key and state; purge removes everything.
+# /etc/mtce/mtce.toml; the system user and group mtce exist (no login); a cluster key was created (64 hex
+# digits, owned by mtce, 0600); /run/mtce 0755 and /var/lib/mtce 0700 exist, owned by mtce; the polkit rule
+# is installed; the man pages render; `systemd-analyze verify` is clean for
+# mtce@worker.service; a reinstall keeps the key; remove keeps key and state; purge removes everything but
+# the user (Debian keeps system users).
 set -euo pipefail
 here=$(dirname -- "$0")
 # shellcheck source=common.sh
@@ -58,14 +60,23 @@ check=$("$MTCE_INSTALL_BINDIR/mtce" config check --config /etc/mtce/mtce.toml 2>
   fail "the installed binary rejects the installed /etc/mtce/mtce.toml: $check"
 note "mtce config check: $check"
 
+passwd=$(getent passwd mtce) || fail "postinst did not create the user mtce"
+getent group mtce >/dev/null || fail "postinst did not create the group mtce"
+IFS=: read -r _ _ uid _ _ home shell <<<"$passwd"
+((uid < 1000)) || fail "mtce is not a system user (uid $uid)"
+[[ $home == /var/lib/mtce && $shell == */nologin ]] || fail "mtce has home '$home' and shell '$shell'"
+note "user mtce: uid $uid, home $home, shell $shell"
+
 key=/etc/mtce/cluster.key
 [[ -f $key ]] || fail "postinst did not create $key"
-[[ $(stat -c '%a %U %G %s' "$key") == "600 root root 65" ]] ||
-  fail "$key is '$(stat -c '%a %U %G %s' "$key")', expected mode 600, root:root, 65 bytes"
+[[ $(stat -c '%a %U %G %s' "$key") == "600 mtce mtce 65" ]] ||
+  fail "$key is '$(stat -c '%a %U %G %s' "$key")', expected mode 600, mtce:mtce, 65 bytes"
 grep -q -x -E '[0-9a-f]{64}' "$key" || fail "$key is not 64 hex digits"
-[[ $(stat -c '%a' /var/lib/mtce) == 700 ]] || fail "/var/lib/mtce is $(stat -c '%a' /var/lib/mtce 2>&1), expected 700"
-[[ $(stat -c '%a' /run/mtce) == 755 ]] || fail "/run/mtce is $(stat -c '%a' /run/mtce 2>&1), expected 755"
-note "cluster key, /var/lib/mtce and /run/mtce are in place"
+[[ $(stat -c '%a %U' /var/lib/mtce) == "700 mtce" ]] ||
+  fail "/var/lib/mtce is $(stat -c '%a %U' /var/lib/mtce 2>&1), expected 700 mtce"
+[[ $(stat -c '%a %U' /run/mtce) == "755 mtce" ]] || fail "/run/mtce is $(stat -c '%a %U' /run/mtce 2>&1), expected 755 mtce"
+[[ -f /usr/share/polkit-1/rules.d/50-mtce.rules ]] || fail "the polkit rule is not installed"
+note "cluster key, /var/lib/mtce, /run/mtce and the polkit rule are in place"
 
 all_pages=1
 for page in mtce.8 mtce.toml.5 mtce-protocol.7; do

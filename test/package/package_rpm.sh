@@ -45,7 +45,7 @@ for page in "${man_pages[@]}"; do
   has_man_page "$listing" "$page" || fail "the RPM lacks the man page $page(.gz)"
 done
 for dir in /etc /usr /usr/bin /usr/lib /usr/lib/systemd /usr/lib/tmpfiles.d "$MTCE_UNITDIR" /usr/share/man \
-  /usr/share/man/man8 /usr/share/doc; do
+  /usr/share/man/man8 /usr/share/doc /usr/share/polkit-1 /usr/share/polkit-1/rules.d; do
   ! grep -q -x -F -e "$dir" <<<"$listing" || fail "the RPM claims the system directory $dir"
 done
 note "contents: $(wc -l <<<"$listing") entries, all expected files present with the right modes"
@@ -65,6 +65,8 @@ note "scriptlets: %post, %preun, %postun present"
 
 requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
 grep -q '^libcurl\.so\.4' <<<"$requires" || fail "the RPM does not require libcurl.so.4 (loaded at run time for Redfish)"
-note "requires: libcurl.so.4"
+grep -q '^polkit$' <<<"$requires" || fail "the RPM does not require polkit (authorizes the daemon's script units)"
+grep -q '^/usr/sbin/useradd$' <<<"$requires" || fail "the RPM does not require useradd (%post creates the user mtce)"
+note "requires: libcurl.so.4, polkit, useradd"
 
 echo "PASS: ${rpm##*/} holds the expected files, %config entries and scriptlets"
