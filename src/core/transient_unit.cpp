@@ -147,6 +147,8 @@ constexpr const char* properties_interface = "org.freedesktop.DBus.Properties";
 constexpr auto bus_call_deadline = 10s;
 /// After SIGKILL a process dies at once unless it is stuck in the kernel.
 constexpr auto kill_bound = 30s;
+/// How long a cancelled run may block the loop to have its unit killed (systemd answers in milliseconds).
+constexpr auto cancel_kill_deadline = 2s;
 /// The unit's state is read again at least this often, even without a PropertiesChanged signal.
 constexpr auto state_recheck = 2s;
 /// Once the unit is inactive, systemd closes its copies of the pipes; only an escaped process could hold
@@ -318,6 +320,15 @@ public:
         co_return call_result{std::move(state.reply), {}};
     }
 
+    /// Sends `m` and blocks until its reply, at most `limit`: only for the way out of a cancelled run, where
+    /// nothing can be awaited and a message sent just before the connection closes could be lost.
+    void call_blocking(message_ptr m, std::chrono::milliseconds limit) {
+        const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(limit).count();
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        (void)::sd_bus_call(bus_.get(), m.get(), static_cast<std::uint64_t>(usec), &error, nullptr);
+        ::sd_bus_error_free(&error);
+    }
+
     /// Sends `m` without waiting for a reply (fire and forget), and flushes it out.
     void send_now(message_ptr m) {
         (void)::sd_bus_message_set_expect_reply(m.get(), 0);
@@ -467,7 +478,7 @@ public:
     ~unit_supervisor() {
         if (armed_ && bus_.get() != nullptr) {
             try {
-                bus_.send_now(kill_message(SIGKILL));
+                bus_.call_blocking(kill_message(SIGKILL), cancel_kill_deadline);
             } catch (...) {  // NOLINT(bugprone-empty-catch): best effort in a destructor
             }
         }
@@ -565,7 +576,8 @@ private:
         if (finished) {
             armed_ = false;
         }
-        // Drop our reference: the unit is collected now that its result was read.
+        // Drop our reference: the unit is collected now that its result was read. (Closing the connection
+        // drops it too, should this message be lost.)
         auto unref = bus_.method_call(unit_path_.c_str(), unit_interface, "Unref");
         bus_.send_now(std::move(unref));
         co_await finish_output();
