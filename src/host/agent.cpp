@@ -5,7 +5,6 @@
 #include "core/duration.hpp"
 #include "core/files.hpp"
 #include "core/inotify.hpp"
-#include "core/transient_unit.hpp"
 #include "host/systemd_actions.hpp"
 
 namespace mtce::host {
@@ -83,11 +82,15 @@ std::optional<std::string> host_agent::prepare() {
         return "cannot restore the lock state in '" + cfg->host.state_dir.string() + "': " + ec.message();
     }
     spdlog::info("host '{}' is {}", cfg->agent.hostname, lock_.locked() ? "locked" : "unlocked");
-    if (current_isolation(*cfg) == script_isolation::systemd) {
+    const auto probe = probe_systemd();
+    if (effective_isolation(cfg->host.isolation, probe) == script_isolation::systemd) {
         spdlog::info("scripts run as transient systemd units (mtce-script-*.service)");
     } else {
         spdlog::info("scripts run as children of the agent (host.script_isolation '{}'{})",
-                     to_string(cfg->host.isolation), systemd_is_running() ? "" : ", systemd is not PID 1");
+                     to_string(cfg->host.isolation),
+                     !probe.running    ? ", systemd is not PID 1"
+                     : !probe.our_unit ? ", the agent does not run as an mtce unit"
+                                       : "");
     }
     return std::nullopt;
 }

@@ -1,8 +1,10 @@
 #include "host/systemd_actions.hpp"
 
+#include <cstdlib>
 #include <string>
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-login.h>
 
 #include "core/transient_unit.hpp"
 
@@ -15,11 +17,12 @@ constexpr std::string_view default_reboot_command = "systemctl reboot";
 
 }  // namespace
 
-script_isolation effective_isolation(script_isolation requested, bool systemd_running) {
+script_isolation effective_isolation(script_isolation requested, systemd_probe probe) {
     switch (requested) {
     case script_isolation::automatic:
+        return probe.running && probe.our_unit ? script_isolation::systemd : script_isolation::process_group;
     case script_isolation::systemd:
-        return systemd_running ? script_isolation::systemd : script_isolation::process_group;
+        return probe.running ? script_isolation::systemd : script_isolation::process_group;
     case script_isolation::cgroup:
     case script_isolation::process_group:
         return requested;
@@ -27,8 +30,19 @@ script_isolation effective_isolation(script_isolation requested, bool systemd_ru
     return script_isolation::process_group;
 }
 
+systemd_probe probe_systemd() {
+    systemd_probe probe;
+    probe.running = systemd_is_running();
+    char* unit = nullptr;
+    if (probe.running && ::sd_pid_get_unit(0, &unit) >= 0 && unit != nullptr) {
+        probe.our_unit = std::string_view{unit}.starts_with("mtce");
+    }
+    std::free(unit);  // NOLINT(cppcoreguidelines-no-malloc): allocated by libsystemd
+    return probe;
+}
+
 script_isolation current_isolation(const config& cfg) {
-    return effective_isolation(cfg.host.isolation, systemd_is_running());
+    return effective_isolation(cfg.host.isolation, probe_systemd());
 }
 
 reboot_method choose_reboot_method(script_isolation effective, std::string_view reboot_command) {

@@ -11,11 +11,22 @@
 
 namespace mtce::host {
 
-/// How scripts actually run: `systemd` (asked for, or `auto`) only when systemd is PID 1; otherwise the agent
-/// runs them itself. `cgroup` and `process-group` are kept as asked.
-[[nodiscard]] script_isolation effective_isolation(script_isolation requested, bool systemd_running);
+/// What the host offers for running scripts through systemd.
+struct systemd_probe {
+    bool running = false;   ///< systemd is PID 1
+    bool our_unit = false;  ///< the daemon runs as a unit of its own (mtce@ROLE.service or another mtce*)
+};
 
-/// The isolation of this host's scripts now (effective_isolation with systemd_is_running()).
+/// How scripts actually run: `systemd` when asked for and systemd is PID 1; `auto` takes it only when the
+/// daemon also runs as its own unit (the packaged, unprivileged daemon), so that a daemon started by hand,
+/// by `mtce demo` or by the tests keeps running its scripts itself. Otherwise the agent runs them itself.
+/// `cgroup` and `process-group` are kept as asked.
+[[nodiscard]] script_isolation effective_isolation(script_isolation requested, systemd_probe probe);
+
+/// Probes this host (sd_booted(), sd_pid_get_unit()).
+[[nodiscard]] systemd_probe probe_systemd();
+
+/// The isolation of this host's scripts now (effective_isolation with probe_systemd()).
 [[nodiscard]] script_isolation current_isolation(const config& cfg);
 
 /// How a reboot request is carried out.
