@@ -160,7 +160,7 @@ void fleet_manager::open(std::chrono::seconds controller_uptime) {
     for (const auto& h : cfg->controller.hosts) {
         s.monitor_only.insert(h.name);
     }
-    auto db = inventory::open(cfg->controller.state_dir);
+    auto db = inventory::open(cfg->controller.state_dir, cfg->controller.bmc_key_file);
     if (!db) {
         throw std::runtime_error{db.error().message};
     }
