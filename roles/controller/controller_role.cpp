@@ -36,6 +36,9 @@ std::string read_token(const config& cfg) {
     if (path.empty()) {
         return {};
     }
+    if (auto problem = check_access(path, file_use::private_file); !problem.empty()) {
+        throw std::runtime_error{"controller.api_token_file: " + problem};
+    }
     auto text = read_small_file(path, 4096);
     if (!text) {
         throw std::runtime_error{fmt::format("controller.api_token_file: cannot read '{}': {}", path.string(),
@@ -67,6 +70,14 @@ public:
         }
         const auto cfg = ctx_.config.current();
         auto report = [this](std::string_view task, const std::exception_ptr& e) { failed(task, e); };
+        // Read before any component starts: a token file that is refused stops the start with nothing
+        // running.
+        std::string token;
+        try {
+            token = read_token(*cfg);
+        } catch (const std::exception& e) {
+            throw std::runtime_error{std::string{"api: "} + e.what()};
+        }
         try {
             monitor_ = std::make_unique<heartbeat::monitor>(
                 cfg->heartbeat, wire_, std::array{!cfg->mgmt.address.empty(), !cfg->cluster.address.empty()});
@@ -91,7 +102,7 @@ public:
             if (!where) {
                 throw std::runtime_error{"controller.api_listen: " + where.error()};
             }
-            api_ = std::make_unique<api::server>(ctx_.ex, *where, *fleet_, read_token(*cfg));
+            api_ = std::make_unique<api::server>(ctx_.ex, *where, *fleet_, std::move(token));
             const auto port = api_->bind();
             spdlog::info("api: serving on {}:{}", where->host, port);
         } catch (const std::exception& e) {

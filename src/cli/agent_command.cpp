@@ -36,6 +36,9 @@ constexpr std::size_t min_key_bytes = 16;
 /// shared one. The key is the file's bytes as they are.
 tl::expected<std::string, std::string> read_key(const config& cfg) {
     const auto& path = cfg.auth.key_file;
+    if (auto problem = check_access(path, file_use::private_file); !problem.empty()) {
+        return tl::unexpected{"auth.key_file: " + problem};
+    }
     auto key = read_small_file(path, 4096);
     if (!key) {
         return tl::unexpected{

@@ -283,7 +283,8 @@ private:
         toml += network("mgmt", h.mgmt_ip, 0) + "\n" + network("cluster", h.cluster_ip, 4);
         if (role == "controller") {
             toml += fmt::format(
-                "\n[controller]\nstate_dir = \"{}/ctl\"\napi_listen = \"127.73.0.1:{}\"\n"
+                "\n[controller]\nstate_dir = \"{0}/ctl\"\nbmc_key_file = \"{0}/bmc.key\"\napi_listen = "
+                "\"127.73.0.1:{1}\"\n"
                 "worker_boot_timeout = \"60s\"\nstorage_boot_timeout = \"60s\"\ncontroller_boot_timeout = "
                 "\"60s\"\n"
                 "goenabled_timeout = \"20s\"\nservices_timeout = \"20s\"\nheartbeat_soak = \"3s\"\n"

@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "core/duration.hpp"
+#include "core/files.hpp"
 #include "core/text.hpp"
 #include "mtce/role_defaults.hpp"
 
@@ -706,15 +707,13 @@ void validate(config& c, const std::map<std::string, origin>& origins, config_er
              "monitoring hosts needs this controller's network.mgmt.address or network.cluster.address");
     }
 
-    // The cluster key authenticates every command: a key others can read lets them forge commands.
-    struct stat st {};
-    if (::stat(c.auth.key_file.c_str(), &st) == 0) {
-        if (!S_ISREG(st.st_mode)) {
-            fail("auth.key_file", fmt::format("'{}' is not a regular file", c.auth.key_file.string()));
-        } else if ((st.st_mode & 077) != 0) {
-            fail("auth.key_file",
-                 fmt::format("'{}' is readable by others (mode {:04o}); run: chmod 600 '{}'",
-                             c.auth.key_file.string(), st.st_mode & 07777, c.auth.key_file.string()));
+    // The cluster key authenticates every command: a key others can read lets them forge commands. Its owner
+    // is checked when the daemon reads it: `config check` may run as another user.
+    if (const auto facts = facts_of(c.auth.key_file)) {
+        if (auto problem = access_problem(c.auth.key_file, file_use::private_file, *facts, /*self=*/0,
+                                          /*check_owner=*/false);
+            !problem.empty()) {
+            fail("auth.key_file", std::move(problem));
         }
     }
 }

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <fstream>
 
+#include <fmt/format.h>
+
 namespace mtce {
 
 namespace {
@@ -96,6 +98,52 @@ std::error_code make_directories(const std::filesystem::path& dir, std::filesyst
         }
     }
     return {};
+}
+
+std::string access_problem(const std::filesystem::path& path, file_use use, const file_facts& facts,
+                           std::uint32_t self, bool check_owner) {
+    const bool directory = use == file_use::directory;
+    const auto quoted = fmt::format("'{}'", path.string());
+    if (directory && !facts.directory) {
+        return fmt::format("{} is not a directory", quoted);
+    }
+    if (!directory && !facts.regular) {
+        return fmt::format("{} is not a regular file", quoted);
+    }
+    if (check_owner && facts.owner != self && facts.owner != 0) {
+        return fmt::format(
+            "{} belongs to uid {}, not to this daemon's user (uid {}) or root; run: chown {} {}", quoted,
+            facts.owner, self, self, quoted);
+    }
+    const auto mode = facts.mode & 07777U;
+    if (directory && (mode & 022U) != 0) {
+        return fmt::format("{} can be written by others (mode {:04o}); run: chmod 700 {}", quoted, mode,
+                           quoted);
+    }
+    if (!directory && (mode & 077U) != 0) {
+        return fmt::format("{} is readable by others (mode {:04o}); run: chmod 600 {}", quoted, mode, quoted);
+    }
+    return {};
+}
+
+std::optional<file_facts> facts_of(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return file_facts{S_ISDIR(st.st_mode), S_ISREG(st.st_mode), static_cast<std::uint32_t>(st.st_mode),
+                      static_cast<std::uint32_t>(st.st_uid)};
+}
+
+std::string check_access(const std::filesystem::path& path, file_use use, bool check_owner) {
+    const auto facts = facts_of(path);
+    if (!facts) {
+        if (errno == ENOENT) {
+            return {};
+        }
+        return fmt::format("cannot look at '{}': {}", path.string(), last_error().message());
+    }
+    return access_problem(path, use, *facts, static_cast<std::uint32_t>(::geteuid()), check_owner);
 }
 
 }  // namespace mtce

@@ -75,4 +75,25 @@ std::vector<alarm> expected_alarms(const alarm_input& in) {
     return out;
 }
 
+held_conditions conditions_of(const std::vector<alarm>& held, const host_states& states) {
+    held_conditions out;
+    const bool in_service =
+        states.administrative != admin_state::locked && states.operational == oper_state::enabled;
+    for (const auto& a : held) {
+        if (a.id == "200.004" && in_service) {
+            out.degrade_mask |= a.severity == "critical" ? degrade_critical_failure : degrade_failure_flag;
+        } else if (a.id == "200.005" || a.id == "200.009") {
+            out.heartbeat[a.id == "200.005" ? 0 : 1] =
+                a.severity == "critical" ? heartbeat::hb_state::failed : heartbeat::hb_state::degraded;
+        } else if (a.id == "200.010") {
+            out.bmc_unreachable = true;
+        } else if (a.id == "200.011" && in_service) {
+            out.degrade_mask |= degrade::config_failure;
+        } else if (a.id == "200.016" && in_service) {
+            out.degrade_mask |= degrade::luks;
+        }
+    }
+    return out;
+}
+
 }  // namespace mtce::fleet

@@ -43,4 +43,20 @@ struct alarm_input {
 /// service.
 [[nodiscard]] std::vector<alarm> expected_alarms(const alarm_input& in);
 
+/// What a controller starting again cannot know yet about a host, as its alarms held before the restart
+/// say it: the degrade causes a host's reports set (failure flag, configuration failure, encrypted volume,
+/// this controller's own failure), the BMC unreachable, the heartbeat levels. Restored into the host, they
+/// make expected_alarms() give the held alarms again, each keeping its `since`; the host's next report, BMC
+/// audit or heartbeat then clears what is gone, as it would have without the restart.
+struct held_conditions {
+    std::uint32_t degrade_mask = 0;
+    bool bmc_unreachable = false;
+    std::array<heartbeat::hb_state, heartbeat::network_count> heartbeat{heartbeat::hb_state::unmonitored,
+                                                                        heartbeat::hb_state::unmonitored};
+};
+
+/// The conditions behind `held` (a host's alarms as stored: id and severity) for a host in `states`. Alarms
+/// that follow from the stored states alone (locked, failed) need no condition.
+[[nodiscard]] held_conditions conditions_of(const std::vector<alarm>& held, const host_states& states);
+
 }  // namespace mtce::fleet

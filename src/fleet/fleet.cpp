@@ -4,6 +4,7 @@
 #include "fleet/fleet.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/task_group.hpp"
+#include "fleet/alarms.hpp"
 #include "fleet/parts.hpp"
 #include "fleet/reports.hpp"
 #include "fleet/requests.hpp"
@@ -160,7 +162,7 @@ void fleet_manager::open(std::chrono::seconds controller_uptime) {
     for (const auto& h : cfg->controller.hosts) {
         s.monitor_only.insert(h.name);
     }
-    auto db = inventory::open(cfg->controller.state_dir);
+    auto db = inventory::open(cfg->controller.state_dir, cfg->controller.bmc_key_file);
     if (!db) {
         throw std::runtime_error{db.error().message};
     }
@@ -207,12 +209,23 @@ void fleet_manager::open(std::chrono::seconds controller_uptime) {
         auto name = h.spec.name;
         s.hosts.emplace(std::move(name), std::make_unique<host_slot>(s, std::move(h)));
     }
+    // The alarms stand as they were before the restart, each with its `since`, until what raised them is
+    // found gone (alarms.hpp, held_conditions).
+    std::map<std::string, std::vector<alarm>, std::less<>> held;
     for (const auto& a : *alarms) {
-        // A heartbeat alarm stands until the heartbeat recovers, across a controller restart too.
-        if (auto* slot = s.find(a.host);
-            slot != nullptr && (a.alarm_id == "200.005" || a.alarm_id == "200.009")) {
-            slot->host().heartbeat_alarm[a.alarm_id == "200.005" ? 0 : 1] =
-                a.severity == "critical" ? heartbeat::hb_state::failed : heartbeat::hb_state::degraded;
+        held[a.host].push_back({a.alarm_id, a.severity, a.reason});
+    }
+    for (const auto& [name, host_alarms] : held) {
+        auto* slot = s.find(name);
+        if (slot == nullptr) {
+            continue;
+        }
+        auto& h = slot->host();
+        const auto restored = conditions_of(host_alarms, h.states);
+        h.degrade_mask |= restored.degrade_mask;
+        h.heartbeat_alarm = restored.heartbeat;
+        if (restored.bmc_unreachable && h.has_bmc()) {
+            h.bmc_state.unreachable_since = now - cfg->bmc.access_alarm_delay;
         }
     }
     // This controller is a host of the fleet too: it adds itself once, locked, as the original's controller-0

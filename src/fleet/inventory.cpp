@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "core/files.hpp"
+#include "fleet/bmc_secret.hpp"
 
 namespace mtce::fleet {
 
@@ -118,6 +119,11 @@ enum class query : std::size_t {
     set_alarm,
     clear_alarm,
     alarms,
+    secrets,
+    count_secrets,
+    reseal,
+    password_format,
+    set_password_format,
     count_,
 };
 
@@ -157,6 +163,12 @@ constexpr std::array<const char*, static_cast<std::size_t>(query::count_)> query
     "since_ms = excluded.since_ms",
     "DELETE FROM alarms WHERE host = ?1 AND alarm_id = ?2",
     "SELECT host, alarm_id, severity, reason, since_ms FROM alarms ORDER BY host, alarm_id",
+    "SELECT name, password FROM bmc_secrets ORDER BY name",
+    "SELECT count(*) FROM bmc_secrets",
+    "UPDATE bmc_secrets SET password = ?2 WHERE name = ?1",
+    // Which form bmc_secrets.password has: 'v1' (sealed, bmc_secret.hpp), or no row (clear: an older mtce).
+    "SELECT value FROM meta WHERE key = 'bmc_password_format'",
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('bmc_password_format', 'v1')",
 };
 
 struct db_closer {
@@ -318,6 +330,8 @@ std::string_view to_string(store_errc code) noexcept {
 
 struct inventory::impl {
     std::filesystem::path path;
+    std::filesystem::path key_file;
+    std::optional<bmc_key> key;              ///< read on first need
     std::unique_ptr<sqlite3, db_closer> db;  // declared before the statements: they are finalized first
     std::array<statement_ptr, static_cast<std::size_t>(query::count_)> statements;
 
@@ -649,6 +663,125 @@ struct inventory::impl {
         return row;
     }
 
+    /// The BMC key, read on first need. A missing key file is created only while no sealed password exists
+    /// (a new key could not open them): none is stored, or `all_clear` (they are about to be sealed).
+    tl::expected<const bmc_key*, store_error> need_key(std::string_view what, bool all_clear = false) {
+        if (key) {
+            return &*key;
+        }
+        bool none_sealed = all_clear;
+        if (!none_sealed) {
+            use u{*this, query::count_secrets};
+            const int rc = u.step();
+            if (rc != SQLITE_ROW) {
+                return tl::make_unexpected(u.error(rc, what));
+            }
+            none_sealed = sqlite3_column_int64(u.get(), 0) == 0;
+        }
+        auto loaded = load_bmc_key(key_file, /*create=*/none_sealed);
+        if (!loaded) {
+            return tl::make_unexpected(
+                store_error{store_errc::other,
+                            {},
+                            fmt::format("{}: {}{}", what, loaded.error(),
+                                        none_sealed ? ""
+                                                    : fmt::format("; inventory database '{}' holds BMC "
+                                                                  "passwords sealed with that key: put "
+                                                                  "it back",
+                                                                  path.string()))});
+        }
+        key = *loaded;
+        return &*key;
+    }
+
+    /// `password` as stored for host `name`: sealed.
+    tl::expected<std::string, store_error> seal(std::string_view what, std::string_view name,
+                                                std::string_view password) {
+        auto k = need_key(what);
+        if (!k) {
+            return tl::make_unexpected(std::move(k.error()));
+        }
+        return seal_bmc_password(**k, name, password);
+    }
+
+    /// Stores `password` (not empty) for host `name`.
+    tl::expected<void, store_error> insert_secret(std::string_view what, const host_row& row,
+                                                  std::string_view password) {
+        auto sealed = seal(what, row.spec.name, password);
+        if (!sealed) {
+            return tl::make_unexpected(std::move(sealed.error()));
+        }
+        use u{*this, query::insert_secret};
+        u.bind(1, row.spec.name);
+        u.bind(2, *sealed);
+        if (const int rc = u.step(); rc != SQLITE_DONE) {
+            return tl::make_unexpected(host_write_error(u, rc, what, row));
+        }
+        return {};
+    }
+
+    /// Seals the passwords an older mtce stored in clear, all in one transaction, then checkpoints the log so
+    /// that the clear text is overwritten in the database file (secure_delete) and gone from the log.
+    tl::expected<void, store_error> seal_clear_passwords() {
+        constexpr std::string_view what = "cannot seal the BMC passwords of the inventory";
+        {
+            use u{*this, query::password_format};
+            const int rc = u.step();
+            if (rc == SQLITE_ROW) {
+                const auto format = column_text(u.get(), 0);
+                if (format == "v1") {
+                    return {};
+                }
+                return tl::make_unexpected(store_error{
+                    store_errc::other,
+                    {},
+                    fmt::format(
+                        "{}: inventory database '{}' has BMC passwords in form '{}', written by a newer "
+                        "mtce",
+                        what, path.string(), format)});
+            }
+            if (rc != SQLITE_DONE) {
+                return tl::make_unexpected(u.error(rc, what));
+            }
+        }
+        std::vector<std::pair<std::string, std::string>> clear;
+        {
+            use u{*this, query::secrets};
+            for (int rc = u.step(); rc != SQLITE_DONE; rc = u.step()) {
+                if (rc != SQLITE_ROW) {
+                    return tl::make_unexpected(u.error(rc, what));
+                }
+                clear.emplace_back(column_text(u.get(), 0), column_text(u.get(), 1));
+            }
+        }
+        auto written = write(what, [&]() -> tl::expected<void, store_error> {
+            for (const auto& [name, password] : clear) {
+                auto k = need_key(what, /*all_clear=*/true);
+                if (!k) {
+                    return tl::make_unexpected(std::move(k.error()));
+                }
+                const auto sealed = seal_bmc_password(**k, name, password);
+                use u{*this, query::reseal};
+                u.bind(1, name);
+                u.bind(2, sealed);
+                if (const int rc = u.step(); rc != SQLITE_DONE) {
+                    return tl::make_unexpected(u.error(rc, what));
+                }
+            }
+            return run(query::set_password_format, what);
+        });
+        for (auto& [name, password] : clear) {
+            std::fill(password.begin(), password.end(), '\0');
+        }
+        if (!written) {
+            return written;
+        }
+        if (!clear.empty()) {
+            (void)sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        }
+        return {};
+    }
+
     tl::expected<std::vector<event_row>, store_error> read_events(use& u, std::string_view what) {
         std::vector<event_row> out;
         for (;;) {
@@ -698,6 +831,55 @@ std::optional<std::filesystem::path> orphaned_journal(const std::filesystem::pat
     return std::nullopt;
 }
 
+/// Refuses what is there and may not be used, before anything is created or opened: a state directory or
+/// database files others can reach (their secrets would be theirs), an empty database (SQLite would take it
+/// for a new one and drop its write-ahead log), one this user cannot read. Nothing is changed.
+tl::expected<void, store_error> refuse_existing(const std::filesystem::path& state_dir,
+                                                const std::filesystem::path& db) {
+    constexpr std::string_view what = "cannot open the inventory";
+    const auto refuse = [&](std::string message) {
+        return tl::make_unexpected(store_error{store_errc::other, {}, fmt::format("{}: {}", what, message)});
+    };
+    if (auto problem = check_access(state_dir, file_use::directory); !problem.empty()) {
+        return refuse(std::move(problem));
+    }
+    auto wal = db;
+    wal += "-wal";
+    auto shm = db;
+    shm += "-shm";
+    for (const auto& file : {db, wal, shm}) {
+        if (auto problem = check_access(file, file_use::private_file); !problem.empty()) {
+            return refuse(std::move(problem));
+        }
+    }
+    struct stat st {};
+    if (::stat(db.c_str(), &st) != 0) {
+        return {};  // missing (created next) or unreachable (SQLite says why)
+    }
+    if (st.st_size == 0) {
+        std::error_code ec;
+        const auto wal_size = std::filesystem::file_size(wal, ec);
+        const auto log = !ec && wal_size > 0 ? fmt::format(", and its write-ahead log '{}' holds {} bytes",
+                                                           wal.string(), wal_size)
+                                             : std::string{};
+        return refuse(fmt::format(
+            "'{}' is empty (0 bytes){}; the files were left as they are: restore a backup of the database (a "
+            "copy of the whole state directory), or move the database away with its -wal and -shm files to "
+            "start with an empty inventory",
+            db.string(), log));
+    }
+    const int fd = ::open(db.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        return refuse(
+            fmt::format("cannot read '{}': {}; it was left as it is (it must belong to this daemon's "
+                        "user, mode 0600)",
+                        db.string(), errno_text(err)));
+    }
+    ::close(fd);
+    return {};
+}
+
 /// Creates the database file with mode 0600 if it is not there, so that SQLite (which makes its -wal and -shm
 /// files with the mode of the database) never creates it with the umask's mode. An existing file is left as
 /// it is.
@@ -745,9 +927,14 @@ const std::filesystem::path& inventory::path() const {
     return impl_->path;
 }
 
-tl::expected<inventory, store_error> inventory::open(const std::filesystem::path& state_dir) {
+tl::expected<inventory, store_error> inventory::open(const std::filesystem::path& state_dir,
+                                                     const std::filesystem::path& bmc_key_file) {
     auto im = std::make_unique<impl>();
     im->path = state_dir / "inventory.db";
+    im->key_file = bmc_key_file;
+    if (auto refused = refuse_existing(state_dir, im->path); !refused) {
+        return tl::make_unexpected(std::move(refused.error()));
+    }
     if (const auto ec = make_directories(state_dir, state_dir_mode)) {
         return tl::make_unexpected(store_error{
             code_of_errno(ec.value()),
@@ -908,6 +1095,9 @@ tl::expected<inventory, store_error> inventory::open(const std::filesystem::path
             return tl::make_unexpected(std::move(created.error()));
         }
     }
+    if (auto sealed = im->seal_clear_passwords(); !sealed) {
+        return tl::make_unexpected(std::move(sealed.error()));
+    }
     (void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, static_cast<int*>(nullptr));
     return inventory{std::move(im)};
 }
@@ -945,12 +1135,7 @@ tl::expected<void, store_error> inventory::insert_host(const host_row& row, cons
             }
         }
         if (!bmc_password.empty()) {
-            impl::use u{*impl_, query::insert_secret};
-            u.bind(1, row.spec.name);
-            u.bind(2, bmc_password);
-            if (const int rc = u.step(); rc != SQLITE_DONE) {
-                return tl::make_unexpected(impl_->host_write_error(u, rc, what, row));
-            }
+            return impl_->insert_secret(what, row, bmc_password);
         }
         return {};
     });
@@ -991,12 +1176,7 @@ tl::expected<void, store_error> inventory::write_host(const host_row& row, const
             }
         }
         if (!bmc_password->empty()) {
-            impl::use u{*impl_, query::insert_secret};
-            u.bind(1, row.spec.name);
-            u.bind(2, *bmc_password);
-            if (const int rc = u.step(); rc != SQLITE_DONE) {
-                return tl::make_unexpected(impl_->host_write_error(u, rc, what, row));
-            }
+            return impl_->insert_secret(what, row, *bmc_password);
         }
         return {};
     });
@@ -1030,7 +1210,24 @@ tl::expected<std::string, store_error> inventory::bmc_password(const std::string
     if (rc != SQLITE_ROW) {
         return tl::make_unexpected(u.error(rc, what));
     }
-    return column_text(u.get(), 0);
+    const auto sealed = column_text(u.get(), 0);
+    if (sealed.empty()) {
+        return std::string{};
+    }
+    auto key = impl_->need_key(what);
+    if (!key) {
+        return tl::make_unexpected(std::move(key.error()));
+    }
+    auto password = open_bmc_password(**key, name, sealed);
+    if (!password) {
+        return tl::make_unexpected(store_error{
+            store_errc::other,
+            {},
+            fmt::format("{}: {}: BMC key file '{}' is not the key it was sealed with (put that key back, or "
+                        "give the host its password again: mtce host modify {} --bmc-password-file FILE)",
+                        what, password.error(), impl_->key_file.string(), name)});
+    }
+    return std::move(*password);
 }
 
 tl::expected<std::uint64_t, store_error> inventory::append_event(std::int64_t time_ms,

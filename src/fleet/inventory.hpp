@@ -98,10 +98,18 @@ public:
     /// How long a write waits for another process's lock before it fails with `busy`.
     static constexpr int busy_timeout_ms = 2000;
 
-    /// Opens <state_dir>/inventory.db, creating the directory (0700) and a new database (0600) when missing;
-    /// an existing file's mode is left as it is. Refuses, leaving the file as it is, a file that is not an
-    /// SQLite database, fails `PRAGMA quick_check`, is not an mtce inventory or has a newer schema version.
-    [[nodiscard]] static tl::expected<inventory, store_error> open(const std::filesystem::path& state_dir);
+    /// Opens <state_dir>/inventory.db, creating the directory (0700) and a new database (0600) when missing,
+    /// so that SQLite makes its -wal and -shm files 0600 too. Refuses, leaving every file as it is: a state
+    /// directory others can write, a database (or -wal, -shm) others can read, or not owned by this user or
+    /// root (the message says the command that fixes it); an empty or unreadable database; a file that is not
+    /// an SQLite database, fails `PRAGMA quick_check`, is not an mtce inventory or has a newer schema
+    /// version.
+    ///
+    /// BMC passwords are sealed (fleet/bmc_secret.hpp) under the key in `bmc_key_file`, read when a password
+    /// is first stored or read, and created then if no sealed password exists yet. Passwords in clear (an
+    /// inventory from an older mtce) are sealed here, in one transaction.
+    [[nodiscard]] static tl::expected<inventory, store_error> open(const std::filesystem::path& state_dir,
+                                                                   const std::filesystem::path& bmc_key_file);
 
     inventory(inventory&&) noexcept;
     inventory& operator=(inventory&&) noexcept;
@@ -126,7 +134,8 @@ public:
                                                               const std::string& bmc_password);
     /// Removes a host with its BMC password and its alarms (its events stay in the log).
     [[nodiscard]] tl::expected<void, store_error> remove_host(const std::string& name);
-    /// The host's BMC password; "" if it has none, `not_found` if there is no such host.
+    /// The host's BMC password; "" if it has none, `not_found` if there is no such host; an error naming the
+    /// host and the key file if its sealed password does not open with the key.
     [[nodiscard]] tl::expected<std::string, store_error> bmc_password(const std::string& name);
 
     /// Appends an event and returns its id; the oldest events beyond max_events go in the same transaction.

@@ -66,6 +66,10 @@ std::optional<std::string> host_agent::prepare() {
     if (auto ec = make_directories(cfg->host.run_dir, std::filesystem::perms{0755})) {
         return "cannot create run directory '" + cfg->host.run_dir.string() + "': " + ec.message();
     }
+    // The lock state is kept there: whoever may write the directory may unlock this host.
+    if (auto problem = check_access(cfg->host.state_dir, file_use::directory); !problem.empty()) {
+        return "host.state_dir: " + problem;
+    }
     if (auto ec = make_directories(cfg->host.state_dir, std::filesystem::perms{0700})) {
         return "cannot create state directory '" + cfg->host.state_dir.string() + "': " + ec.message();
     }

@@ -1,4 +1,6 @@
 #define BOOST_TEST_MODULE controller_role_test
+#include <sys/stat.h>
+
 #include <chrono>
 #include <future>
 #include <thread>
@@ -14,6 +16,7 @@
 #include "api/client.hpp"
 #include "core/config.hpp"
 #include "core/tasks.hpp"
+#include "process.hpp"
 #include "role.hpp"
 #include "scratch.hpp"
 
@@ -27,26 +30,33 @@ namespace {
 
 constexpr const char* api_url = "http://127.61.0.1:2612";
 
+/// The configuration of this test's controller; `controller_keys`: more lines for its [controller] table.
+std::string config_text(const scratch& dir, const std::string& controller_keys) {
+    const auto d = dir.path();
+    const std::string tables =
+        "[heartbeat]\nmode = \"unicast\"\n"
+        "[network.mgmt]\naddress = \"127.61.0.1\"\nagent_port = 2601\ncontroller_port = 2602\n"
+        "pulse_port = 2603\npulse_reply_port = 2604\n"
+        "[controller]\nstate_dir = \"" +
+        (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\nbmc_key_file = \"" +
+        (d / "bmc.key").string() + "\"\n" + controller_keys;
+    return mtce::test::host_config(d, "controller-0",
+                                   "controllers = [\"127.61.0.1\"]\ndrain_timeout = \"2s\"",
+                                   "mtcalive_period = \"1s\"", tables);
+}
+
 /// The controller's process: a role on an event loop of its own thread.
 class controller_process {
 public:
-    explicit controller_process(const scratch& dir) {
+    /// `controller_keys`: more lines for the [controller] table.
+    explicit controller_process(const scratch& dir, const std::string& controller_keys = "") {
         const auto d = dir.path();
         std::filesystem::create_directories(d / "goenabled.d");
         std::filesystem::create_directories(d / "services.d" / "controller");
         dir.write("key", "0123456789abcdef0123456789abcdef", 0600);
         dir.write("boot_id", "controller-0-boot-1\n");
-        const std::string tables =
-            "[heartbeat]\nmode = \"unicast\"\n"
-            "[network.mgmt]\naddress = \"127.61.0.1\"\nagent_port = 2601\ncontroller_port = 2602\n"
-            "pulse_port = 2603\npulse_reply_port = 2604\n"
-            "[controller]\nstate_dir = \"" +
-            (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\n";
-        auto cfg = mtce::parse_config(
-            mtce::test::host_config(d, "controller-0",
-                                    "controllers = [\"127.61.0.1\"]\ndrain_timeout = \"2s\"",
-                                    "mtcalive_period = \"1s\"", tables),
-            "controller-0.toml", mtce::role::controller);
+        auto cfg = mtce::parse_config(config_text(dir, controller_keys), "controller-0.toml",
+                                      mtce::role::controller);
         if (!cfg) {
             throw std::runtime_error{cfg.error().front().to_string()};
         }
@@ -124,7 +134,53 @@ std::optional<nlohmann::json> hosts_within(std::chrono::milliseconds limit) {
     return std::nullopt;
 }
 
+/// Why `mtce agent --role controller` refused to start (its standard error), or "" if it did not exit 1.
+std::string refusal(const scratch& dir, const std::string& controller_keys = "") {
+    const auto d = dir.path();
+    std::filesystem::create_directories(d / "goenabled.d");
+    std::filesystem::create_directories(d / "services.d" / "controller");
+    dir.write("key", "0123456789abcdef0123456789abcdef", 0600);
+    dir.write("boot_id", "controller-0-boot-1\n");
+    const auto file = dir.write("mtce.toml", config_text(dir, controller_keys), 0600);
+    const auto r = mtce::test::run_command(
+        {MTCE_BINARY, "agent", "--role", "controller", "--config", file.string(), "--foreground"}, d, 30s);
+    return r.exit_code == 1 ? r.err : std::string{};
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(an_api_token_file_others_can_read_stops_the_controller_with_the_fix) {
+    scratch dir;
+    const auto token = dir.write("api.token", "s3cret-token\n", 0644);
+    const auto why = refusal(dir, "api_token_file = \"" + token.string() + "\"\n");
+    BOOST_TEST(why.find("'" + token.string() + "' is readable by others (mode 0644); run: chmod 600 '" +
+                        token.string() + "'") != std::string::npos,
+               why);
+}
+
+BOOST_AUTO_TEST_CASE(a_state_directory_others_can_write_stops_the_controller_with_the_fix) {
+    scratch dir;
+    const auto state = dir.path() / "ctl";
+    std::filesystem::create_directories(state);
+    ::chmod(state.c_str(), 0777);
+    const auto why = refusal(dir);
+    BOOST_TEST(why.find("'" + state.string() + "' can be written by others (mode 0777); run: chmod 700 '" +
+                        state.string() + "'") != std::string::npos,
+               why);
+    BOOST_TEST(!std::filesystem::exists(state / "inventory.db"));
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_inventory_stops_the_controller_and_is_left_as_it_is) {
+    scratch dir;
+    const auto state = dir.path() / "ctl";
+    std::filesystem::create_directories(state);
+    ::chmod(state.c_str(), 0700);
+    const auto db = dir.write("ctl/inventory.db", "", 0600);
+    const auto why = refusal(dir);
+    BOOST_TEST(why.find("'" + db.string() + "' is empty") != std::string::npos, why);
+    BOOST_TEST(std::filesystem::file_size(db) == 0U);
+    BOOST_TEST(!std::filesystem::exists(state / "inventory.db-wal"));
+}
 
 BOOST_AUTO_TEST_CASE(the_active_part_stops_and_starts_again_while_the_host_agent_runs_on) {
     scratch dir;

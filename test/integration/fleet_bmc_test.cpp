@@ -2,6 +2,8 @@
 // The fleet manager with real (simulated) BMCs: redfish-sim over HTTPS with a CA this test makes, and
 // OpenIPMI's ipmi_sim. A BMC's power hook kills and starts the simulated host's agent (cluster.hpp), so a
 // power-off, a power-on, a reset and a reinstall are seen by the controller as they would be on hardware.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 
@@ -250,6 +252,93 @@ BOOST_AUTO_TEST_CASE(an_unreachable_bmc_raises_its_alarm_is_quarantined_and_reco
         std::this_thread::sleep_for(200ms);
     }
     BOOST_TEST(!contains(c.run({"alarm", "list"}).out, "200.010"));
+}
+
+/// The controller's alarms (GET /v1/alarms).
+json alarm_list(cluster& c) {
+    const auto r = mtce::api::get(c.api_url(), "/v1/alarms", 5s);
+    if (!r) {
+        return json::array();
+    }
+    auto doc = json::parse(r->body, nullptr, false);
+    return doc.is_object() ? doc.value("alarms", json::array()) : doc;
+}
+
+/// The `since` of `host`'s alarm `id`; -1 when it is not raised.
+std::int64_t alarm_since(cluster& c, const std::string& host, const std::string& id) {
+    for (const auto& a : alarm_list(c)) {
+        if (a.value("host", "") == host && a.value("id", "") == id) {
+            return a.value("since", std::int64_t{-1});
+        }
+    }
+    return -1;
+}
+
+/// Kills the controller and starts it again; true once its API answers.
+bool restart_controller(cluster& c) {
+    c.kill("controller-0");
+    c.start_again("controller-0", /*new_boot=*/false);
+    const auto back = std::chrono::steady_clock::now() + 30s;
+    while (!mtce::api::get(c.api_url(), "/v1/health", 1s) && std::chrono::steady_clock::now() < back) {
+        std::this_thread::sleep_for(100ms);
+    }
+    return mtce::api::get(c.api_url(), "/v1/health", 1s).has_value();
+}
+
+BOOST_AUTO_TEST_CASE(a_bmc_password_is_sealed_in_the_inventory_and_opens_the_bmc_after_a_restart) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    const auto state = c.host("controller-0").dir / "ctl";
+    for (const auto* file : {"inventory.db", "inventory.db-wal"}) {
+        BOOST_TEST(!contains(mtce::test::read_file(state / file), bmc_password), file);
+    }
+    struct stat st {};
+    BOOST_TEST(::stat((c.host("controller-0").dir / "bmc.key").c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 07777U) == 0600U);
+    BOOST_REQUIRE(restart_controller(c));
+    // The password read back from the inventory is the one the BMC takes.
+    BOOST_TEST(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    BOOST_TEST(c.show("worker-0").value("bmc_error", "") == "");
+    BOOST_TEST(!contains(c.log("controller-0"), bmc_password));
+}
+
+BOOST_AUTO_TEST_CASE(an_alarm_keeps_its_since_across_a_controller_restart_until_its_cause_is_gone) {
+    test_ca ca;
+    cluster c{with([&](auto& o) { o.controller_tables = bmc_tables(ca); })};
+    redfish_bmc bmc{ca, c.dir().path() / "bmc-worker-0", c.host("worker-0").dir / "power-hook"};
+    BOOST_REQUIRE(add_with_bmc(c, "worker-0", "redfish", bmc.port(), bmc_password).exit_code == 0);
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    bmc.faults({{"status", 503}});
+    const auto raised = std::chrono::steady_clock::now() + 30s;
+    while (alarm_since(c, "worker-0", "200.010") < 0 && std::chrono::steady_clock::now() < raised) {
+        std::this_thread::sleep_for(200ms);
+    }
+    const auto since = alarm_since(c, "worker-0", "200.010");
+    BOOST_REQUIRE(since > 0);
+    std::this_thread::sleep_for(500ms);  // the alarm written to the inventory
+    BOOST_REQUIRE(restart_controller(c));
+    // Restored as it was, and not cleared while the BMC is tried again (bmc.access_alarm_delay is 3 s).
+    BOOST_TEST(alarm_since(c, "worker-0", "200.010") == since);
+    std::this_thread::sleep_for(4s);
+    BOOST_TEST(alarm_since(c, "worker-0", "200.010") == since);
+    BOOST_TEST(!has_event(c, "cleared 200.010"));
+
+    // The BMC answers again: the alarm is cleared then.
+    bmc.faults(json::object());
+    BOOST_REQUIRE(until_doc(
+        c, "worker-0", [](const json& d) { return d.value("bmc_accessible", false); }, 30s));
+    const auto cleared = std::chrono::steady_clock::now() + 10s;
+    while (alarm_since(c, "worker-0", "200.010") >= 0 && std::chrono::steady_clock::now() < cleared) {
+        std::this_thread::sleep_for(200ms);
+    }
+    BOOST_TEST(alarm_since(c, "worker-0", "200.010") < 0);
+    BOOST_TEST(has_event(c, "cleared 200.010"));
 }
 
 BOOST_AUTO_TEST_CASE(a_hung_host_is_reset_by_its_bmc_after_the_delay_and_enabled_again) {

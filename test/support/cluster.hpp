@@ -235,7 +235,8 @@ private:
                              network("cluster", h.cluster_ip, cluster_ports_);
         if (controller) {
             tables += fmt::format(
-                "[controller]\nstate_dir = \"{0}/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
+                "[controller]\nstate_dir = \"{0}/ctl\"\nbmc_key_file = \"{0}/bmc.key\"\napi_listen = "
+                "\"127.0.0.1:{1}\"\n"
                 "worker_boot_timeout = \"30s\"\ncontroller_boot_timeout = \"30s\"\ngoenabled_timeout = "
                 "\"20s\"\n"
                 "services_timeout = \"20s\"\nsubfunction_config_timeout = \"20s\"\nheartbeat_soak = \"2s\"\n"

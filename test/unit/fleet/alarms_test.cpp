@@ -92,3 +92,53 @@ BOOST_AUTO_TEST_CASE(this_controller_degraded_by_its_own_failure_has_the_critica
     a = expected_alarms(in);
     BOOST_TEST(a.empty());
 }
+
+BOOST_AUTO_TEST_CASE(the_conditions_of_held_alarms_raise_the_same_alarms_after_a_restart) {
+    using mtce::heartbeat::hb_state;
+    const std::vector<host_states> all_states{
+        states(admin_state::unlocked, oper_state::enabled, avail_state::available),
+        states(admin_state::unlocked, oper_state::enabled, avail_state::degraded),
+        states(admin_state::unlocked, oper_state::disabled, avail_state::failed),
+        states(admin_state::locked, oper_state::disabled, avail_state::online),
+    };
+    const std::vector<std::uint32_t> masks{0, degrade::failure_flag, degrade::critical_failure,
+                                           degrade::config_failure | degrade::luks,
+                                           degrade::failure_flag | degrade::luks};
+    int checked = 0;
+    for (const auto& st : all_states) {
+        for (const auto mask : masks) {
+            for (const bool bmc : {false, true}) {
+                for (const auto hb : {hb_state::unmonitored, hb_state::degraded, hb_state::failed}) {
+                    alarm_input before;
+                    before.name = "worker-0";
+                    before.states = st;
+                    before.degrade_mask = mask;
+                    before.bmc_unreachable = bmc;
+                    before.heartbeat = {hb, hb_state::unmonitored};
+                    const auto held = expected_alarms(before);
+                    // What a controller knows of the host when it starts again: its stored states only.
+                    alarm_input after;
+                    after.name = "worker-0";
+                    after.states = st;
+                    const auto restored = conditions_of(held, st);
+                    after.degrade_mask = restored.degrade_mask;
+                    after.bmc_unreachable = restored.bmc_unreachable;
+                    after.heartbeat = restored.heartbeat;
+                    BOOST_TEST((expected_alarms(after) == held),
+                               "states " << to_string(st.administrative) << "-" << to_string(st.operational)
+                                         << " mask " << mask << " bmc " << bmc);
+                    ++checked;
+                }
+            }
+        }
+    }
+    BOOST_TEST(checked == 120);
+}
+
+BOOST_AUTO_TEST_CASE(no_held_alarm_means_no_condition) {
+    const auto restored =
+        conditions_of({}, states(admin_state::unlocked, oper_state::enabled, avail_state::available));
+    BOOST_TEST(restored.degrade_mask == 0U);
+    BOOST_TEST(!restored.bmc_unreachable);
+    BOOST_TEST((restored.heartbeat[0] == mtce::heartbeat::hb_state::unmonitored));
+}

@@ -21,6 +21,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "fleet/bmc_secret.hpp"
 #include "scratch.hpp"
 
 namespace fs = std::filesystem;
@@ -40,14 +41,20 @@ std::ostream& operator<<(std::ostream& os, store_errc c) {
 
 namespace {
 
+/// The BMC key of the inventory in `dir`: beside the directory, as /etc/mtce/bmc.key is apart from
+/// /var/lib/mtce.
+fs::path key_of(const fs::path& dir) {
+    return dir.parent_path() / (dir.filename().string() + ".bmc.key");
+}
+
 inventory open_at(const fs::path& dir) {
-    auto inv = inventory::open(dir);
+    auto inv = inventory::open(dir, key_of(dir));
     BOOST_REQUIRE_MESSAGE(inv.has_value(), inv.error().message);
     return std::move(*inv);
 }
 
 store_error open_error(const fs::path& dir) {
-    auto inv = inventory::open(dir);
+    auto inv = inventory::open(dir, key_of(dir));
     BOOST_REQUIRE_MESSAGE(!inv.has_value(), "the inventory opened");
     BOOST_TEST_MESSAGE("refused: " << inv.error().message);
     return inv.error();
@@ -135,6 +142,10 @@ public:
     /// Opens an existing file, or with `create` a new one.
     explicit raw_db(const fs::path& file, bool create = false) {
         const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+        if (create) {  // 0600, as the inventory makes its files: the store refuses one others can read
+            std::ofstream{file};
+            ::chmod(file.c_str(), 0600);
+        }
         if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
             throw std::runtime_error{"cannot open " + file.string()};
         }
@@ -173,9 +184,13 @@ std::string read_bytes(const fs::path& p) {
     return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
+/// Writes a file 0600, as the inventory's files are.
 void write_bytes(const fs::path& p, const std::string& bytes) {
-    std::ofstream out{p, std::ios::binary | std::ios::trunc};
-    out << bytes;
+    {
+        std::ofstream out{p, std::ios::binary | std::ios::trunc};
+        out << bytes;
+    }
+    ::chmod(p.c_str(), 0600);
 }
 
 unsigned mode_of(const fs::path& p) {
@@ -231,7 +246,7 @@ BOOST_AUTO_TEST_CASE(a_new_inventory_is_made_in_a_private_directory_with_private
 BOOST_AUTO_TEST_CASE(a_new_file_is_0600_whatever_the_umask) {
     mtce::test::scratch dir;
     const auto old = ::umask(0);
-    auto inv = inventory::open(dir.path());
+    auto inv = inventory::open(dir.path(), key_of(dir.path()));
     ::umask(old);
     BOOST_REQUIRE_MESSAGE(inv.has_value(), inv.error().message);
     ok(inv->append_event(1, "h", "k", "t"));
@@ -239,13 +254,114 @@ BOOST_AUTO_TEST_CASE(a_new_file_is_0600_whatever_the_umask) {
     BOOST_TEST(mode_of(dir.path() / "inventory.db-wal") == 0600U);
 }
 
-BOOST_AUTO_TEST_CASE(an_existing_file_keeps_its_mode) {
+BOOST_AUTO_TEST_CASE(an_existing_file_others_can_read_is_refused_with_the_fix_and_left_as_it_is) {
     mtce::test::scratch dir;
-    dir.write("inventory.db", "", 0640);
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), "pw"));
+    }
+    const auto db = dir.path() / "inventory.db";
+    ::chmod(db.c_str(), 0644);
+    const auto before = read_bytes(db);
+    const auto e = open_error(dir.path());
+    BOOST_TEST(e.message == "cannot open the inventory: '" + db.string() +
+                                "' is readable by others (mode 0644); run: chmod 600 '" + db.string() + "'");
+    BOOST_TEST(mode_of(db) == 0644U);
+    BOOST_TEST(read_bytes(db) == before);
+    BOOST_TEST(!fs::exists(dir.path() / "inventory.db-wal"));
+}
+
+BOOST_AUTO_TEST_CASE(a_state_directory_others_can_write_is_refused_with_the_fix) {
+    mtce::test::scratch dir;
+    const auto state = dir.path() / "ctl";
+    fs::create_directory(state);
+    ::chmod(state.c_str(), 0777);
+    const auto e = open_error(state);
+    BOOST_TEST(e.message == "cannot open the inventory: '" + state.string() +
+                                "' can be written by others (mode 0777); run: chmod 700 '" + state.string() +
+                                "'");
+    BOOST_TEST(!fs::exists(state / "inventory.db"));
+}
+
+BOOST_AUTO_TEST_CASE(a_write_ahead_log_others_can_read_is_refused) {
+    mtce::test::scratch dir;
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), "pw"));
+    }
+    const auto wal = dir.write("inventory.db-wal", "", 0644);
+    const auto e = open_error(dir.path());
+    BOOST_TEST(has(e.message, "'" + wal.string() + "' is readable by others (mode 0644); run: chmod 600"));
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_file_is_refused_and_left_as_it_is_with_its_write_ahead_log) {
+    for (const bool with_wal : {false, true}) {
+        BOOST_TEST_CONTEXT("with a -wal: " << with_wal) {
+            mtce::test::scratch dir;
+            std::string wal_bytes;
+            {
+                auto inv = open_at(dir.path());
+                ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+                // The database is lost (a crash during a copy, a full disk); its log still holds the host.
+                fs::copy_file(dir.path() / "inventory.db-wal", dir.path() / "saved-wal");
+            }
+            const auto db = dir.path() / "inventory.db";
+            const auto wal = dir.path() / "inventory.db-wal";
+            fs::resize_file(db, 0);
+            fs::remove(wal);
+            if (with_wal) {
+                fs::copy_file(dir.path() / "saved-wal", wal);
+                wal_bytes = read_bytes(wal);
+                BOOST_REQUIRE(!wal_bytes.empty());
+            }
+            const auto e = open_error(dir.path());
+            BOOST_TEST(has(e.message, "'" + db.string() + "' is empty"));
+            BOOST_TEST(has(e.message, "restore a backup"));
+            BOOST_TEST(fs::file_size(db) == 0U);
+            BOOST_TEST(fs::exists(wal) == with_wal);
+            if (with_wal) {
+                BOOST_TEST(read_bytes(wal) == wal_bytes);
+            }
+            BOOST_TEST(!fs::exists(dir.path() / "inventory.db-shm"));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_file_this_user_cannot_read_is_refused_and_left_as_it_is) {
+    if (::geteuid() == 0) {
+        return;  // root reads any file
+    }
+    mtce::test::scratch dir;
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+    }
+    const auto db = dir.path() / "inventory.db";
+    ::chmod(db.c_str(), 0200);
+    const auto e = open_error(dir.path());
+    BOOST_TEST(has(e.message, db.string()));
+    ::chmod(db.c_str(), 0600);
+    BOOST_TEST(open_at(dir.path()).load_hosts().value().size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_bmc_password_is_not_stored_in_clear) {
+    mtce::test::scratch dir;
+    const std::string secret = "Clear-Text-Secret.4711";
+    {
+        auto inv = open_at(dir.path());
+        ok(inv.insert_host(full_row(), secret));
+        auto other = worker("worker-0", "10.0.0.10");
+        other.spec.bmc = {"ipmi", "10.0.1.10", "admin"};
+        ok(inv.insert_host(other, ""));
+        ok(inv.update_host(other, secret + "-2"));
+        for (const auto* suffix : {"", "-wal"}) {
+            BOOST_TEST(!has(read_bytes(dir.path() / (std::string{"inventory.db"} + suffix)), secret), suffix);
+        }
+    }
     auto inv = open_at(dir.path());
-    ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
-    BOOST_TEST(mode_of(dir.path() / "inventory.db") == 0640U);
-    BOOST_TEST(mode_of(dir.path() / "inventory.db-wal") == 0640U);
+    BOOST_TEST(ok(inv.bmc_password("controller-0")) == secret);
+    BOOST_TEST(ok(inv.bmc_password("worker-0")) == secret + "-2");
+    BOOST_TEST(!has(read_bytes(dir.path() / "inventory.db"), secret));
 }
 
 BOOST_AUTO_TEST_CASE(a_garbage_file_is_refused_as_corrupt_and_left_as_it_is) {
@@ -936,7 +1052,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(an_event_keeps_the_id_its_caller_gave_it) {
     mtce::test::scratch dir;
-    auto inv = ok(inventory::open(dir.path() / "ctl"));
+    auto inv = ok(inventory::open(dir.path() / "ctl", key_of(dir.path() / "ctl")));
     ok(inv.record_event({41, 1000, "worker-0", "state", "given"}));
     ok(inv.record_event({42, 1001, "worker-0", "state", "next"}));
     BOOST_TEST(failed(inv.record_event({42, 1002, "worker-0", "state", "again"})).code ==
@@ -1052,6 +1168,12 @@ INSERT INTO alarms VALUES ('controller-0', '200.004', 'critical', 'controller-0 
     BOOST_TEST((hosts[1] == worker("worker-0", "10.0.0.10")));
     BOOST_TEST(hosts[1].failure_counts.empty());
     BOOST_TEST(ok(inv.bmc_password("controller-0")) == "Pa55 w0rd");
+    // The password an older mtce stored in clear is sealed when the inventory opens, and gone from the files.
+    for (const auto* suffix : {"", "-wal"}) {
+        const auto file = dir.path() / (std::string{"inventory.db"} + suffix);
+        BOOST_TEST((!fs::exists(file) || !has(read_bytes(file), "Pa55 w0rd")), suffix);
+    }
+    BOOST_TEST(mode_of(key_of(dir.path())) == 0600U);
     const auto events = ok(inv.last_events(10));
     BOOST_REQUIRE(events.size() == 1U);
     BOOST_TEST(events[0].text == "added as a worker");
@@ -1147,4 +1269,67 @@ BOOST_AUTO_TEST_CASE(a_failure_count_without_a_cause_is_not_written) {
         BOOST_TEST(has(failed(inv.insert_host(other, "")).message, "failure counts has no cause"));
     }
     BOOST_TEST((take(inv) == before));
+}
+
+BOOST_AUTO_TEST_CASE(bmc_passwords_need_their_key_and_a_wrong_one_names_the_host) {
+    mtce::test::scratch dir;
+    const auto state = dir.path() / "ctl";
+    {
+        auto inv = open_at(state);
+        ok(inv.insert_host(worker("worker-0", "10.0.0.10"), ""));
+        BOOST_TEST(!fs::exists(key_of(state)));  // no password, no key yet
+        ok(inv.update_host(worker("worker-0", "10.0.0.10"), "pw-0"));
+        BOOST_TEST(mode_of(key_of(state)) == 0600U);
+    }
+    const auto key_text = read_bytes(key_of(state));
+    BOOST_TEST(key_text.size() == 65U);
+
+    // Another key: the host is named, with what to do; the key file is not replaced.
+    write_bytes(key_of(state), std::string(64, 'a') + "\n");
+    {
+        auto inv = open_at(state);
+        const auto e = failed(inv.bmc_password("worker-0"));
+        BOOST_TEST(has(e.message, "host 'worker-0'"));
+        BOOST_TEST(has(e.message, key_of(state).string()));
+        BOOST_TEST(has(e.message, "put that key back"));
+    }
+    // No key at all: none is made, since it could not open what is stored.
+    fs::remove(key_of(state));
+    {
+        auto inv = open_at(state);
+        const auto e = failed(inv.bmc_password("worker-0"));
+        BOOST_TEST(has(e.message, "is missing"));
+        BOOST_TEST(has(e.message, "put it back"));
+        BOOST_TEST(!fs::exists(key_of(state)));
+    }
+    // A key others can read is refused with the fix; the right key, private, opens it again.
+    write_bytes(key_of(state), key_text);
+    ::chmod(key_of(state).c_str(), 0644);
+    {
+        auto inv = open_at(state);
+        BOOST_TEST(has(failed(inv.bmc_password("worker-0")).message, "run: chmod 600"));
+    }
+    ::chmod(key_of(state).c_str(), 0600);
+    auto inv = open_at(state);
+    BOOST_TEST(ok(inv.bmc_password("worker-0")) == "pw-0");
+}
+
+BOOST_AUTO_TEST_CASE(a_sealed_password_opens_only_for_its_host_and_key) {
+    using namespace mtce::fleet;
+    const auto key = parse_bmc_key(std::string(64, '1') + "\n").value();
+    const auto sealed = seal_bmc_password(key, "worker-0", "secret");
+    BOOST_TEST(sealed.rfind("v1:", 0) == 0U);
+    BOOST_TEST(!has(sealed, "secret"));
+    BOOST_TEST(seal_bmc_password(key, "worker-0", "secret") != sealed);  // a new nonce each time
+    BOOST_TEST(open_bmc_password(key, "worker-0", sealed).value() == "secret");
+    BOOST_TEST(!open_bmc_password(key, "worker-1", sealed).has_value());
+    const auto other = parse_bmc_key(std::string(64, '2')).value();
+    BOOST_TEST(!open_bmc_password(other, "worker-0", sealed).has_value());
+    auto damaged = sealed;
+    damaged[10] = damaged[10] == 'A' ? 'B' : 'A';
+    BOOST_TEST(!open_bmc_password(key, "worker-0", damaged).has_value());
+    BOOST_TEST(!open_bmc_password(key, "worker-0", "secret").has_value());
+    BOOST_TEST(!open_bmc_password(key, "worker-0", "v1:").has_value());
+    BOOST_TEST(!parse_bmc_key("abc").has_value());
+    BOOST_TEST(!parse_bmc_key(std::string(64, 'g')).has_value());
 }
