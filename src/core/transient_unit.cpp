@@ -67,11 +67,11 @@ std::vector<property> properties(const child_spec& spec) {
     std::vector<std::string> env;
     env.reserve(spec.env.size());
     for (const auto& [name, value] : spec.env) {
-        env.push_back(name + "=" + value);
+        env.emplace_back(name).append("=").append(value);
     }
     std::string description = "mtce script " + spec.program.string();
     for (const auto& arg : spec.args) {
-        description += " " + arg;
+        description.append(" ").append(arg);
     }
     return {
         {"Description", description},
