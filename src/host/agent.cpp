@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/escape.hpp"
 #include "core/files.hpp"
 #include "core/inotify.hpp"
 
@@ -20,29 +21,9 @@ constexpr int goenabled_kind = 0;
 constexpr int services_kind = 1;
 constexpr int boot_kind = 2;
 
-void log_script(std::string_view what, const script_run& run) {
-    const auto name = run.script.filename().string();
-    if (run.result.ok()) {
-        spdlog::info("{}: '{}' passed in {}ms", what, name, run.result.elapsed.count());
-    } else {
-        spdlog::warn("{}: '{}' failed: {}", what, name, run.result.describe());
-    }
-    // Show what a failing script said; a passing one's output is only interesting when debugging.
-    const auto level = run.result.ok() ? spdlog::level::debug : spdlog::level::warn;
-    for (const auto* stream : {&run.result.out, &run.result.err}) {
-        if (!stream->empty()) {
-            spdlog::log(level, "{}: '{}' said: {}", what, name, *stream);
-        }
-    }
-    if (run.result.out_dropped + run.result.err_dropped != 0) {
-        spdlog::log(level, "{}: '{}' wrote {} more bytes, discarded", what, name,
-                    run.result.out_dropped + run.result.err_dropped);
-    }
-}
-
 void log_report(std::string_view what, const run_report& report) {
     for (const auto& [path, why] : report.skipped) {
-        spdlog::warn("{}: skipping '{}': {}", what, path.string(), why);
+        spdlog::warn("{}: skipping '{}': {}", what, escape_text(path.string()), escape_text(why));
     }
     if (report.outcome.passed) {
         spdlog::info("{}: passed ({} scripts, {}ms)", what, report.runs.size(), report.elapsed.count());

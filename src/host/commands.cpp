@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/escape.hpp"
 #include "core/text.hpp"
 #include "host/agent.hpp"
 #include "host/sequences.hpp"
@@ -344,7 +345,7 @@ asio::awaitable<child_result> command_server::run_shell(std::string what, std::s
     for (const auto* stream : {&result.out, &result.err}) {
         if (!stream->empty()) {
             spdlog::log(result.ok() ? spdlog::level::info : spdlog::level::err, "{}: '{}' said: {}", what,
-                        command, *stream);
+                        command, escape_output(*stream));
         }
     }
     co_return result;
