@@ -294,17 +294,15 @@ void command_server::send(const reply_to& to, net::message_type type, const std:
 }
 
 void command_server::log_drops() {
-    const auto drops = inbox_.dropped();
-    const auto now = std::chrono::steady_clock::now();
-    if (drops == logged_drops_ || now - last_log_ < std::chrono::seconds{10}) {
-        return;
-    }
-    spdlog::warn(
-        "commands: {} datagram(s) dropped so far:{} not_from_a_controller={} not_a_command={} unreadable={}",
-        drops, net::describe(inbox_.rejected()), inbox_.not_from_a_controller(), inbox_.not_a_command(),
-        inbox_.unreadable());
-    logged_drops_ = drops;
-    last_log_ = now;
+    drops_.on_drop(inbox_.dropped_by_reason());
+}
+
+drop_counts command_inbox::dropped_by_reason() const {
+    auto counts = to_drop_counts(rejected_);
+    add_drops(counts, "not_from_a_controller", not_from_a_controller_);
+    add_drops(counts, "not_a_command", not_a_command_);
+    add_drops(counts, "unreadable", unreadable_);
+    return counts;
 }
 
 asio::awaitable<void> command_server::stop_services_for_lock(reply_to to, std::uint64_t id) {
