@@ -62,7 +62,18 @@ std::optional<std::string> host_agent::prepare() {
         return "cannot restore the lock state in '" + cfg->host.state_dir.string() + "': " + ec.message();
     }
     spdlog::info("host '{}' is {}", cfg->agent.hostname, lock_.locked() ? "locked" : "unlocked");
+    isolation_probes_ = probe_isolation();
+    const auto choice = choose_isolation(cfg->host.isolation, isolation_probes_);
+    spdlog::info("scripts run isolated by: {} (host.script_isolation = {})", to_string(choice.mode),
+                 to_string(cfg->host.isolation));
+    if (!choice.warning.empty()) {
+        spdlog::warn("host.script_isolation: {}", choice.warning);
+    }
     return std::nullopt;
+}
+
+script_isolation host_agent::script_isolation_for(const config& cfg) const {
+    return choose_isolation(cfg.host.isolation, isolation_probes_).mode;
 }
 
 asio::awaitable<void> host_agent::boot() {
@@ -143,8 +154,9 @@ asio::awaitable<run_report> host_agent::subfunction_goenabled() {
     }
     const std::string what = "goenabled (worker subfunction)";
     spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-    report = co_await run_goenabled(*cfg, context::subfunction,
-                                    [&](const script_run& run) { log_script(what, run); });
+    report = co_await run_goenabled(
+        *cfg, context::subfunction, [&](const script_run& run) { log_script(what, run); },
+        script_isolation_for(*cfg));
     log_report(what, report);
     if (auto ec = flags_.record_goenabled(context::subfunction, role::worker, report)) {
         spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
@@ -213,8 +225,9 @@ asio::awaitable<run_report> host_agent::goenabled(context ctx) {
         const auto cfg = config_.current();
         const std::string what = "goenabled";
         spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-        auto report = co_await run_goenabled(*cfg, context::main,
-                                             [&](const script_run& run) { log_script(what, run); });
+        auto report = co_await run_goenabled(
+            *cfg, context::main, [&](const script_run& run) { log_script(what, run); },
+            script_isolation_for(*cfg));
         log_report(what, report);
         if (auto ec = flags_.record_goenabled(context::main, cfg->self, report)) {
             spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
@@ -235,8 +248,9 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
         const std::string what = fmt::format("host services ({} {})", to_string(function), to_string(action));
         spdlog::info("{}: running '{}'", what,
                      (cfg->host.services_dir / std::string{to_string(function)}).string());
-        auto report = co_await run_services(*cfg, function, action,
-                                            [&](const script_run& run) { log_script(what, run); });
+        auto report = co_await run_services(
+            *cfg, function, action, [&](const script_run& run) { log_script(what, run); },
+            script_isolation_for(*cfg));
         log_report(what, report);
         const auto ctx = function == cfg->self ? context::main : context::subfunction;
         const auto ec = action == service_action::start

@@ -334,6 +334,7 @@ asio::awaitable<child_result> command_server::run_shell(std::string what, std::s
     spec.deadline = cfg->host.failsafe_delay;
     spec.kill_grace = cfg->host.kill_grace;
     spec.output_limit = cfg->host.output_limit;
+    spec.isolation = agent_.script_isolation_for(*cfg);
     const auto result = co_await run_child(std::move(spec));
     if (result.ok()) {
         spdlog::info("{}: '{}' ended: {}", what, command, result.describe());
