@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_burst_of_bad_datagrams_is_logged_at_once_summed_and_repor
     agent.signal(SIGTERM);
     BOOST_TEST(agent.exit_code(30s).value_or(-99) == 0);
     BOOST_TEST_INFO("agent log: " << dir.read("agent.err"));
-    BOOST_TEST(contains(
-        dir.read("agent.err"),
-        "heartbeat (mgmt): 1 datagram(s) dropped (before stopping): short=1 (7 since start)"));
+    BOOST_TEST(
+        contains(dir.read("agent.err"),
+                 "heartbeat (mgmt): 1 datagram(s) dropped (before stopping): short=1 (7 since start)"));
 }
