@@ -41,6 +41,7 @@ void start_reporting(role_context& ctx, agent_parts& parts) {
             std::make_unique<host::pulse_responder>(name, controllers, pulse_flags, *parts.wire));
         ctx.tasks.spawn(fmt::format("heartbeat ({})", name),
                         responder.serve(*network, cfg->heartbeat.mode, ctx.tasks));
+        ctx.tasks.spawn(fmt::format("heartbeat ({}) drops", name), responder.drops().run(ctx.tasks));
     }
     parts.alive =
         std::make_unique<host::mtc_alive_sender>(ctx.ex, ctx.config, *parts.agent, *parts.wire, controllers);
@@ -54,6 +55,19 @@ void start_reporting(role_context& ctx, agent_parts& parts) {
         ctx.tasks.spawn(fmt::format("commands ({})", parts.commands->network_name(i)),
                         parts.commands->serve(i));
     }
+    ctx.tasks.spawn("commands drops", parts.commands->drops().run(ctx.tasks));
+    // Raw pointers: `parts` moves into the role, the objects it owns stay where they are.
+    std::vector<const host::pulse_responder*> responders;
+    for (const auto& responder : parts.responders) {
+        responders.push_back(responder.get());
+    }
+    parts.alive->set_drop_source([responders = std::move(responders), commands = parts.commands.get()] {
+        auto counts = commands->dropped();
+        for (const auto& responder : responders) {
+            counts = host::sum(std::move(counts), responder->dropped());
+        }
+        return std::map<std::string, std::uint64_t>{counts.begin(), counts.end()};
+    });
 }
 
 }  // namespace

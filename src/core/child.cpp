@@ -1,11 +1,14 @@
 #include "core/child.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,33 +160,6 @@ struct spawned_child {
     unique_fd err;
 };
 
-/// Kills the group and reaps the leader if nothing else did: covers exceptions, cancellation and a coroutine
-/// frame destroyed while suspended. SIGKILL cannot be ignored, so the blocking waitpid returns at once.
-class process_guard {
-public:
-    explicit process_guard(pid_t pid) : pid_(pid) {}
-    process_guard(const process_guard&) = delete;
-    process_guard& operator=(const process_guard&) = delete;
-    ~process_guard() {
-        if (!group_done_) {
-            ::killpg(pid_, SIGKILL);
-        }
-        if (!leader_reaped_) {
-            while (::waitpid(pid_, nullptr, 0) == -1 && errno == EINTR) {
-            }
-        }
-    }
-    /// The leader was reaped (or handed to someone who will).
-    void leader_reaped() { leader_reaped_ = true; }
-    /// The group is empty, or we stopped watching it: its id may be reused, so never signal it again.
-    void group_done() { group_done_ = true; }
-
-private:
-    pid_t pid_;
-    bool leader_reaped_ = false;
-    bool group_done_ = false;
-};
-
 std::string start_error(const child_spec& spec, const std::string& reason) {
     return "could not start '" + spec.program.string() + "': " + reason;
 }
@@ -304,6 +280,368 @@ std::string spawn(const child_spec& spec, spawned_child& child) {
     return {};
 }
 
+/// Undoes the octal escapes (\040 for a space, ...) of a path in /proc/self/mountinfo.
+std::string unescape_mount_path(std::string_view field) {
+    std::string out;
+    for (std::size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size()) {
+            int value = 0;
+            bool octal = true;
+            for (std::size_t j = 1; j <= 3; ++j) {
+                const char c = field[i + j];
+                octal = octal && c >= '0' && c <= '7';
+                value = value * 8 + (c - '0');
+            }
+            if (octal) {
+                out += static_cast<char>(value);
+                i += 3;
+                continue;
+            }
+        }
+        out += field[i];
+    }
+    return out;
+}
+
+/// Where the cgroup v2 hierarchy is mounted (on a hybrid host, /sys/fs/cgroup/unified); empty if nowhere.
+std::filesystem::path cgroup2_mount() {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        // "id parent major:minor root mount-point options [optional fields...] - fstype source super-options"
+        const auto dash = line.find(" - ");
+        if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) {
+            continue;
+        }
+        std::istringstream fields(line.substr(0, dash));
+        std::string id;
+        std::string parent;
+        std::string device;
+        std::string root;
+        std::string mount_point;
+        if (fields >> id >> parent >> device >> root >> mount_point) {
+            return unescape_mount_path(mount_point);
+        }
+    }
+    return {};
+}
+
+/// This process's cgroup v2 path (the "0::" line of /proc/self/cgroup), e.g. "/" or
+/// "/system.slice/mtce@worker.service"; empty if there is none.
+std::string own_cgroup() {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("0::")) {
+            return line.substr(3);
+        }
+    }
+    return {};
+}
+
+/// Reads a small file whole; empty on any error.
+std::string read_small_file(const std::filesystem::path& path) {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        return {};
+    }
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+/// Writes `text` to an existing (kernel) file; returns 0 or an errno value.
+int write_small_file(const std::filesystem::path& path, std::string_view text) {
+    unique_fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        return errno;
+    }
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+        return errno;
+    }
+    return 0;
+}
+
+/// The cgroup v2 of one run: created empty, joined by the child before exec, killed whole, removed.
+/// Nothing leaves a cgroup by calling setsid; only a privileged process could move itself elsewhere.
+class run_cgroup {
+public:
+    run_cgroup() = default;
+    run_cgroup(const run_cgroup&) = delete;
+    run_cgroup& operator=(const run_cgroup&) = delete;
+    /// Kills what is left, waits briefly for it to go and removes the cgroup: covers exceptions and
+    /// cancellation; after a normal run it is empty and removed already.
+    ~run_cgroup() {
+        if (path_.empty()) {
+            return;
+        }
+        if (populated()) {
+            kill_all();
+            for (int i = 0; i < 100 && populated(); ++i) {
+                std::this_thread::sleep_for(1ms);  // SIGKILLed processes go within microseconds
+            }
+        }
+        (void)remove();
+    }
+
+    /// Creates `<parent>/mtce-script-<our pid>-<n>`; returns an empty string or why not.
+    std::string create(const std::filesystem::path& parent) {
+        static std::atomic<unsigned long> runs{0};
+        auto path = parent / ("mtce-script-" + std::to_string(::getpid()) + "-" + std::to_string(++runs));
+        if (::mkdir(path.c_str(), 0755) != 0) {
+            return "cannot create cgroup '" + path.string() + "': " + errno_text(errno);
+        }
+        path_ = std::move(path);
+        procs_.reset(::open((path_ / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+        if (procs_.get() < 0) {
+            std::string error =
+                "cannot open '" + (path_ / "cgroup.procs").string() + "': " + errno_text(errno);
+            (void)remove();
+            return error;
+        }
+        return {};
+    }
+
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+    /// Open for writing: the child writes "0" here to join the cgroup.
+    [[nodiscard]] int procs_fd() const { return procs_.get(); }
+    void close_procs() { procs_.reset(); }
+
+    /// Whether a live process is in the cgroup (cgroup.events "populated 1"). Zombies do not count.
+    [[nodiscard]] bool populated() const {
+        const auto events = read_small_file(path_ / "cgroup.events");
+        if (events.empty()) {
+            // Unreadable: assume the worst while the cgroup exists.
+            return ::access(path_.c_str(), F_OK) == 0;
+        }
+        return events.find("populated 1") != std::string::npos;
+    }
+
+    /// Sends `sig` to every process in the cgroup. SIGKILL goes through cgroup.kill where the kernel has it
+    /// (5.14+), which also reaches processes forking at that moment.
+    void signal_all(int sig) const {
+        if (sig == SIGKILL && write_small_file(path_ / "cgroup.kill", "1") == 0) {
+            return;
+        }
+        std::istringstream pids(read_small_file(path_ / "cgroup.procs"));
+        pid_t pid = 0;
+        while (pids >> pid) {
+            if (pid > 0) {
+                ::kill(pid, sig);
+            }
+        }
+    }
+    void kill_all() const { signal_all(SIGKILL); }
+
+    /// Removes the (empty) cgroup; false if it is still in use.
+    bool remove() {
+        procs_.reset();
+        if (path_.empty()) {
+            return true;
+        }
+        if (::rmdir(path_.c_str()) != 0 && errno != ENOENT) {
+            return false;
+        }
+        path_.clear();
+        return true;
+    }
+
+private:
+    std::filesystem::path path_;
+    unique_fd procs_;
+};
+
+/// What the forked child reports through its error pipe when it cannot exec.
+struct child_failure {
+    int stage = 0;  ///< one of the *_stage constants
+    int error = 0;  ///< errno
+};
+constexpr int cgroup_stage = 1;
+constexpr int setup_stage = 2;
+constexpr int chdir_stage = 3;
+constexpr int exec_stage = 4;
+
+/// In the forked child: report why it cannot go on, and end. Only async-signal-safe calls from here on.
+[[noreturn]] void fail_in_child(int report_fd, int stage) {
+    const child_failure failure{stage, errno};
+    (void)!::write(report_fd, &failure, sizeof failure);
+    ::_exit(127);
+}
+
+/// Starts the child like spawn(), but with fork and exec, so that it can join `cgroup` before exec: it is in
+/// the cgroup before it can run a single instruction of the program. Returns an empty string or why the
+/// child could not be started; `cgroup_refused` is set if only joining the cgroup failed (nothing ran).
+std::string spawn_in_cgroup(const child_spec& spec, spawned_child& child, run_cgroup& cgroup,
+                            bool& cgroup_refused) {
+    cgroup_refused = false;
+    if (!spec.program.is_absolute()) {
+        return start_error(spec, "the program path is not absolute");
+    }
+    unique_fd out_write;
+    unique_fd err_write;
+    unique_fd report_read;
+    unique_fd report_write;
+    if (int e = make_pipe(child.out, out_write); e != 0) {
+        return start_error(spec, "pipe: " + errno_text(e));
+    }
+    if (int e = make_pipe(child.err, err_write); e != 0) {
+        return start_error(spec, "pipe: " + errno_text(e));
+    }
+    if (int e = make_pipe(report_read, report_write); e != 0) {
+        return start_error(spec, "pipe: " + errno_text(e));
+    }
+    // make_pipe() made the read end non-blocking; the report is read with a blocking read.
+    if (int flags = ::fcntl(report_read.get(), F_GETFL);
+        flags < 0 || ::fcntl(report_read.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        return start_error(spec, "fcntl: " + errno_text(errno));
+    }
+
+    // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+    std::string program = spec.program.string();
+    std::string cwd = spec.cwd.string();
+    std::vector<std::string> env;
+    env.reserve(spec.env.size());
+    for (const auto& [name, value] : spec.env) {
+        env.emplace_back(name).append("=").append(value);
+    }
+    std::vector<char*> argv;
+    argv.reserve(spec.args.size() + 2);
+    argv.push_back(program.data());
+    for (const std::string& arg : spec.args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));  // execve does not write to them
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
+    for (std::string& entry : env) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    sigset_t no_signals;
+    ::sigemptyset(&no_signals);
+    const int procs = cgroup.procs_fd();
+    const int report = report_write.get();
+    const int out = out_write.get();
+    const int err = err_write.get();
+
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        return start_error(spec, "fork: " + errno_text(errno));
+    }
+    if (pid == 0) {
+        if (::write(procs, "0", 1) != 1) {
+            fail_in_child(report, cgroup_stage);
+        }
+        // Default dispositions and an empty mask, as spawn() sets them: ignored and blocked signals
+        // survive exec.
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; ++sig) {
+            if (sig != SIGKILL && sig != SIGSTOP) {
+                (void)::sigaction(sig, &default_action, nullptr);  // fails for glibc's internal ones
+            }
+        }
+        if (::sigprocmask(SIG_SETMASK, &no_signals, nullptr) != 0 || ::setpgid(0, 0) != 0) {
+            fail_in_child(report, setup_stage);
+        }
+        if (::chdir(cwd.c_str()) != 0) {
+            fail_in_child(report, chdir_stage);
+        }
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
+            ::dup2(err, STDERR_FILENO) < 0) {
+            fail_in_child(report, setup_stage);
+        }
+        ::execve(program.c_str(), argv.data(), envp.data());
+        fail_in_child(report, exec_stage);
+    }
+
+    child.pid = pid;
+    out_write.reset();
+    err_write.reset();
+    report_write.reset();
+    cgroup.close_procs();
+    // Blocks only until the child execs (the pipe closes on exec) or reports a failure: microseconds.
+    child_failure failure;
+    ssize_t n = 0;
+    do {
+        n = ::read(report_read.get(), &failure, sizeof failure);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+        child.pid = -1;
+        if (n != static_cast<ssize_t>(sizeof failure)) {
+            return start_error(spec, "the child failed before exec");
+        }
+        if (failure.stage == cgroup_stage) {
+            cgroup_refused = true;
+            return start_error(
+                spec, "cannot join cgroup '" + cgroup.path().string() + "': " + errno_text(failure.error));
+        }
+        if (failure.stage == chdir_stage) {
+            return start_error(spec,
+                               "working directory '" + spec.cwd.string() + "': " + errno_text(failure.error));
+        }
+        return start_error(spec, errno_text(failure.error));
+    }
+
+    long pidfd = ::syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) {
+        int e = errno;
+        cgroup.kill_all();
+        ::killpg(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+        child.pid = -1;
+        return start_error(spec, "pidfd_open: " + errno_text(e) + " (the child was killed)");
+    }
+    child.pidfd.reset(static_cast<int>(pidfd));
+    return {};
+}
+
+/// Kills the group (and the cgroup, if any) and reaps the leader if nothing else did: covers exceptions,
+/// cancellation and a coroutine frame destroyed while suspended. SIGKILL cannot be ignored, so the blocking
+/// waitpid returns at once.
+class process_guard {
+public:
+    process_guard(pid_t pid, const run_cgroup* cgroup) : pid_(pid), cgroup_(cgroup) {}
+    process_guard(const process_guard&) = delete;
+    process_guard& operator=(const process_guard&) = delete;
+    ~process_guard() {
+        if (!group_done_) {
+            ::killpg(pid_, SIGKILL);
+            if (cgroup_ != nullptr) {
+                cgroup_->kill_all();
+            }
+        }
+        if (!leader_reaped_) {
+            while (::waitpid(pid_, nullptr, 0) == -1 && errno == EINTR) {
+            }
+        }
+    }
+    /// The leader was reaped (or handed to someone who will).
+    void leader_reaped() { leader_reaped_ = true; }
+    /// The group is empty, or we stopped watching it: its id may be reused, so never signal it again.
+    void group_done() { group_done_ = true; }
+
+private:
+    pid_t pid_;
+    const run_cgroup* cgroup_;
+    bool leader_reaped_ = false;
+    bool group_done_ = false;
+};
+
 /// A process that survives SIGKILL for kill_bound is stuck in the kernel. Reap it from a thread once it
 /// finally dies, so that neither the event loop blocks nor a zombie is left behind.
 void reap_in_background(pid_t pid) {
@@ -392,10 +730,12 @@ std::string describe_signal(int sig) {
 class supervisor {
 public:
     supervisor(const asio::any_io_executor& ex, const child_spec& spec, child_result& result,
-               spawned_child& child, process_guard& guard, clock_type::time_point started_at)
+               spawned_child& child, process_guard& guard, clock_type::time_point started_at,
+               const run_cgroup* cgroup)
         : spec_(spec),
           result_(result),
           guard_(guard),
+          cgroup_(cgroup),
           pid_(child.pid),
           started_at_(started_at),
           pidfd_(ex),
@@ -528,6 +868,12 @@ private:
     }
 
     bool group_alive() {
+        if (cgroup_ != nullptr) {
+            // Everything the child started is in its cgroup, setsid or not. Zombies do not count.
+            while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
+            }
+            return cgroup_->populated();
+        }
         // Members orphaned by the leader are re-parented to us only if we are PID 1 or a subreaper; reap
         // them, or their zombies would keep the group "alive". Otherwise there is nothing to reap (ECHILD).
         while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
@@ -540,7 +886,11 @@ private:
     }
 
     void signal_group(int sig) {
-        ::killpg(pid_, sig);
+        if (cgroup_ != nullptr) {
+            cgroup_->signal_all(sig);
+        } else {
+            ::killpg(pid_, sig);
+        }
         if (sig == SIGTERM && !term_sent_) {
             term_sent_ = clock_type::now();
         }
@@ -588,6 +938,7 @@ private:
     const child_spec& spec_;
     child_result& result_;
     process_guard& guard_;
+    const run_cgroup* cgroup_;  ///< the run's own cgroup, or null for a process group only
     pid_t pid_;
     clock_type::time_point started_at_;
     std::optional<clock_type::time_point> term_sent_;
@@ -634,15 +985,41 @@ asio::awaitable<child_result> run_child(child_spec spec) {
     child_result result;
     auto started_at = clock_type::now();
     spawned_child child;
-    if (std::string error = spawn(spec, child); !error.empty()) {
+    // Declared before the guard: destroyed after it, so that the guard's kill comes first.
+    run_cgroup cgroup;
+    const run_cgroup* cgroup_used = nullptr;
+    std::string error;
+    if (spec.isolation == script_isolation::cgroup) {
+        const auto parent = script_cgroup_parent();
+        if (!parent.empty() && cgroup.create(parent).empty()) {
+            bool refused = false;
+            error = spawn_in_cgroup(spec, child, cgroup, refused);
+            if (error.empty()) {
+                cgroup_used = &cgroup;
+            } else if (refused) {
+                error.clear();  // the cgroup cannot be joined here: a process group is all we have
+            } else {
+                result.start_error = std::move(error);
+                co_return result;
+            }
+        }
+    }
+    if (cgroup_used == nullptr) {
+        (void)cgroup.remove();
+        error = spawn(spec, child);
+    }
+    if (!error.empty()) {
         result.start_error = std::move(error);
         co_return result;
     }
     result.started = true;
-    process_guard guard(child.pid);  // from here on, every way out kills and reaps
+    process_guard guard(child.pid, cgroup_used);  // from here on, every way out kills and reaps
     asio::any_io_executor ex = co_await asio::this_coro::executor;
-    supervisor watch(ex, spec, result, child, guard, started_at);
+    supervisor watch(ex, spec, result, child, guard, started_at, cgroup_used);
     co_await watch.run();
+    if (cgroup_used != nullptr) {
+        (void)cgroup.remove();  // empty by now unless a process is stuck in the kernel; then it stays
+    }
     co_return result;
 }
 
@@ -657,6 +1034,57 @@ std::vector<std::pair<std::string, std::string>> script_environment(
         env.push_back(std::move(entry));
     }
     return env;
+}
+
+isolation_choice choose_isolation(script_isolation requested, const isolation_probes& probes) {
+    const bool systemd = probes.systemd_pid1 && probes.transient_units;
+    isolation_choice choice;
+    if (requested == script_isolation::automatic) {
+        choice.mode = systemd         ? script_isolation::systemd
+                      : probes.cgroup ? script_isolation::cgroup
+                                      : script_isolation::process_group;
+    } else if (requested == script_isolation::systemd && !systemd) {
+        choice.mode = probes.cgroup ? script_isolation::cgroup : script_isolation::process_group;
+        choice.warning = std::string{"systemd transient units are not available here ("} +
+                         (probes.systemd_pid1 ? "the agent does not run as an mtce unit" : "systemd is not PID 1") + ")";
+    } else if (requested == script_isolation::cgroup && !probes.cgroup) {
+        choice.mode = script_isolation::process_group;
+        choice.warning = "no cgroup v2 child of this process's cgroup can be created";
+    } else {
+        choice.mode = requested;
+    }
+    if (choice.mode == script_isolation::process_group) {
+        if (!choice.warning.empty()) {
+            choice.warning += "; ";
+        }
+        choice.warning +=
+            "scripts run in a process group only: a process that calls setsid escapes the deadline";
+    }
+    return choice;
+}
+
+std::filesystem::path script_cgroup_parent() {
+    const auto mount = cgroup2_mount();
+    const auto own = own_cgroup();
+    if (mount.empty() || own.empty() || own.front() != '/') {
+        return {};
+    }
+    return own == "/" ? mount : mount / own.substr(1);
+}
+
+isolation_probes probe_isolation() {
+    isolation_probes probes;
+    // sd_booted()'s test, without linking libsystemd here.
+    probes.systemd_pid1 = ::access("/run/systemd/system", F_OK) == 0;
+    const auto parent = script_cgroup_parent();
+    if (!parent.empty()) {
+        const auto probe = parent / ("mtce-probe-" + std::to_string(::getpid()));
+        if (::mkdir(probe.c_str(), 0755) == 0) {
+            probes.cgroup = ::access((probe / "cgroup.procs").c_str(), W_OK) == 0;
+            (void)::rmdir(probe.c_str());
+        }
+    }
+    return probes;
 }
 
 }  // namespace mtce

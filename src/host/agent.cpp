@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/escape.hpp"
 #include "core/files.hpp"
 #include "core/inotify.hpp"
 #include "host/systemd_actions.hpp"
@@ -21,29 +22,9 @@ constexpr int goenabled_kind = 0;
 constexpr int services_kind = 1;
 constexpr int boot_kind = 2;
 
-void log_script(std::string_view what, const script_run& run) {
-    const auto name = run.script.filename().string();
-    if (run.result.ok()) {
-        spdlog::info("{}: '{}' passed in {}ms", what, name, run.result.elapsed.count());
-    } else {
-        spdlog::warn("{}: '{}' failed: {}", what, name, run.result.describe());
-    }
-    // Show what a failing script said; a passing one's output is only interesting when debugging.
-    const auto level = run.result.ok() ? spdlog::level::debug : spdlog::level::warn;
-    for (const auto* stream : {&run.result.out, &run.result.err}) {
-        if (!stream->empty()) {
-            spdlog::log(level, "{}: '{}' said: {}", what, name, *stream);
-        }
-    }
-    if (run.result.out_dropped + run.result.err_dropped != 0) {
-        spdlog::log(level, "{}: '{}' wrote {} more bytes, discarded", what, name,
-                    run.result.out_dropped + run.result.err_dropped);
-    }
-}
-
 void log_report(std::string_view what, const run_report& report) {
     for (const auto& [path, why] : report.skipped) {
-        spdlog::warn("{}: skipping '{}': {}", what, path.string(), why);
+        spdlog::warn("{}: skipping '{}': {}", what, escape_text(path.string()), escape_text(why));
     }
     if (report.outcome.passed) {
         spdlog::info("{}: passed ({} scripts, {}ms)", what, report.runs.size(), report.elapsed.count());
@@ -86,17 +67,27 @@ std::optional<std::string> host_agent::prepare() {
         return "cannot restore the lock state in '" + cfg->host.state_dir.string() + "': " + ec.message();
     }
     spdlog::info("host '{}' is {}", cfg->agent.hostname, lock_.locked() ? "locked" : "unlocked");
-    const auto probe = probe_systemd();
-    if (effective_isolation(cfg->host.isolation, probe) == script_isolation::systemd) {
-        spdlog::info("scripts run as transient systemd units (mtce-script-*.service)");
-    } else {
-        spdlog::info("scripts run as children of the agent (host.script_isolation '{}'{})",
-                     to_string(cfg->host.isolation),
-                     !probe.running    ? ", systemd is not PID 1"
-                     : !probe.our_unit ? ", the agent does not run as an mtce unit"
-                                       : "");
+    isolation_probes_ = probe_isolation();
+    const auto sd = probe_systemd();
+    isolation_probes_.systemd_pid1 = sd.running;
+    // `auto` takes transient units only for the daemon running as its own unit: started by hand, by the
+    // demo or by tests, it runs its scripts itself. Asked for explicitly, wherever systemd is PID 1.
+    isolation_probes_.transient_units =
+        effective_isolation(cfg->host.isolation, sd) == script_isolation::systemd;
+    const auto choice = choose_isolation(cfg->host.isolation, isolation_probes_);
+    spdlog::info("scripts run isolated by: {} (host.script_isolation = {}{})", to_string(choice.mode),
+                 to_string(cfg->host.isolation),
+                 !sd.running    ? ", systemd is not PID 1"
+                 : !sd.our_unit ? ", the agent does not run as an mtce unit"
+                                : "");
+    if (!choice.warning.empty()) {
+        spdlog::warn("host.script_isolation: {}", choice.warning);
     }
     return std::nullopt;
+}
+
+script_isolation host_agent::script_isolation_for(const config& cfg) const {
+    return choose_isolation(cfg.host.isolation, isolation_probes_).mode;
 }
 
 asio::awaitable<void> host_agent::boot() {
@@ -177,8 +168,9 @@ asio::awaitable<run_report> host_agent::subfunction_goenabled() {
     }
     const std::string what = "goenabled (worker subfunction)";
     spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-    report = co_await run_goenabled(*cfg, context::subfunction,
-                                    [&](const script_run& run) { log_script(what, run); });
+    report = co_await run_goenabled(
+        *cfg, context::subfunction, [&](const script_run& run) { log_script(what, run); },
+        script_isolation_for(*cfg));
     log_report(what, report);
     if (auto ec = flags_.record_goenabled(context::subfunction, role::worker, report)) {
         spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
@@ -247,8 +239,9 @@ asio::awaitable<run_report> host_agent::goenabled(context ctx) {
         const auto cfg = config_.current();
         const std::string what = "goenabled";
         spdlog::info("{}: running self-tests in '{}'", what, cfg->host.goenabled_dir.string());
-        auto report = co_await run_goenabled(*cfg, context::main,
-                                             [&](const script_run& run) { log_script(what, run); });
+        auto report = co_await run_goenabled(
+            *cfg, context::main, [&](const script_run& run) { log_script(what, run); },
+            script_isolation_for(*cfg));
         log_report(what, report);
         if (auto ec = flags_.record_goenabled(context::main, cfg->self, report)) {
             spdlog::error("{}: cannot write the result flag in '{}': {}", what, cfg->host.run_dir.string(),
@@ -269,8 +262,9 @@ asio::awaitable<run_report> host_agent::services(role function, service_action a
         const std::string what = fmt::format("host services ({} {})", to_string(function), to_string(action));
         spdlog::info("{}: running '{}'", what,
                      (cfg->host.services_dir / std::string{to_string(function)}).string());
-        auto report = co_await run_services(*cfg, function, action,
-                                            [&](const script_run& run) { log_script(what, run); });
+        auto report = co_await run_services(
+            *cfg, function, action, [&](const script_run& run) { log_script(what, run); },
+            script_isolation_for(*cfg));
         log_report(what, report);
         const auto ctx = function == cfg->self ? context::main : context::subfunction;
         const auto ec = action == service_action::start

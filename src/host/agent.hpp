@@ -11,6 +11,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 
+#include "core/child.hpp"
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 #include "host/flags.hpp"
@@ -56,6 +57,9 @@ public:
 
     [[nodiscard]] const flag_files& flags() const { return flags_; }
 
+    /// How scripts are contained under `cfg` (host.script_isolation) on this host, as probed by prepare().
+    [[nodiscard]] script_isolation script_isolation_for(const config& cfg) const;
+
     /// Calls `f` after every flag write and lock change (so mtcAlive can report a change at once).
     void on_flags_changed(std::function<void()> f) { flag_observers_.push_back(std::move(f)); }
 
@@ -84,7 +88,9 @@ private:
 
     std::map<run_key, std::shared_ptr<in_flight>> running_;
     std::vector<std::function<void()>> flag_observers_;
-    bool boot_left_services_for_lock_ = false;  ///< the last boot sequence skipped services: locked
+    bool boot_left_services_for_lock_ = false;
+    isolation_probes isolation_probes_;  ///< what this host offers, probed once by prepare()  ///< the last
+                                         ///< boot sequence skipped services: locked
 };
 
 }  // namespace mtce::host

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/duration.hpp"
+#include "core/escape.hpp"
 #include "core/text.hpp"
 #include "host/agent.hpp"
 #include "host/sequences.hpp"
@@ -294,17 +295,15 @@ void command_server::send(const reply_to& to, net::message_type type, const std:
 }
 
 void command_server::log_drops() {
-    const auto drops = inbox_.dropped();
-    const auto now = std::chrono::steady_clock::now();
-    if (drops == logged_drops_ || now - last_log_ < std::chrono::seconds{10}) {
-        return;
-    }
-    spdlog::warn(
-        "commands: {} datagram(s) dropped so far:{} not_from_a_controller={} not_a_command={} unreadable={}",
-        drops, net::describe(inbox_.rejected()), inbox_.not_from_a_controller(), inbox_.not_a_command(),
-        inbox_.unreadable());
-    logged_drops_ = drops;
-    last_log_ = now;
+    drops_.on_drop(inbox_.dropped_by_reason());
+}
+
+drop_counts command_inbox::dropped_by_reason() const {
+    auto counts = to_drop_counts(rejected_);
+    add_drops(counts, "not_from_a_controller", not_from_a_controller_);
+    add_drops(counts, "not_a_command", not_a_command_);
+    add_drops(counts, "unreadable", unreadable_);
+    return counts;
 }
 
 asio::awaitable<void> command_server::stop_services_for_lock(reply_to to, std::uint64_t id) {
@@ -336,7 +335,7 @@ asio::awaitable<child_result> command_server::run_shell(std::string what, std::s
     spec.deadline = cfg->host.failsafe_delay;
     spec.kill_grace = cfg->host.kill_grace;
     spec.output_limit = cfg->host.output_limit;
-    spec.isolation = current_isolation(*cfg);
+    spec.isolation = agent_.script_isolation_for(*cfg);
     const auto result = co_await run_child(std::move(spec));
     if (result.ok()) {
         spdlog::info("{}: '{}' ended: {}", what, command, result.describe());
@@ -346,7 +345,7 @@ asio::awaitable<child_result> command_server::run_shell(std::string what, std::s
     for (const auto* stream : {&result.out, &result.err}) {
         if (!stream->empty()) {
             spdlog::log(result.ok() ? spdlog::level::info : spdlog::level::err, "{}: '{}' said: {}", what,
-                        command, *stream);
+                        command, escape_output(*stream));
         }
     }
     co_return result;
@@ -366,7 +365,7 @@ asio::awaitable<void> command_server::reboot(std::string controller, std::uint32
         }
     }
     const auto started = std::chrono::steady_clock::now();
-    if (choose_reboot_method(current_isolation(*cfg), cfg->host.reboot_command) ==
+    if (choose_reboot_method(agent_.script_isolation_for(*cfg), cfg->host.reboot_command) ==
         reboot_method::start_reboot_target) {
         spdlog::warn("reboot requested by {}: starting reboot.target", controller);
         co_await start_reboot_target();

@@ -24,6 +24,7 @@
 #include "core/child.hpp"
 #include "core/config.hpp"
 #include "core/tasks.hpp"
+#include "host/drops.hpp"
 #include "host/flags.hpp"
 #include "net/message.hpp"
 #include "net/payloads.hpp"
@@ -82,6 +83,8 @@ public:
     [[nodiscard]] std::uint64_t dropped() const {
         return rejected_.total() + not_from_a_controller_ + not_a_command_ + unreadable_;
     }
+    /// The same by reason.
+    [[nodiscard]] drop_counts dropped_by_reason() const;
 
 private:
     struct remembered {
@@ -135,6 +138,10 @@ public:
     /// Receives on network `network` until the tasks are asked to stop. Throws on socket errors.
     asio::awaitable<void> serve(std::size_t network);
 
+    /// Everything dropped since start, on every network; logged at a rate limit by drops().run().
+    [[nodiscard]] drop_log& drops() { return drops_; }
+    [[nodiscard]] drop_counts dropped() const { return inbox_.dropped_by_reason(); }
+
 private:
     struct endpoint {
         std::string name;
@@ -169,8 +176,7 @@ private:
     std::vector<endpoint> endpoints_;
     command_inbox inbox_;
     bool restarting_ = false;  ///< a reboot or reset is in progress
-    std::uint64_t logged_drops_ = 0;
-    std::chrono::steady_clock::time_point last_log_{};
+    drop_log drops_{"commands", drop_log_interval};
     std::array<std::byte, net::max_datagram_size> out_{};
 };
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/escape.hpp"
 #include "core/files.hpp"
 
 namespace mtce::host {
@@ -76,10 +77,11 @@ std::error_code flag_files::write_report(const std::filesystem::path& pass, cons
         report.outcome.passed ? "passed" : "failed", report.outcome.reason, kind, to_string(function), ctx,
         boot_id_, utc_now(), report.elapsed.count());
     for (const auto& run : report.runs) {
-        text += fmt::format("script={} {}\n", run.script.string(), run.result.describe());
+        text += fmt::format("script={} {}\n", escape_text(run.script.string()),
+                            escape_text(run.result.describe()));
     }
     for (const auto& [path, why] : report.skipped) {
-        text += fmt::format("skipped={} {}\n", path.string(), why);
+        text += fmt::format("skipped={} {}\n", escape_text(path.string()), escape_text(why));
     }
     const auto& keep = report.outcome.passed ? pass : fail;
     const auto& drop = report.outcome.passed ? fail : pass;

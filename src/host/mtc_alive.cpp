@@ -192,6 +192,9 @@ void mtc_alive_sender::send() {
     if ((report.flags & failures) != 0) {
         report.failure = current_failure();
     }
+    if (drop_source_) {
+        report.drops = drop_source_();
+    }
     const auto json = net::to_json(report);
     const auto payload = std::as_bytes(std::span{json.data(), json.size()});
     for (auto& [network, socket] : sockets_) {

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,6 +85,11 @@ public:
 
     [[nodiscard]] std::uint32_t current_flags() const;
 
+    /// Where each report's `drops` come from: everything the agent dropped since it started, by reason.
+    void set_drop_source(std::function<std::map<std::string, std::uint64_t>()> source) {
+        drop_source_ = std::move(source);
+    }
+
 private:
     void send();
     [[nodiscard]] std::string current_failure() const;
@@ -91,6 +98,7 @@ private:
     host_agent& agent_;
     net::wire_sender& wire_;
     std::vector<asio::ip::address> controllers_;
+    std::function<std::map<std::string, std::uint64_t>()> drop_source_;
     std::vector<std::pair<network_config, asio::ip::udp::socket>> sockets_;
     asio::steady_timer next_;
     std::uint32_t sent_flags_ = 0;

@@ -28,7 +28,11 @@ std::vector<asio::ip::address> controller_addresses(const std::vector<std::strin
 
 pulse_responder::pulse_responder(std::string network_name, std::vector<asio::ip::address> controllers,
                                  std::uint32_t flags, net::wire_sender& wire)
-    : network_{std::move(network_name)}, controllers_{std::move(controllers)}, flags_{flags}, wire_{wire} {}
+    : network_{std::move(network_name)},
+      controllers_{std::move(controllers)},
+      flags_{flags},
+      wire_{wire},
+      drops_{"heartbeat (" + network_ + ")", drop_log_interval} {}
 
 std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asio::ip::address& from,
                                                                        std::span<const std::byte> data) {
@@ -72,16 +76,15 @@ std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asi
     return wire_.encode(net::message_type::pulse_response, std::span{payload}.first(*size), out_);
 }
 
+drop_counts pulse_responder::dropped() const {
+    auto counts = to_drop_counts(rejected_);
+    add_drops(counts, "not_from_a_controller", unknown_source_);
+    add_drops(counts, "not_a_pulse", not_a_request_);
+    return counts;
+}
+
 void pulse_responder::log_drops() {
-    const auto drops = rejected_.total() + unknown_source_ + not_a_request_;
-    const auto now = std::chrono::steady_clock::now();
-    if (drops == logged_drops_ || now - last_log_ < std::chrono::seconds{10}) {
-        return;
-    }
-    spdlog::warn("heartbeat ({}): {} datagram(s) dropped so far:{} not_from_a_controller={} not_a_pulse={}",
-                 network_, drops, net::describe(rejected_), unknown_source_, not_a_request_);
-    logged_drops_ = drops;
-    last_log_ = now;
+    drops_.on_drop(dropped());
 }
 
 asio::awaitable<void> pulse_responder::serve(network_config network, heartbeat_mode mode, task_set& tasks) {

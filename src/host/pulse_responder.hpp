@@ -15,6 +15,7 @@
 
 #include "core/config.hpp"
 #include "core/tasks.hpp"
+#include "host/drops.hpp"
 #include "net/message.hpp"
 #include "net/wire.hpp"
 
@@ -46,6 +47,9 @@ public:
     [[nodiscard]] const net::reject_counters& rejected() const { return rejected_; }
     [[nodiscard]] std::uint64_t unknown_source() const { return unknown_source_; }
     [[nodiscard]] std::uint64_t answered() const { return answered_; }
+    /// Everything dropped since start, by reason; logged at a rate limit by drops().run().
+    [[nodiscard]] drop_log& drops() { return drops_; }
+    [[nodiscard]] drop_counts dropped() const;
 
 private:
     void log_drops();
@@ -59,8 +63,7 @@ private:
     std::uint64_t unknown_source_ = 0;
     std::uint64_t not_a_request_ = 0;
     std::uint64_t answered_ = 0;
-    std::uint64_t logged_drops_ = 0;
-    std::chrono::steady_clock::time_point last_log_{};
+    drop_log drops_;
     std::map<std::string, std::uint32_t, std::less<>> host_index_;  ///< taught by each controller
     std::array<std::byte, net::max_datagram_size> out_{};
 };

@@ -1,5 +1,9 @@
 #include "host/scripts.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "core/escape.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,10 +77,34 @@ tl::expected<script_scan, std::string> scan_scripts(const std::filesystem::path&
 verdict judge(const std::vector<script_run>& runs) {
     for (const auto& run : runs) {
         if (!run.result.ok()) {
-            return {false, run.script.filename().string() + ": " + run.result.describe()};
+            // Escaped: the reason goes into log lines, a flag file's reason= line and mtcAlive, and a
+            // script's name or its start error could hold a line end.
+            return {false, escape_text(run.script.filename().string() + ": " + run.result.describe())};
         }
     }
     return {};
+}
+
+void log_script(std::string_view what, const script_run& run) {
+    // Everything a script controls (its name, what it wrote) is escaped: one line of output must not forge a
+    // log line or drive the terminal of whoever reads the log.
+    const auto name = escape_text(run.script.filename().string());
+    if (run.result.ok()) {
+        spdlog::info("{}: '{}' passed in {}ms", what, name, run.result.elapsed.count());
+    } else {
+        spdlog::warn("{}: '{}' failed: {}", what, name, escape_text(run.result.describe()));
+    }
+    // Show what a failing script said; a passing one's output is only interesting when debugging.
+    const auto level = run.result.ok() ? spdlog::level::debug : spdlog::level::warn;
+    for (const auto* stream : {&run.result.out, &run.result.err}) {
+        if (!stream->empty()) {
+            spdlog::log(level, "{}: '{}' said: {}", what, name, escape_output(*stream));
+        }
+    }
+    if (run.result.out_dropped + run.result.err_dropped != 0) {
+        spdlog::log(level, "{}: '{}' wrote {} more bytes, discarded", what, name,
+                    run.result.out_dropped + run.result.err_dropped);
+    }
 }
 
 }  // namespace mtce::host

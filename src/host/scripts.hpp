@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <tl/expected.hpp>
@@ -37,6 +38,11 @@ struct verdict {
 
 /// Pure: all runs ok → passed; else the first failing run (in list order) names the reason.
 [[nodiscard]] verdict judge(const std::vector<script_run>& runs);
+
+/// Logs how one script ended ("<what>: '<name>' passed/failed ...") and, for a failure (at debug level for a
+/// pass), what it wrote. The name and the output are escaped (escape_text()): nothing a script writes can
+/// start a log line of its own or reach a terminal as a control sequence.
+void log_script(std::string_view what, const script_run& run);
 
 }  // namespace mtce::host
 

@@ -11,7 +11,6 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "host/systemd_actions.hpp"
 
 namespace mtce::host {
 
@@ -81,8 +80,10 @@ asio::awaitable<std::vector<child_result>> run_all(std::vector<child_spec> specs
 }
 
 child_spec script_spec(const config& cfg, const std::filesystem::path& script, std::string arg,
-                       std::chrono::milliseconds deadline, role function, std::string_view ctx) {
+                       std::chrono::milliseconds deadline, role function, std::string_view ctx,
+                       script_isolation isolation) {
     child_spec spec;
+    spec.isolation = isolation;
     spec.program = script;
     spec.args = {std::move(arg)};
     spec.env = script_env(cfg, function, ctx);
@@ -90,7 +91,6 @@ child_spec script_spec(const config& cfg, const std::filesystem::path& script, s
     spec.deadline = deadline;
     spec.kill_grace = cfg.host.kill_grace;
     spec.output_limit = cfg.host.output_limit;
-    spec.isolation = current_isolation(cfg);
     return spec;
 }
 
@@ -117,7 +117,8 @@ std::vector<std::pair<std::string, std::string>> script_env(const config& cfg, r
     });
 }
 
-asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script_observer observer) {
+asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script_observer observer,
+                                          script_isolation isolation) {
     const auto started = clock::now();
     run_report report;
     auto scan = scan_scripts(cfg.host.goenabled_dir);
@@ -129,8 +130,8 @@ asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script
     const role function = ctx == context::main ? cfg.self : role::worker;
     std::vector<child_spec> specs;
     for (const auto& script : scan->runnable) {
-        specs.push_back(
-            script_spec(cfg, script, "start", cfg.host.goenabled_timeout, function, to_string(ctx)));
+        specs.push_back(script_spec(cfg, script, "start", cfg.host.goenabled_timeout, function,
+                                    to_string(ctx), isolation));
     }
     auto results = co_await run_all(std::move(specs), observer);
     for (std::size_t i = 0; i < results.size(); ++i) {
@@ -142,7 +143,7 @@ asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script
 }
 
 asio::awaitable<run_report> run_services(const config& cfg, role function, service_action action,
-                                         script_observer observer) {
+                                         script_observer observer, script_isolation isolation) {
     const auto started = clock::now();
     run_report report;
     auto scan = scan_scripts(cfg.host.services_dir / std::string{to_string(function)});
@@ -158,7 +159,7 @@ asio::awaitable<run_report> run_services(const config& cfg, role function, servi
     }
     for (const auto& script : scripts) {
         auto result = co_await run_child(script_spec(cfg, script, std::string{to_string(action)},
-                                                     cfg.host.services_timeout, function, ctx));
+                                                     cfg.host.services_timeout, function, ctx, isolation));
         script_run run{script, std::move(result)};
         if (observer) {
             observer(run);

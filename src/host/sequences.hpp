@@ -20,14 +20,17 @@ using script_observer = std::function<void(const script_run&)>;
 /// Runs every executable of `host.goenabled_dir` at once, each as `<script> start` under
 /// `host.goenabled_timeout`, and passes if all exit 0. An empty directory passes; a missing one fails.
 /// `function` is the function under test: the main function, or worker for the subfunction context.
-/// Cancellation kills every script's process group and rethrows.
-asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script_observer observer = {});
+/// Each script runs under `isolation` (child_spec::isolation). Cancellation kills every script's process
+/// group (and cgroup) and rethrows.
+asio::awaitable<run_report> run_goenabled(const config& cfg, context ctx, script_observer observer = {},
+                                          script_isolation isolation = script_isolation::process_group);
 
 /// Runs `host.services_dir/<function>/*` one at a time, each under `host.services_timeout`:
 /// `start` in name order, stopping at the first failure (later services may depend on it);
 /// `stop` in reverse order, running every script and reporting the first failure.
 asio::awaitable<run_report> run_services(const config& cfg, role function, service_action action,
-                                         script_observer observer = {});
+                                         script_observer observer = {},
+                                         script_isolation isolation = script_isolation::process_group);
 
 /// The environment every script gets (see mtce.toml(5)): MTCE_ROLE, MTCE_FUNCTION, MTCE_CONTEXT,
 /// MTCE_FUNCTIONS, MTCE_HOSTNAME, MTCE_RUN_DIR, MTCE_STATE_DIR on top of a fixed PATH and LANG.

@@ -41,10 +41,6 @@ systemd_probe probe_systemd() {
     return probe;
 }
 
-script_isolation current_isolation(const config& cfg) {
-    return effective_isolation(cfg.host.isolation, probe_systemd());
-}
-
 reboot_method choose_reboot_method(script_isolation effective, std::string_view reboot_command) {
     if (effective == script_isolation::systemd && reboot_command == default_reboot_command) {
         return reboot_method::start_reboot_target;

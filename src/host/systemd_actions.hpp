@@ -26,9 +26,6 @@ struct systemd_probe {
 /// Probes this host (sd_booted(), sd_pid_get_unit()).
 [[nodiscard]] systemd_probe probe_systemd();
 
-/// The isolation of this host's scripts now (effective_isolation with probe_systemd()).
-[[nodiscard]] script_isolation current_isolation(const config& cfg);
-
 /// How a reboot request is carried out.
 enum class reboot_method {
     start_reboot_target,  ///< StartUnit("reboot.target", "replace-irreversibly") over D-Bus

@@ -1,5 +1,6 @@
 #include "net/payloads.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <utility>
@@ -218,6 +219,31 @@ std::string to_json(const alive_report& r) {
     if (!r.failure.empty()) {
         doc["failure"] = cut_utf8(r.failure, max_failure_text);
     }
+    if (r.drops.empty()) {
+        return dump(doc);
+    }
+    // The largest counts first, so that what has to be left out to fit is what matters least.
+    std::vector<std::pair<std::string, std::uint64_t>> drops;
+    for (const auto& [reason, n] : r.drops) {
+        if (n != 0 && !reason.empty()) {
+            drops.emplace_back(cut_utf8(reason, max_drop_reason), n);
+        }
+    }
+    std::stable_sort(drops.begin(), drops.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    drops.resize(std::min(drops.size(), max_drop_reasons));
+    for (; !drops.empty(); drops.pop_back()) {
+        json object = json::object();
+        for (const auto& [reason, n] : drops) {
+            object[reason] = n;
+        }
+        doc["drops"] = std::move(object);
+        auto text = dump(doc);
+        if (text.size() <= max_payload_size) {
+            return text;
+        }
+    }
+    doc.erase("drops");
     return dump(doc);
 }
 
@@ -247,6 +273,18 @@ tl::expected<alive_report, std::string> parse_alive(std::span<const std::byte> p
             return tl::unexpected{std::string{"\"subfunctions\" holds something that is not a string"}};
         }
         r.functions.push_back(cut_utf8(f.get<std::string>(), 32));
+    }
+    if (const auto drops = doc->find("drops"); drops != doc->end()) {
+        if (!drops->is_object() || drops->size() > max_drop_reasons) {
+            return tl::unexpected{std::string{"\"drops\" is not an object of at most 16 counts"}};
+        }
+        for (const auto& [reason, n] : drops->items()) {
+            if (!n.is_number_unsigned() || reason.empty() || reason.size() > max_drop_reason) {
+                return tl::unexpected{
+                    std::string{"\"drops\" holds something that is not a reason and a count"}};
+            }
+            r.drops[reason] = n.get<std::uint64_t>();
+        }
     }
     return r;
 }

@@ -5,6 +5,7 @@
 // objects whose known fields have the right types; unknown fields are ignored (a newer peer may add some).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -88,18 +89,25 @@ struct alive_report {
     /// What failed, when a failure flag is set: the reason recorded in the first failure flag file
     /// (goenabled, then services; main function first), at most max_failure_text bytes. Empty otherwise.
     std::string failure;
+    /// Datagrams the agent dropped since it started, by reason (mtce-protocol(7) "drops"); only reasons
+    /// counted at least once. Sent as an object, left out when empty.
+    std::map<std::string, std::uint64_t> drops;
 };
 
 inline constexpr std::size_t max_failure_text = 300;
+/// At most this many reasons in alive_report::drops, each name at most max_drop_reason bytes.
+inline constexpr std::size_t max_drop_reasons = 16;
+inline constexpr std::size_t max_drop_reason = 32;
 
 /// 0 unknown, 1 healthy, 2 unhealthy, from the flags.
 [[nodiscard]] int health_of(std::uint32_t flags) noexcept;
 
 /// The payload, with "health" computed from the flags. Never longer than the largest payload: text fields
-/// are cut (failure at max_failure_text bytes) so that it always fits.
+/// are cut (failure at max_failure_text bytes), and drops that would not fit are left out (the smallest
+/// counts first), so that it always fits.
 [[nodiscard]] std::string to_json(const alive_report& r);
-/// Requires hostname, personality, subfunctions, boot_id, uptime_s and flags; mgmt_ip, cluster_ip and
-/// failure default to empty.
+/// Requires hostname, personality, subfunctions, boot_id, uptime_s and flags; mgmt_ip, cluster_ip,
+/// failure and drops default to empty.
 [[nodiscard]] tl::expected<alive_report, std::string> parse_alive(std::span<const std::byte> payload);
 
 }  // namespace mtce::net

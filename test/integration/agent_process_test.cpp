@@ -148,3 +148,15 @@ BOOST_AUTO_TEST_CASE(a_key_readable_by_others_or_missing_stops_the_agent_with_ex
     BOOST_TEST(second->exit_code(30s).value_or(-99) == 2);
     BOOST_TEST(contains(h.log(), "auth.key_file: cannot read"));
 }
+
+BOOST_AUTO_TEST_CASE(the_agent_says_which_script_isolation_it_uses_and_warns_about_a_process_group) {
+    agent_host h{"script_isolation = \"process-group\"\n"};
+    auto agent = h.start();
+    BOOST_TEST(h.wait_for_file("run/services_worker", 30s));
+    agent->signal(SIGTERM);
+    BOOST_TEST(agent->exit_code(30s).value_or(-99) == 0);
+    BOOST_TEST_INFO("agent log: " << h.log());
+    BOOST_TEST(
+        contains(h.log(), "scripts run isolated by: process-group (host.script_isolation = process-group)"));
+    BOOST_TEST(contains(h.log(), "a process that calls setsid escapes the deadline"));
+}

@@ -168,3 +168,86 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
     const auto log = dir.read("agent.err");
     BOOST_TEST(contains(log, "answering pulses on 127.0.0.1"));
 }
+
+BOOST_AUTO_TEST_CASE(a_burst_of_bad_datagrams_is_logged_at_once_summed_and_reported_in_mtcalive) {
+    mtce::test::scratch dir;
+    const auto p = pick_ports();
+    dir.write("key", key_text, 0600);
+    dir.write("boot_id", "boot-1\n");
+    std::filesystem::create_directories(dir.path() / "goenabled.d");
+    std::filesystem::create_directories(dir.path() / "services.d/worker");
+    dir.write(
+        "mtce.toml",
+        mtce::test::host_config(
+            dir.path(), "worker-0", "drain_timeout = \"1s\"\ncontrollers = [\"127.0.0.1\"]",
+            "kill_grace = \"300ms\"\nmtcalive_period = \"1s\"",
+            fmt::format("[heartbeat]\nmode = \"unicast\"\n[network.mgmt]\naddress = \"127.0.0.1\"\n"
+                        "agent_port = {}\ncontroller_port = {}\npulse_port = {}\npulse_reply_port = {}\n",
+                        p.agent, p.controller, p.pulse, p.pulse_reply)));
+    const mtce::test::udp_socket alive_socket{"127.0.0.1", p.controller};
+    const mtce::test::udp_socket pulse_socket{"127.0.0.1", p.pulse_reply};
+    controller ctl{key_text};
+    mtce::test::process agent{{MTCE_BINARY, "agent", "--role", "worker", "--config",
+                               (dir.path() / "mtce.toml").string(), "--foreground", "--log-level", "debug"},
+                              dir.path() / "agent.out",
+                              dir.path() / "agent.err"};
+    // The agent is up once it answers a pulse.
+    const auto request = ctl.pulse(1, 0);
+    std::optional<std::vector<std::byte>> answer;
+    for (int i = 0; i < 40 && !answer; ++i) {
+        pulse_socket.send(ctl.pulse(1, 0), "127.0.0.1", p.pulse);
+        answer = pulse_socket.receive(500ms);
+    }
+    BOOST_REQUIRE(answer.has_value());
+
+    // The burst: three under another key, two too short to be messages, one replay.
+    controller impostor{"another key, long enough for hmac\n"};
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) {
+        pulse_socket.send(impostor.pulse(2, 0), "127.0.0.1", p.pulse);
+    }
+    const std::string garbage = "MTCE";
+    pulse_socket.send(bytes(garbage), "127.0.0.1", p.pulse);
+    pulse_socket.send(bytes(garbage), "127.0.0.1", p.pulse);
+    pulse_socket.send(request, "127.0.0.1", p.pulse);  // older than the pulses answered above
+
+    auto wait_for_log = [&](const std::string& text, std::chrono::seconds limit) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!contains(dir.read("agent.err"), text) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(50ms);
+        }
+        return contains(dir.read("agent.err"), text);
+    };
+    // The first drop is logged at once.
+    BOOST_TEST(wait_for_log("heartbeat (mgmt): 1 datagram(s) dropped: bad_mac=1 (1 since start)", 5s));
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+    // The rest of the burst is logged as one summary within the interval, with nothing else arriving.
+    BOOST_TEST(wait_for_log(
+        "heartbeat (mgmt): 5 datagram(s) dropped: bad_mac=2 replay=1 short=2 (6 since start)", 20s));
+
+    // mtcAlive carries the totals.
+    std::string last_json;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!contains(last_json, R"("drops":)") && std::chrono::steady_clock::now() < deadline) {
+        auto datagram = alive_socket.receive(1000ms);
+        if (!datagram) {
+            continue;
+        }
+        auto m = ctl.codec.decode(*datagram);
+        BOOST_REQUIRE(m.has_value());
+        last_json.assign(reinterpret_cast<const char*>(m->payload.data()), m->payload.size());
+    }
+    BOOST_TEST_INFO("mtcAlive: " << last_json);
+    BOOST_TEST(contains(last_json, R"("drops":{"bad_mac":3,"replay":1,"short":2})"));
+
+    // A drop held for the next summary is logged when the agent stops.
+    pulse_socket.send(bytes(garbage), "127.0.0.1", p.pulse);
+    BOOST_TEST(wait_for_log("(6 since start)", 1s));
+    std::this_thread::sleep_for(200ms);
+    agent.signal(SIGTERM);
+    BOOST_TEST(agent.exit_code(30s).value_or(-99) == 0);
+    BOOST_TEST_INFO("agent log: " << dir.read("agent.err"));
+    BOOST_TEST(
+        contains(dir.read("agent.err"),
+                 "heartbeat (mgmt): 1 datagram(s) dropped (before stopping): short=1 (7 since start)"));
+}

@@ -3,6 +3,15 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "scratch.hpp"
 
 using mtce::child_result;
@@ -55,4 +64,61 @@ BOOST_AUTO_TEST_CASE(the_first_failure_in_list_order_names_the_script_and_how_it
     BOOST_TEST(v.reason == "20-hung: " + hung.describe());
     runs.erase(runs.begin() + 1);
     BOOST_TEST(mtce::host::judge(runs).reason == "30-exit: exit code 3");
+}
+
+namespace {
+
+/// Everything logged while it lives, one string, in spdlog's default format's message part.
+class log_capture {
+public:
+    log_capture() : sink_{std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)} {
+        sink_->set_pattern("%l|%v");
+        previous_ = spdlog::default_logger();
+        auto logger = std::make_shared<spdlog::logger>("capture", sink_);
+        logger->set_level(spdlog::level::trace);
+        spdlog::set_default_logger(logger);
+    }
+    log_capture(const log_capture&) = delete;
+    log_capture& operator=(const log_capture&) = delete;
+    ~log_capture() { spdlog::set_default_logger(previous_); }
+    [[nodiscard]] std::string text() const { return text_.str(); }
+
+private:
+    std::ostringstream text_;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::size_t count_lines(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(what_a_failing_script_wrote_is_logged_escaped_one_line_per_stream) {
+    script_run run{"/etc/mtce/goenabled.d/10-evil", {}};
+    run.result.started = true;
+    run.result.exit_code = 1;
+    run.result.out = "bad\r\nMon Dec  7 08:00:00 [info] goenabled: passed\n";
+    run.result.err = "\x1b[2J\x1b]0;owned\x07 \xff\xfe tail\n";
+    log_capture capture;
+    mtce::host::log_script("goenabled", run);
+    const auto text = capture.text();
+    BOOST_TEST_INFO("log: " << text);
+    BOOST_TEST(count_lines(text) == 3u);  // "failed", then one line per stream
+    BOOST_TEST(text.find('\x1b') == std::string::npos);
+    BOOST_TEST(text.find('\r') == std::string::npos);
+    BOOST_TEST(text.find('\xff') == std::string::npos);
+    BOOST_TEST(text.find("said: bad\\r\\nMon Dec  7 08:00:00 [info] goenabled: passed\n") !=
+               std::string::npos);
+    BOOST_TEST(text.find("said: \\x1b[2J\\x1b]0;owned\\x07 \\xff\\xfe tail\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_reason_cannot_hold_a_line_end_from_the_script_name) {
+    std::vector<script_run> runs{{"/d/10-a\nreason=forged", {}}};
+    runs[0].result.started = true;
+    runs[0].result.exit_code = 2;
+    const auto v = mtce::host::judge(runs);
+    BOOST_TEST(!v.passed);
+    BOOST_TEST(v.reason == "10-a\\nreason=forged: exit code 2");
 }

@@ -144,3 +144,49 @@ BOOST_AUTO_TEST_CASE(acks_and_results_survive_the_round_trip) {
     BOOST_TEST(result->reason == "stop failed");
     BOOST_TEST(!net::parse_command_result(bytes(R"({"command":"lock","id":9,"ok":"yes"})")).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(an_mtcalive_report_carries_the_agents_drop_counts) {
+    net::alive_report r;
+    r.hostname = "worker-0";
+    r.personality = "worker";
+    r.functions = {"worker"};
+    r.boot_id = "b";
+    BOOST_TEST(net::to_json(r).find("drops") == std::string::npos);  // none: left out
+    r.drops = {{"bad_mac", 3}, {"replay", 1}};
+    const auto text = net::to_json(r);
+    BOOST_TEST(text.find(R"("drops":{"bad_mac":3,"replay":1})") != std::string::npos);
+    const auto back = net::parse_alive(bytes(text));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST((back->drops == r.drops));
+}
+
+BOOST_AUTO_TEST_CASE(drop_counts_that_would_not_fit_are_left_out_smallest_first) {
+    net::alive_report r;
+    r.hostname = std::string(63, 'h');
+    r.personality = std::string(32, 'p');
+    r.functions = std::vector<std::string>(8, std::string(32, 'f'));
+    r.mgmt_ip = std::string(64, 'm');
+    r.cluster_ip = std::string(64, 'c');
+    r.boot_id = std::string(128, 'b');
+    r.uptime_s = 18446744073709551615ULL;
+    r.flags = 4294967295U;
+    r.failure = std::string(5000, 'x');
+    for (std::uint64_t i = 0; i < 20; ++i) {
+        r.drops[std::string(31, 'a') + static_cast<char>('a' + i)] = 18446744073709551615ULL - i;
+    }
+    const auto text = net::to_json(r);
+    BOOST_TEST(text.size() <= net::max_payload_size);
+    const auto back = net::parse_alive(bytes(text));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(back->drops.size() < 16u);
+    BOOST_TEST(back->drops.count(std::string(31, 'a') + 'a') == 1u);  // the largest count is kept
+}
+
+BOOST_AUTO_TEST_CASE(mtcalive_drops_that_are_not_counts_are_refused) {
+    const std::string head = R"({"hostname":"w","personality":"worker","subfunctions":["worker"],)"
+                             R"("boot_id":"b","uptime_s":1,"flags":0,)";
+    BOOST_TEST(net::parse_alive(bytes(head + R"("drops":{"bad_mac":2}})")).has_value());
+    BOOST_TEST(!net::parse_alive(bytes(head + R"("drops":[1]})")).has_value());
+    BOOST_TEST(!net::parse_alive(bytes(head + R"("drops":{"bad_mac":-1}})")).has_value());
+    BOOST_TEST(!net::parse_alive(bytes(head + R"("drops":{"bad_mac":"x"}})")).has_value());
+}
