@@ -41,7 +41,8 @@ public:
             "[network.mgmt]\naddress = \"127.61.0.1\"\nagent_port = 2601\ncontroller_port = 2602\n"
             "pulse_port = 2603\npulse_reply_port = 2604\n"
             "[controller]\nstate_dir = \"" +
-            (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\n";
+            (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\napi_socket = \"" +
+            (d / "api.sock").string() + "\"\n";
         auto cfg = mtce::parse_config(
             mtce::test::host_config(d, "controller-0",
                                     "controllers = [\"127.61.0.1\"]\ndrain_timeout = \"2s\"",
