@@ -416,13 +416,10 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
     return out;
 }
 
-/// Whether `ec` ends an accept loop (the acceptor closed, or for good), after waiting a little for a
-/// transient error. Sets `fatal` to the error that ended it for good.
-asio::awaitable<bool> accept_failed(const std::shared_ptr<state>& s, const std::error_code& ec,
-                                    asio::steady_timer& backoff, std::error_code& fatal) {
-    if (ec == asio::error::operation_aborted || s->closed) {
-        co_return true;
-    }
+/// Whether `ec` (not operation_aborted) ends an accept loop for good, after waiting a little for a transient
+/// error. Sets `fatal` to the error that ended it.
+asio::awaitable<bool> accept_failed(const std::error_code& ec, asio::steady_timer& backoff,
+                                    std::error_code& fatal) {
     if (is_transient(ec)) {
         spdlog::warn("api: cannot accept a connection, retrying in 100 ms: {}", ec.message());
         backoff.expires_after(std::chrono::milliseconds{100});
@@ -441,19 +438,25 @@ asio::awaitable<std::error_code> accept_tcp(std::shared_ptr<state> s) {
         // Clients beyond what can be answered wait in the listen queue (not reset) until a refusal ends;
         // each ends within its own short deadline.
         while (s->refusing >= s->max_refusing && !s->closed) {
-            co_await s->refusal_ended.async_wait(use_tuple);
+            const auto [woken] = co_await s->refusal_ended.async_wait(use_tuple);
+            (void)woken;  // a refusal ended (cancel_one), the server closed, or this loop is cancelled
+            const auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                co_return std::error_code{};
+            }
         }
         auto [ec, sock] = co_await s->acceptor.async_accept(use_tuple);
+        if (ec == asio::error::operation_aborted || s->closed) {
+            // Closed or cancelled: returned without another co_await, which would throw once cancelled.
+            co_return std::error_code{};
+        }
         if (ec) {
             std::error_code fatal;
-            const bool ended = co_await accept_failed(s, ec, backoff, fatal);
+            const bool ended = co_await accept_failed(ec, backoff, fatal);
             if (ended) {
                 co_return fatal;
             }
             continue;
-        }
-        if (s->closed) {
-            co_return std::error_code{};
         }
         const auto peer = sock.remote_endpoint(ec);
         if (ec) {
@@ -468,22 +471,24 @@ asio::awaitable<std::error_code> accept_tcp(std::shared_ptr<state> s) {
 /// checking each peer's credentials first.
 asio::awaitable<std::error_code> accept_local(std::shared_ptr<state> s) {
     if (!s->local_acceptor.is_open()) {
-        co_await s->closing.wait();
+        asio::steady_timer never{s->ex, asio::steady_timer::time_point::max()};
+        co_await never.async_wait(use_tuple);  // until cancelled (as `||` does once another branch ends)
         co_return std::error_code{};
     }
     asio::steady_timer backoff{s->ex};
     for (;;) {
         auto [ec, sock] = co_await s->local_acceptor.async_accept(use_tuple);
+        if (ec == asio::error::operation_aborted || s->closed) {
+            // Closed or cancelled: returned without another co_await, which would throw once cancelled.
+            co_return std::error_code{};
+        }
         if (ec) {
             std::error_code fatal;
-            const bool ended = co_await accept_failed(s, ec, backoff, fatal);
+            const bool ended = co_await accept_failed(ec, backoff, fatal);
             if (ended) {
                 co_return fatal;
             }
             continue;
-        }
-        if (s->closed) {
-            co_return std::error_code{};
         }
         ucred peer{};
         socklen_t len = sizeof peer;

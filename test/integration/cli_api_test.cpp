@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_bad_url_or_configuration_is_a_usage_error) {
     mtce::test::scratch s;
     const auto r = run_command({MTCE_BINARY, "host", "list", "--api", "127.0.0.1:2112"}, s.path());
     BOOST_TEST(r.exit_code == 2);
-    BOOST_TEST(contains(r.err, "--api '127.0.0.1:2112' is not an http:// or https:// URL"), r.err);
+    BOOST_TEST(contains(r.err, "--api '127.0.0.1:2112' is not an http://, https:// or unix: URL"), r.err);
     const auto bad = s.write("bad.toml", "[controller]\napi_listen = 7\n");
     const auto c = run_command({MTCE_BINARY, "host", "list", "--config", bad.string()}, s.path());
     BOOST_TEST(c.exit_code == 2);
