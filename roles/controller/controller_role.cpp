@@ -102,7 +102,16 @@ public:
             if (!where) {
                 throw std::runtime_error{"controller.api_listen: " + where.error()};
             }
-            api_ = std::make_unique<api::server>(ctx_.ex, *where, *fleet_, std::move(token));
+            const auto& c = cfg->controller;
+            api::server_options options;
+            options.request_timeout = c.api_client_timeout;
+            options.max_connections = c.api_max_connections;
+            options.client_connections = c.api_client_connections;
+            options.trust_loopback = c.api_trust_loopback;
+            options.socket_path = c.api_socket.string();
+            options.socket_group = c.api_socket_group;
+            api_ =
+                std::make_unique<api::server>(ctx_.ex, *where, *fleet_, std::move(token), std::move(options));
             const auto port = api_->bind();
             spdlog::info("api: serving on {}:{}", where->host, port);
         } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -26,7 +27,8 @@ using result = tl::expected<reply, std::string>;
 using asio::ip::tcp;
 
 /// Connects, sends `request` and reads until the reply is complete. Socket errors come out as exceptions.
-asio::awaitable<result> exchange(tcp::socket& socket, tcp::endpoint to, std::string request) {
+template <typename Socket>
+asio::awaitable<result> exchange(Socket& socket, typename Socket::endpoint_type to, std::string request) {
     co_await socket.async_connect(to, asio::use_awaitable);
     co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
     std::string received;
@@ -50,9 +52,11 @@ asio::awaitable<result> exchange(tcp::socket& socket, tcp::endpoint to, std::str
 
 /// Runs `exchange` on a private io_context; when `timeout` expires first, the socket is closed, which ends
 /// whatever the exchange is waiting for.
-result run_with_deadline(const tcp::endpoint& to, std::string request, std::chrono::milliseconds timeout) {
+template <typename Protocol>
+result run_with_deadline(const typename Protocol::endpoint& to, std::string request,
+                         std::chrono::milliseconds timeout) {
     asio::io_context io;
-    tcp::socket socket{io};
+    typename Protocol::socket socket{io};
     asio::steady_timer deadline{io, timeout};
     bool expired = false;
     deadline.async_wait([&](std::error_code ec) {
@@ -116,9 +120,13 @@ tl::expected<reply, std::string> request(std::string_view method, std::string_vi
         !wire::is_token_text(target) || !wire::is_token_text(bearer_token)) {
         return unreachable("the method, the path or the bearer token contains spaces or control characters");
     }
-    const tcp::endpoint endpoint{asio::ip::make_address(to->address.host), to->address.port};
-    auto r = run_with_deadline(
-        endpoint, wire::format_request(method, to->address, target, body, bearer_token), timeout);
+    auto bytes = wire::format_request(method, to->host(), target, body, bearer_token);
+    auto r = to->socket_path.empty()
+                 ? run_with_deadline<tcp>(
+                       tcp::endpoint{asio::ip::make_address(to->address.host), to->address.port},
+                       std::move(bytes), timeout)
+                 : run_with_deadline<asio::local::stream_protocol>(
+                       asio::local::stream_protocol::endpoint{to->socket_path}, std::move(bytes), timeout);
     if (!r) {
         return unreachable(r.error());
     }

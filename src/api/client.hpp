@@ -17,14 +17,15 @@ struct reply {
     std::string body;
 };
 
-/// Sends `method` `base_url` + `path` (e.g. "POST", "http://127.0.0.1:2112" + "/v1/hosts") with `body` (sent
-/// as "Content-Type: application/json" when not empty) and waits for the reply, within `timeout` for the
+/// Sends `method` `base_url` + `path` (e.g. "POST", "http://127.0.0.1:2112" + "/v1/hosts") with `body` (as
+/// "Content-Type: application/json", as is every change) and waits for the reply, within `timeout` for the
 /// whole exchange, with "Authorization: Bearer <bearer_token>" if the token is not empty. Proxies from the
 /// environment are not used: the controller is reached directly. Redirects are not followed. A reply body
 /// larger than 64 MiB is an error.
 ///
 /// Plain HTTP/1.1 only: `base_url` is "http://ADDRESS:PORT" or "http://[IPV6]:PORT" with a numeric address
-/// (no name lookup) and an optional path prefix; https is not supported by this client. The reply must have
+/// (no name lookup) and an optional path prefix, or "unix:/PATH" for the controller's local socket; https is
+/// not supported by this client. The reply must have
 /// a Content-Length or end when the server closes the connection (chunked replies are errors), with
 /// headers of at most 64 KiB.
 ///

@@ -123,6 +123,14 @@ parsed parse_body(const head& h, std::string_view body, bool at_eof) {
 
 tl::expected<target, std::string> parse_base_url(std::string_view base_url) {
     constexpr std::string_view scheme = "http://";
+    constexpr std::string_view unix_scheme = "unix:";
+    if (base_url.starts_with(unix_scheme)) {
+        const auto path = base_url.substr(unix_scheme.size());
+        if (!path.starts_with('/') || !is_token_text(path)) {
+            return tl::unexpected{fmt::format("bad socket path '{}': an absolute path is needed", path)};
+        }
+        return target{.address = {}, .socket_path = std::string{path}, .path_prefix = {}};
+    }
     if (base_url.starts_with("https://")) {
         return tl::unexpected{std::string{"https is not supported by this client"}};
     }
@@ -141,7 +149,7 @@ tl::expected<target, std::string> parse_base_url(std::string_view base_url) {
         prefix.ends_with('/')) {
         return tl::unexpected{fmt::format("bad path '{}'", prefix)};
     }
-    return target{.address = std::move(*address), .path_prefix = std::string{prefix}};
+    return target{.address = std::move(*address), .socket_path = {}, .path_prefix = std::string{prefix}};
 }
 
 bool is_token_text(std::string_view s) {
@@ -149,19 +157,17 @@ bool is_token_text(std::string_view s) {
                                 [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == '\x7f'; });
 }
 
-std::string format_request(std::string_view method, const listen_address& to, std::string_view path,
+std::string format_request(std::string_view method, std::string_view host, std::string_view path,
                            std::string_view body, std::string_view bearer_token) {
     std::string out = fmt::format(
         "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtce\r\nAccept: application/json\r\nConnection: "
         "close\r\n",
-        method, path, to.to_string());
+        method, path, host);
     if (!bearer_token.empty()) {
         out += fmt::format("Authorization: Bearer {}\r\n", bearer_token);
     }
-    if (!body.empty()) {
-        out += "Content-Type: application/json\r\n";
-    }
     if (!body.empty() || (method != "GET" && method != "HEAD")) {
+        out += "Content-Type: application/json\r\n";
         out += fmt::format("Content-Length: {}\r\n", body.size());
     }
     out += crlf;

@@ -19,22 +19,27 @@ inline constexpr std::size_t max_head =
     std::size_t{64} * 1024;  ///< status line and headers, blank line included
 inline constexpr std::size_t max_body = std::size_t{64} * 1024 * 1024;  ///< as documented for api::get()
 
-/// Where a base URL points: a numeric address and port, and the path prefix ("" or "/p/q", never ending
-/// in '/').
+/// Where a base URL points: a numeric address and port, or a local socket, and the path prefix ("" or
+/// "/p/q", never ending in '/').
 struct target {
-    listen_address address;
+    listen_address address;   ///< unless socket_path is set
+    std::string socket_path;  ///< "unix:PATH": the controller's local socket
     std::string path_prefix;
+
+    /// What the Host header says: the address and port, or "localhost" on the local socket.
+    [[nodiscard]] std::string host() const { return socket_path.empty() ? address.to_string() : "localhost"; }
 };
 
-/// Parses "http://HOST:PORT[/PREFIX]" with HOST a numeric IPv4 address or a bracketed numeric IPv6 address.
-/// "https://" is refused with "https is not supported by this client".
+/// Parses "http://HOST:PORT[/PREFIX]" with HOST a numeric IPv4 address or a bracketed numeric IPv6 address,
+/// or "unix:/ABSOLUTE/PATH" (a local socket; no prefix). "https://" is refused with "https is not supported
+/// by this client".
 [[nodiscard]] tl::expected<target, std::string> parse_base_url(std::string_view base_url);
 
-/// The `method` request for `path` (already with its prefix) on `to`, with the bearer token if not empty,
-/// and `body` as application/json if not empty. Content-Length is sent with a body and for every method but
-/// GET and HEAD. `method`, `path` and `bearer_token` must not contain control characters or spaces (the
-/// caller checks).
-[[nodiscard]] std::string format_request(std::string_view method, const listen_address& to,
+/// The `method` request for `path` (already with its prefix) to `host` (target::host()), with the bearer
+/// token if not empty, and `body` as application/json. Content-Type and Content-Length are sent with a body
+/// and for every method but GET and HEAD. `method`, `path` and `bearer_token` must not contain control
+/// characters or spaces (the caller checks).
+[[nodiscard]] std::string format_request(std::string_view method, std::string_view host,
                                          std::string_view path, std::string_view body,
                                          std::string_view bearer_token);
 

@@ -5,7 +5,9 @@
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <set>
 #include <system_error>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,8 +27,25 @@ std::string in_quotes(std::string_view name) {
 /// The body as a JSON object, or why it is not one.
 tl::expected<json, std::string> parse_object(std::string_view body) {
     json doc;
+    // The keys of each object being read, innermost last: a key given twice is refused, since parsers
+    // disagree on which value wins (nlohmann keeps the last, others the first).
+    std::vector<std::set<std::string>> keys;
+    std::optional<std::string> twice;
+    const json::parser_callback_t note_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) {
+            keys.emplace_back();
+        } else if (event == json::parse_event_t::object_end && !keys.empty()) {
+            keys.pop_back();
+        } else if (event == json::parse_event_t::key && !keys.empty()) {
+            auto name = parsed.get<std::string>();
+            if (!keys.back().insert(name).second && !twice) {
+                twice = std::move(name);
+            }
+        }
+        return true;
+    };
     try {
-        doc = json::parse(body);
+        doc = json::parse(body, note_keys);
     } catch (const json::exception& e) {
         // A parse_error ("[json.exception.parse_error.101] parse error at line 1, column 2: ...") or an
         // out_of_range ("[json.exception.out_of_range.406] number overflow parsing '1e999'"): keep where and
@@ -41,6 +60,9 @@ tl::expected<json, std::string> parse_object(std::string_view body) {
             what.remove_prefix(at.size());
         }
         return error{"the body is not valid JSON: " + std::string{what}};
+    }
+    if (twice) {
+        return error{"the body has the key " + in_quotes(*twice) + " twice"};
     }
     if (!doc.is_object()) {
         return error{"the body must be a JSON object"};

@@ -251,8 +251,7 @@ std::optional<std::string> percent_decode(std::string_view segment) {
 
 asio::awaitable<http::response> route(const http::request& req, backend& b, bool may_change) {
     if (is_mutating(req.method) && !may_change) {
-        co_return error_response(403, "forbidden",
-                                 "changes are accepted only from loopback or with the API bearer token");
+        co_return error_response(403, "forbidden", "changes need the API bearer token, or the local socket");
     }
     const auto m = match_path(req.path);
     if (!m) {

@@ -93,7 +93,9 @@ int run(int argc, char** argv) {
     std::string client_config;
     bool json = false;
     auto add_api = [&](CLI::App* cmd) {
-        cmd->add_option("--api", api, "Controller API URL (default: $MTCE_API, else controller.api_listen)");
+        cmd->add_option("--api", api,
+                        "Controller API URL, http://ADDRESS:PORT or unix:/PATH (default: $MTCE_API, else the "
+                        "socket controller.api_socket if present, else controller.api_listen)");
         cmd->add_option("--config", client_config,
                         "Configuration file whose controller.api_listen names the API (default: " +
                             std::string{default_config_path} + " if readable)");

@@ -1,5 +1,6 @@
 #include "cli/client_commands.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -68,11 +69,13 @@ api_session::answer classify(const tl::expected<api::reply, std::string>& r) {
 
 tl::expected<std::string, std::string> choose_api_url(const std::optional<std::string>& flag,
                                                       const std::optional<std::string>& env,
-                                                      const std::optional<std::string>& listen) {
+                                                      const std::optional<std::string>& listen,
+                                                      const std::optional<std::string>& socket) {
     const auto checked = [](const std::string& url,
                             std::string_view source) -> tl::expected<std::string, std::string> {
-        if (!url.starts_with("http://") && !url.starts_with("https://")) {
-            return tl::unexpected{fmt::format("{} '{}' is not an http:// or https:// URL", source, url)};
+        if (!url.starts_with("http://") && !url.starts_with("https://") && !url.starts_with("unix:")) {
+            return tl::unexpected{
+                fmt::format("{} '{}' is not an http://, https:// or unix: URL", source, url)};
         }
         return url;
     };
@@ -81,6 +84,9 @@ tl::expected<std::string, std::string> choose_api_url(const std::optional<std::s
     }
     if (env) {
         return checked(*env, "MTCE_API");
+    }
+    if (socket) {
+        return "unix:" + *socket;
     }
     if (listen) {
         const auto where = api::parse_listen(*listen);
@@ -104,7 +110,8 @@ tl::expected<std::optional<client_config>, std::string> client_config_from(
     for (const auto r : {role::controller, role::worker, role::storage}) {
         auto cfg = load_config(path, r);
         if (cfg) {
-            return client_config{cfg->controller.api_listen, cfg->controller.api_token_file};
+            return client_config{cfg->controller.api_listen, cfg->controller.api_token_file,
+                                 cfg->controller.api_socket};
         }
         if (!first_errors) {
             first_errors = std::move(cfg.error());
@@ -174,6 +181,7 @@ tl::expected<api_session, std::string> api_session::open(const client_options& o
         return {};
     };
     std::optional<std::string> listen;
+    std::optional<std::string> socket;
     if (!options.api && !env_api) {
         if (auto ok = load(); !ok) {
             return tl::unexpected{ok.error()};
@@ -181,8 +189,14 @@ tl::expected<api_session, std::string> api_session::open(const client_options& o
         if (cfg) {
             listen = cfg->api_listen;
         }
+        // The local socket when there is one (the controller runs here), else TCP as configured.
+        const auto path = cfg ? cfg->api_socket : config{}.controller.api_socket;
+        struct stat st {};
+        if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+            socket = path.string();
+        }
     }
-    auto url = choose_api_url(options.api, env_api, listen);
+    auto url = choose_api_url(options.api, env_api, listen, socket);
     if (!url) {
         return tl::unexpected{url.error()};
     }

@@ -28,16 +28,18 @@ inline constexpr const char* default_api_url = "http://127.0.0.1:2112";
 inline constexpr std::chrono::seconds request_timeout{10};
 
 /// The controller API's base URL, from the first of (design §3.1): `flag` (--api), `env` (MTCE_API, if not
-/// empty), `listen` (controller.api_listen of a configuration, as a local URL), the default. The URL must be
-/// http:// or https://; otherwise, or for a bad `listen`, the reason as text.
-[[nodiscard]] tl::expected<std::string, std::string> choose_api_url(const std::optional<std::string>& flag,
-                                                                    const std::optional<std::string>& env,
-                                                                    const std::optional<std::string>& listen);
+/// empty), `socket` (controller.api_socket, when the caller found a socket there) as "unix:PATH", `listen`
+/// (controller.api_listen of a configuration, as a local URL), the default. The URL must be http://,
+/// https:// or unix:; otherwise, or for a bad `listen`, the reason as text.
+[[nodiscard]] tl::expected<std::string, std::string> choose_api_url(
+    const std::optional<std::string>& flag, const std::optional<std::string>& env,
+    const std::optional<std::string>& listen, const std::optional<std::string>& socket = std::nullopt);
 
 /// What the client commands take from a configuration file.
 struct client_config {
     std::string api_listen;                ///< controller.api_listen
     std::filesystem::path api_token_file;  ///< controller.api_token_file; empty when not set
+    std::filesystem::path api_socket;      ///< controller.api_socket; empty when none
 };
 
 /// The client settings of `config` if given (it must load), else of /etc/mtce/mtce.toml if that is
@@ -52,7 +54,7 @@ struct client_config {
 
 /// The bearer token for changes: `env` (MTCE_API_TOKEN) if not empty, else `token_file_text` (the content
 /// of controller.api_token_file) without surrounding whitespace, as the controller reads it, if that leaves
-/// anything; else none (a client on the controller's loopback needs none).
+/// anything; else none (a client on the controller's local socket needs none).
 [[nodiscard]] std::optional<std::string> choose_api_token(const std::optional<std::string>& env,
                                                           const std::optional<std::string>& token_file_text);
 

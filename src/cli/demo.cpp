@@ -119,7 +119,8 @@ public:
     demo(const demo&) = delete;
     demo& operator=(const demo&) = delete;
 
-    [[nodiscard]] std::string api() const { return fmt::format("http://127.73.0.1:{}", base_ + 9); }
+    /// The controller's local socket: changes need no token there.
+    [[nodiscard]] std::string api() const { return "unix:" + (root_ / "controller-0" / "api.sock").string(); }
     std::vector<demo_host>& hosts() { return hosts_; }
     demo_host& host(const std::string& name) {
         for (auto& h : hosts_) {
@@ -284,7 +285,7 @@ private:
         if (role == "controller") {
             toml += fmt::format(
                 "\n[controller]\nstate_dir = \"{0}/ctl\"\nbmc_key_file = \"{0}/bmc.key\"\napi_listen = "
-                "\"127.73.0.1:{1}\"\n"
+                "\"127.73.0.1:{1}\"\napi_socket = \"{0}/api.sock\"\n"
                 "worker_boot_timeout = \"60s\"\nstorage_boot_timeout = \"60s\"\ncontroller_boot_timeout = "
                 "\"60s\"\n"
                 "goenabled_timeout = \"20s\"\nservices_timeout = \"20s\"\nheartbeat_soak = \"3s\"\n"

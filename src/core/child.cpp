@@ -1045,8 +1045,9 @@ isolation_choice choose_isolation(script_isolation requested, const isolation_pr
                                       : script_isolation::process_group;
     } else if (requested == script_isolation::systemd && !systemd) {
         choice.mode = probes.cgroup ? script_isolation::cgroup : script_isolation::process_group;
-        choice.warning = std::string{"systemd transient units are not available here ("} +
-                         (probes.systemd_pid1 ? "the agent does not run as an mtce unit" : "systemd is not PID 1") + ")";
+        choice.warning =
+            std::string{"systemd transient units are not available here ("} +
+            (probes.systemd_pid1 ? "the agent does not run as an mtce unit" : "systemd is not PID 1") + ")";
     } else if (requested == script_isolation::cgroup && !probes.cgroup) {
         choice.mode = script_isolation::process_group;
         choice.warning = "no cgroup v2 child of this process's cgroup can be created";

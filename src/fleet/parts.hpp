@@ -5,6 +5,7 @@
 // its own narrow interface; this struct only holds them together for the files that read several
 // (reports.cpp, requests.cpp, views.cpp). Internal to src/fleet.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -29,6 +30,16 @@ class monitor;
 namespace mtce::fleet {
 
 /// A host that reports mtcAlive but is not in the inventory.
+/// Orders host names ignoring ASCII case: like DNS names, "Worker-0" and "worker-0" name one host.
+struct name_less {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                            [&](char x, char y) { return lower(x) < lower(y); });
+    }
+};
+
 struct discovered_host {
     net::alive_report alive;
     time_point seen{};
@@ -57,10 +68,10 @@ struct fleet_parts {
     fleet_policy policy;
     enable_stats enables;
 
-    std::map<std::string, std::unique_ptr<host_slot>, std::less<>> hosts;
-    std::map<std::string, discovered_host, std::less<>> discovered;
-    std::set<std::string, std::less<>> monitor_only;  ///< [[controller.hosts]]
-    std::set<std::string, std::less<>> adding;        ///< names being saved by an add request
+    std::map<std::string, std::unique_ptr<host_slot>, name_less> hosts;
+    std::map<std::string, discovered_host, name_less> discovered;
+    std::set<std::string, name_less> monitor_only;  ///< [[controller.hosts]]
+    std::set<std::string, name_less> adding;        ///< names being saved by an add request
 
     [[nodiscard]] std::shared_ptr<const config> cfg() const { return settings.current(); }
     [[nodiscard]] host_slot* find(std::string_view name);

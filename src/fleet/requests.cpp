@@ -122,6 +122,7 @@ asio::awaitable<outcome> modify_host(fleet_parts& fleet, std::string name, api::
     if (slot == nullptr) {
         co_return not_found(name);
     }
+    name = slot->record().spec.name;  // as the inventory spells it
     auto& h = slot->host();
     if (auto busy = being_changed(h)) {
         co_return outcome::failure(result::refused,
@@ -207,6 +208,7 @@ asio::awaitable<outcome> delete_host(fleet_parts& fleet, std::string name) {
     if (slot == nullptr) {
         co_return not_found(name);
     }
+    name = slot->record().spec.name;  // as the inventory spells it
     auto& h = slot->host();
     if (auto why = refusal(view_of(h), host_action::remove, fleet.view())) {
         co_return outcome::failure(result::refused, fmt::format("cannot delete {}: {}", name, *why));
@@ -249,6 +251,7 @@ asio::awaitable<outcome> act(fleet_parts& fleet, std::string name, std::string a
     if (slot == nullptr) {
         co_return not_found(name);
     }
+    name = slot->record().spec.name;  // as the inventory spells it
     auto& h = slot->host();
     if (auto why = refusal(view_of(h), *action, fleet.view())) {
         co_return outcome::failure(result::refused, fmt::format("cannot {} {}: {}", action_text, name, *why));

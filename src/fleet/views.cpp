@@ -204,8 +204,8 @@ bool find_host_document(const fleet_parts& s, std::string_view name, json& out) 
         out = host_document(s, *h);
         return true;
     }
-    if (s.monitor != nullptr && s.monitor_only.count(name) != 0) {
-        if (const auto v = s.monitor->find(name)) {
+    if (const auto it = s.monitor_only.find(name); s.monitor != nullptr && it != s.monitor_only.end()) {
+        if (const auto v = s.monitor->find(*it)) {
             out = heartbeat::monitor_only_document(*v);
             return true;
         }

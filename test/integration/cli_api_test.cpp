@@ -55,9 +55,12 @@ mtce::test::command_result mtce_with_env(const std::vector<std::string>& args,
     return r;
 }
 
-/// Runs `mtce args...`.
+/// The test servers' bearer token: changes over TCP need it.
+const std::string cli_token = "cli-t0ken";
+
+/// Runs `mtce args...` with the test servers' token in MTCE_API_TOKEN.
 mtce::test::command_result mtce_run(const std::vector<std::string>& args, const mtce::test::scratch& s) {
-    return mtce_with_env(args, {}, s);
+    return mtce_with_env(args, {"MTCE_API_TOKEN=" + cli_token}, s);
 }
 
 /// Waits until the file at `p` contains `needle`, for at most `limit`; its content then.
@@ -103,7 +106,7 @@ BOOST_GLOBAL_FIXTURE(no_mtce_api);
 
 BOOST_AUTO_TEST_CASE(host_list_json_prints_exactly_the_apis_document) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto r = run_command({MTCE_BINARY, "host", "list", "--json", "--api", server.url()}, s.path());
     BOOST_TEST(r.exit_code == 0, r.err);
@@ -113,7 +116,7 @@ BOOST_AUTO_TEST_CASE(host_list_json_prints_exactly_the_apis_document) {
 
 BOOST_AUTO_TEST_CASE(host_list_prints_a_table_with_names_and_heartbeat_states) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto r = run_command({MTCE_BINARY, "host", "--api", server.url(), "list"}, s.path());
     BOOST_TEST(r.exit_code == 0, r.err);
@@ -127,7 +130,7 @@ BOOST_AUTO_TEST_CASE(host_list_prints_a_table_with_names_and_heartbeat_states) {
 
 BOOST_AUTO_TEST_CASE(host_show_prints_one_host_as_lines_or_as_its_json_document) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto text = run_command({MTCE_BINARY, "host", "show", "worker-0", "--api", server.url()}, s.path());
     BOOST_TEST(text.exit_code == 0, text.err);
@@ -141,7 +144,7 @@ BOOST_AUTO_TEST_CASE(host_show_prints_one_host_as_lines_or_as_its_json_document)
 
 BOOST_AUTO_TEST_CASE(host_show_of_an_unknown_host_exits_3_and_says_so) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     for (const char* json_flag : {"--json", ""}) {
         std::vector<std::string> argv{MTCE_BINARY, "host", "show", "nosuch", "--api", server.url()};
@@ -157,7 +160,7 @@ BOOST_AUTO_TEST_CASE(host_show_of_an_unknown_host_exits_3_and_says_so) {
 
 BOOST_AUTO_TEST_CASE(system_show_prints_the_summary_or_exactly_the_apis_document) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto text = mtce_run({"system", "--api", server.url(), "show"}, s);
     BOOST_TEST(text.exit_code == 0, text.err);
@@ -195,7 +198,7 @@ BOOST_AUTO_TEST_CASE(an_unreachable_controller_exits_5_naming_the_url) {
 
 BOOST_AUTO_TEST_CASE(the_api_is_found_from_mtce_api_then_from_the_configuration) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto from_env = mtce_with_env({"host", "list", "--json"}, {"MTCE_API=" + server.url()}, s);
     BOOST_TEST(from_env.exit_code == 0, from_env.err);
@@ -223,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_bad_url_or_configuration_is_a_usage_error) {
     mtce::test::scratch s;
     const auto r = run_command({MTCE_BINARY, "host", "list", "--api", "127.0.0.1:2112"}, s.path());
     BOOST_TEST(r.exit_code == 2);
-    BOOST_TEST(contains(r.err, "--api '127.0.0.1:2112' is not an http:// or https:// URL"), r.err);
+    BOOST_TEST(contains(r.err, "--api '127.0.0.1:2112' is not an http://, https:// or unix: URL"), r.err);
     const auto bad = s.write("bad.toml", "[controller]\napi_listen = 7\n");
     const auto c = run_command({MTCE_BINARY, "host", "list", "--config", bad.string()}, s.path());
     BOOST_TEST(c.exit_code == 2);
@@ -234,7 +237,7 @@ BOOST_AUTO_TEST_SUITE(changes)
 
 BOOST_AUTO_TEST_CASE(host_add_sends_every_option_and_the_password_which_it_never_prints) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const std::string password = "hunter2-very-secret";
     const auto file = s.write("worker-1.bmc", password + "\n", 0600);
@@ -287,7 +290,7 @@ BOOST_AUTO_TEST_CASE(host_add_sends_every_option_and_the_password_which_it_never
 
 BOOST_AUTO_TEST_CASE(host_add_without_a_usable_password_file_exits_2_naming_it) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const std::vector<std::string> head{"host",   "add",           "worker-1",   "--personality",
                                         "worker", "--mgmt-ip",     "10.0.0.11",  "--bmc-type",
@@ -315,7 +318,7 @@ BOOST_AUTO_TEST_CASE(host_add_without_a_usable_password_file_exits_2_naming_it) 
 
 BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_password) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const std::string password = "n3w-very-secret";
     const auto file = s.write("worker-1.bmc", password + "\n", 0600);
@@ -351,7 +354,7 @@ BOOST_AUTO_TEST_CASE(host_modify_sends_only_what_is_given_and_never_prints_the_p
 
 BOOST_AUTO_TEST_CASE(delete_and_every_action_reach_the_backend_and_print_one_line) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto deleted = mtce_run({"host", "delete", "worker-0", "--api", server.url()}, s);
     BOOST_TEST(deleted.exit_code == 0, deleted.err);
@@ -381,7 +384,7 @@ BOOST_AUTO_TEST_CASE(delete_and_every_action_reach_the_backend_and_print_one_lin
 
 BOOST_AUTO_TEST_CASE(force_with_another_action_is_a_usage_error) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto r = mtce_run({"host", "unlock", "worker-0", "--force", "--api", server.url()}, s);
     BOOST_TEST(r.exit_code == 2);
@@ -391,7 +394,7 @@ BOOST_AUTO_TEST_CASE(force_with_another_action_is_a_usage_error) {
 
 BOOST_AUTO_TEST_CASE(each_answer_has_its_exit_status_and_the_reason_is_printed) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     struct expectation {
         mtce::api::outcome answer;
@@ -456,10 +459,11 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_address_needs_the_token_from_the_enviro
     mtce::test::fake_backend b;
     mtce::test::api_server server{b, {}, "t0k3n", {*address, 0}};
     mtce::test::scratch s;
-    const auto forbidden = mtce_run({"host", "lock", "worker-0", "--api", server.url()}, s);
+    const auto forbidden = mtce_with_env({"host", "lock", "worker-0", "--api", server.url()}, {}, s);
     BOOST_TEST(forbidden.exit_code == 1);
-    BOOST_TEST(contains(forbidden.err, "mtce: cannot lock worker-0: changes are accepted only from loopback"),
-               forbidden.err);
+    BOOST_TEST(
+        contains(forbidden.err, "mtce: cannot lock worker-0: changes over TCP need the API bearer token"),
+        forbidden.err);
     BOOST_TEST(b.calls().empty());
 
     const auto from_env =
@@ -470,7 +474,7 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_address_needs_the_token_from_the_enviro
     const auto config = s.write("mtce.toml", "[controller]\napi_listen = \"" + *address + ":" +
                                                  std::to_string(server.port()) + "\"\napi_token_file = \"" +
                                                  token.string() + "\"\n");
-    const auto from_file = mtce_run({"host", "unlock", "worker-0", "--config", config.string()}, s);
+    const auto from_file = mtce_with_env({"host", "unlock", "worker-0", "--config", config.string()}, {}, s);
     BOOST_TEST(from_file.exit_code == 0, from_file.err);
     // MTCE_API_TOKEN wins over the file.
     const auto env_wins = mtce_with_env({"host", "reboot", "worker-0", "--config", config.string()},
@@ -482,6 +486,34 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_address_needs_the_token_from_the_enviro
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_command_line_uses_the_configured_socket_without_a_token_and_tcp_without_one) {
+    mtce::test::fake_backend b;
+    mtce::test::scratch s;
+    mtce::api::server_options options;
+    options.socket_path = (s.path() / "api.sock").string();
+    mtce::test::api_server server{b, options, cli_token};
+    // Changes over the socket need no token; TCP (the listen address) is not even tried.
+    const auto config =
+        s.write("mtce.toml", "[controller]\napi_listen = \"127.0.0.1:" + std::to_string(closed_port()) +
+                                 "\"\napi_socket = \"" + options.socket_path + "\"\n");
+    const auto locked = mtce_with_env({"host", "lock", "worker-0", "--config", config.string()}, {}, s);
+    BOOST_TEST(locked.exit_code == 0, locked.err);
+    const auto explicit_socket =
+        mtce_with_env({"host", "unlock", "worker-0", "--api", "unix:" + options.socket_path}, {}, s);
+    BOOST_TEST(explicit_socket.exit_code == 0, explicit_socket.err);
+    BOOST_TEST(b.calls().size() == 2u);
+    // No socket there: TCP, as configured, where a change without the token is refused.
+    const auto tcp_config =
+        s.write("tcp.toml", "[controller]\napi_listen = \"127.0.0.1:" + std::to_string(server.port()) +
+                                "\"\napi_socket = \"" + (s.path() / "none.sock").string() + "\"\n");
+    const auto listed = mtce_with_env({"host", "list", "--config", tcp_config.string()}, {}, s);
+    BOOST_TEST(listed.exit_code == 0, listed.err);
+    const auto refused = mtce_with_env({"host", "lock", "worker-0", "--config", tcp_config.string()}, {}, s);
+    BOOST_TEST(refused.exit_code == 1);
+    BOOST_TEST(contains(refused.err, "controller.api_socket"), refused.err);
+    BOOST_TEST(b.calls().size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(host_wait)
@@ -491,7 +523,7 @@ BOOST_AUTO_TEST_CASE(host_wait_prints_each_change_and_exits_0_once_the_state_is_
     b.change_after("worker-0", 2,
                    {{"operational", "disabled"}, {"availability", "intest"}, {"task", "Testing"}});
     b.change_after("worker-0", 4, {{"operational", "enabled"}, {"availability", "available"}, {"task", ""}});
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto r = mtce_run({"host", "wait", "worker-0", "--state", "unlocked-enabled-available", "--timeout",
                              "60", "--api", server.url()},
@@ -510,7 +542,7 @@ BOOST_AUTO_TEST_CASE(host_wait_prints_each_change_and_exits_0_once_the_state_is_
 
 BOOST_AUTO_TEST_CASE(host_wait_exits_6_when_the_timeout_passes) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto start = std::chrono::steady_clock::now();
     const auto r = mtce_run({"host", "wait", "worker-0", "--state", "locked-disabled-online", "--timeout",
@@ -527,7 +559,7 @@ BOOST_AUTO_TEST_CASE(host_wait_exits_6_when_the_timeout_passes) {
 BOOST_AUTO_TEST_CASE(host_wait_exits_3_for_an_unknown_host_or_one_deleted_during_the_wait) {
     mtce::test::fake_backend b;
     b.change_after("worker-0", 2, nullptr);
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto unknown =
         mtce_run({"host", "wait", "nosuch", "--state", "locked-disabled-online", "--api", server.url()}, s);
@@ -541,7 +573,7 @@ BOOST_AUTO_TEST_CASE(host_wait_exits_3_for_an_unknown_host_or_one_deleted_during
 
 BOOST_AUTO_TEST_CASE(host_wait_with_a_bad_state_exits_2_without_asking) {
     mtce::test::fake_backend b;
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     for (const char* state : {"unlocked-enabled", "up-enabled-available", "locked-disabled-power"}) {
         const auto r = mtce_run({"host", "wait", "worker-0", "--state", state, "--api", server.url()}, s);
@@ -582,7 +614,7 @@ BOOST_AUTO_TEST_CASE(alarm_list_prints_a_table_or_exactly_the_apis_document) {
                                       {"since", 1700000000000},
                                       {"reason", "heartbeat lost"}}});
     b.set_alarms(alarms);
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto table = mtce_with_env({"alarm", "list", "--api", server.url()}, {"TZ=UTC0"}, s);
     BOOST_TEST(table.exit_code == 0, table.err);
@@ -601,7 +633,7 @@ BOOST_AUTO_TEST_CASE(event_list_reads_every_page_and_prints_a_table_or_one_json_
     for (int i = 1; i <= 1005; ++i) {
         b.add_event(i % 2 == 0 ? "worker-0" : "", "state", "event number " + std::to_string(i));
     }
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     const auto doc = mtce_run({"event", "list", "--json", "--api", server.url()}, s);
     BOOST_TEST(doc.exit_code == 0, doc.err);
@@ -624,7 +656,7 @@ BOOST_AUTO_TEST_CASE(event_list_reads_every_page_and_prints_a_table_or_one_json_
 BOOST_AUTO_TEST_CASE(event_list_follow_prints_events_added_later_and_stops_on_sigterm) {
     mtce::test::fake_backend b;
     b.add_event("worker-0", "state", "first event");
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     mtce::test::process follower{{MTCE_BINARY, "event", "list", "--follow", "--api", server.url()},
                                  s.path() / "out",
@@ -646,7 +678,7 @@ BOOST_AUTO_TEST_CASE(event_list_follow_prints_events_added_later_and_stops_on_si
 BOOST_AUTO_TEST_CASE(event_list_json_follow_prints_one_json_object_per_line_and_stops_on_sigint) {
     mtce::test::fake_backend b;
     b.add_event("worker-0", "state", "first event");
-    mtce::test::api_server server{b};
+    mtce::test::api_server server{b, {}, cli_token};
     mtce::test::scratch s;
     mtce::test::process follower{{MTCE_BINARY, "event", "list", "--json", "--follow", "--api", server.url()},
                                  s.path() / "out",

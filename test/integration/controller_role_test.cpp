@@ -38,8 +38,9 @@ std::string config_text(const scratch& dir, const std::string& controller_keys) 
         "[network.mgmt]\naddress = \"127.61.0.1\"\nagent_port = 2601\ncontroller_port = 2602\n"
         "pulse_port = 2603\npulse_reply_port = 2604\n"
         "[controller]\nstate_dir = \"" +
-        (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\nbmc_key_file = \"" +
-        (d / "bmc.key").string() + "\"\n" + controller_keys;
+        (d / "ctl").string() + "\"\napi_listen = \"127.61.0.1:2612\"\napi_socket = \"" +
+        (d / "api.sock").string() + "\"\nbmc_key_file = \"" + (d / "bmc.key").string() + "\"\n" +
+        controller_keys;
     return mtce::test::host_config(d, "controller-0",
                                    "controllers = [\"127.61.0.1\"]\ndrain_timeout = \"2s\"",
                                    "mtcalive_period = \"1s\"", tables);

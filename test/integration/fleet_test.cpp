@@ -100,6 +100,20 @@ BOOST_AUTO_TEST_CASE(refusals_carry_a_reason_and_their_exit_status) {
     BOOST_TEST(reboot.exit_code == 4);
 }
 
+BOOST_AUTO_TEST_CASE(a_host_name_is_the_same_name_whatever_its_case) {
+    cluster c;
+    BOOST_REQUIRE(c.add("worker-0").exit_code == 0);
+    const auto shown = c.run({"host", "show", "Worker-0", "--json"});
+    BOOST_TEST(shown.exit_code == 0, shown.err);
+    BOOST_TEST(contains(shown.out, "\"name\": \"worker-0\""), shown.out);
+    const auto again =
+        c.run({"host", "add", "WORKER-0", "--personality", "worker", "--mgmt-ip", "127.51.0.98"});
+    BOOST_TEST(again.exit_code == 4, again.err);  // 409: it exists
+    BOOST_TEST(contains(again.err, "already exists"), again.err);
+    BOOST_REQUIRE(c.wait("worker-0", "locked-disabled-online", 30s));
+    BOOST_TEST(c.run({"host", "reboot", "WORKER-0"}).exit_code == 0);
+}
+
 BOOST_AUTO_TEST_CASE(an_unlock_reboots_a_host_that_has_been_up_and_enables_it_on_its_new_boot) {
     cluster c{with([](auto& o) { o.fresh_boot_uptime = "0s"; })};
     BOOST_REQUIRE(c.add("worker-1").exit_code == 0);

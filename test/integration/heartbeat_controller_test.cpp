@@ -71,7 +71,8 @@ struct fleet {
         start("controller-0", "controller",
               common +
                   fmt::format(
-                      "[controller]\nstate_dir = \"{}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{}\"\n",
+                      "[controller]\nstate_dir = \"{0}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
+                      "api_socket = \"{0}/controller-0/api.sock\"\n",
                       dir.path().string(), p.base + 9) +
                   monitored);
         for (int i = 0; i < workers; ++i) {

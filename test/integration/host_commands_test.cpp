@@ -453,7 +453,9 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_runs_its_subfunction_self_tests_on
     // No [[controller.hosts]]: the controller role runs, monitoring nobody; its API on a port of this test's.
     const auto api_port = static_cast<std::uint16_t>(40000 + (::getpid() % 1500) * 16 + 8);
     host h{"controller", "subfunctions = [\"worker\"]",
-           fmt::format("[controller]\napi_listen = \"127.0.0.1:{}\"\nstate_dir = \"@DIR@/ctl\"\n", api_port)};
+           fmt::format("[controller]\napi_listen = \"127.0.0.1:{}\"\nstate_dir = \"@DIR@/ctl\"\n"
+                       "api_socket = \"@DIR@/api.sock\"\n",
+                       api_port)};
     h.dir.write("worker_config_complete", "");
     h.dir.script("goenabled.d/10-check",
                  fmt::format("echo \"$MTCE_CONTEXT\" >> '{}/tests.log'", h.dir.path().string()));

@@ -127,7 +127,12 @@ public:
         return run_command(argv, dir_.path(), limit);
     }
 
-    [[nodiscard]] std::string api_url() const { return fmt::format("http://127.0.0.1:{}", api_port_); }
+    /// The controller's local socket, as the command line on the controller uses it (no token needed).
+    [[nodiscard]] std::string api_url() const {
+        return "unix:" + (dir_.path() / "controller-0" / "api.sock").string();
+    }
+    /// The controller's TCP address.
+    [[nodiscard]] std::string tcp_url() const { return fmt::format("http://127.0.0.1:{}", api_port_); }
 
     /// `mtce host add` for one of the simulated hosts.
     command_result add(const std::string& name) const {
@@ -236,7 +241,7 @@ private:
         if (controller) {
             tables += fmt::format(
                 "[controller]\nstate_dir = \"{0}/ctl\"\nbmc_key_file = \"{0}/bmc.key\"\napi_listen = "
-                "\"127.0.0.1:{1}\"\n"
+                "\"127.0.0.1:{1}\"\napi_socket = \"{0}/api.sock\"\n"
                 "worker_boot_timeout = \"30s\"\ncontroller_boot_timeout = \"30s\"\ngoenabled_timeout = "
                 "\"20s\"\n"
                 "services_timeout = \"20s\"\nsubfunction_config_timeout = \"20s\"\nheartbeat_soak = \"2s\"\n"

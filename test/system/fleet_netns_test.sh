@@ -169,6 +169,7 @@ EOF
 [controller]
 state_dir = "$d/ctl"
 api_listen = "127.0.0.1:2112"
+api_socket = "$d/api.sock"
 controller_boot_timeout = "90s"
 worker_boot_timeout = "60s"
 storage_boot_timeout = "60s"
@@ -271,7 +272,7 @@ done
 # The command line, run in the controller's namespace
 
 ctl() {
-  ip netns exec "${ns[controller-0]}" "$mtce" "$@" --api http://127.0.0.1:2112
+  ip netns exec "${ns[controller-0]}" "$mtce" "$@" --api "unix:$dir/controller-0/api.sock"
 }
 
 # field H F: field F of host H's document ("" if unknown).

@@ -163,7 +163,7 @@ finish() {
 # ---------------------------------------------------------------------------------------------------------------
 # Managed hosts: one real `mtce agent` per namespace, started, rebooted, killed and powered on by the test, and
 # the command line run in the controller's namespace. The caller sets dir, mtce, ns, role, api_url (the
-# controller's API, e.g. http://127.0.0.1:2112) and declares `declare -A managed_pid`. A host H's files are
+# controller's API, e.g. unix:$dir/controller-0/api.sock) and declares `declare -A managed_pid`. A host H's files are
 # under $dir/H: mtce.toml, log, agent.pid, boots (its number of boots so far), boot_id, booted_at (now_ms when
 # its agent was last started), reboot (its host.reboot_command: it marks the request and stops the agent) and,
 # for an all-in-one controller, subfunction_config_delay (seconds after each boot until the worker

@@ -51,11 +51,12 @@ cluster_ip=([controller-0]=10.96.0.1)
 port_name=([controller-0]=c0)
 mgmt_if=eth-mgmt
 cluster_if=eth-cluster
-api_url=http://127.0.0.1:2112
 aio_timeout_s=120
 late_config_s=15
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mtce-aio.XXXXXX")
+# The command line talks to the controller over its local socket, as on a real controller.
+api_url=unix:$dir/controller-0/api.sock
 d=$dir/controller-0
 marker=$d/run/.worker_config_complete
 passed=0
@@ -117,6 +118,7 @@ interface = "$cluster_if"
 [controller]
 state_dir = "$d/ctl"
 api_listen = "127.0.0.1:2112"
+api_socket = "$d/api.sock"
 controller_boot_timeout = "60s"
 goenabled_timeout = "30s"
 services_timeout = "30s"

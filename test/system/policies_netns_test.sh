@@ -72,12 +72,13 @@ goenabled_s=([controller-0]=1 [worker-0]=1 [worker-1]=2 [storage-0]=3)
 services_s=([controller-0]=1 [worker-0]=1 [worker-1]=1 [storage-0]=2)
 mgmt_if=eth-mgmt
 cluster_if=eth-cluster
-api_url=http://127.0.0.1:2112
 heartbeat_soak_s=3
 dor_timeout_s=60
 mnfa_timeout_s=15
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mtce-policies.XXXXXX")
+# The command line talks to the controller over its local socket, as on a real controller.
+api_url=unix:$dir/controller-0/api.sock
 passed=0
 failed=1 # cleared when every scenario has passed
 started_ms=$(now_ms)
@@ -123,6 +124,7 @@ controller_tables() {
 [controller]
 state_dir = "$d/ctl"
 api_listen = "127.0.0.1:2112"
+api_socket = "$d/api.sock"
 controller_boot_timeout = "60s"
 worker_boot_timeout = "30s"
 storage_boot_timeout = "30s"

@@ -133,36 +133,48 @@ BOOST_AUTO_TEST_CASE(base_urls_are_parsed_strictly) {
     BOOST_TEST(parse_base_url("https://127.0.0.1:2112").error() == "https is not supported by this client");
     for (const char* bad :
          {"ftp://1.2.3.4:1", "http://1.2.3.4", "http://host:80", "http://1.2.3.4:0", "http://1.2.3.4:80?x",
-          "http://u@1.2.3.4:80", "http://::1:80", "http://1.2.3.4:80/a b", "127.0.0.1:2112"}) {
+          "http://u@1.2.3.4:80", "http://::1:80", "http://1.2.3.4:80/a b", "127.0.0.1:2112",
+          "unix:", "unix:relative.sock", "unix:/a b"}) {
         BOOST_TEST(!parse_base_url(bad).has_value(), bad);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_unix_url_names_the_local_socket_and_localhost_as_the_host) {
+    const auto local = parse_base_url("unix:/run/mtce/api.sock");
+    BOOST_REQUIRE(local.has_value());
+    BOOST_TEST(local->socket_path == "/run/mtce/api.sock");
+    BOOST_TEST(local->path_prefix.empty());
+    BOOST_TEST(local->host() == "localhost");
+    BOOST_TEST(parse_base_url("http://127.0.0.1:2112").value().host() == "127.0.0.1:2112");
 }
 
 BOOST_AUTO_TEST_CASE(the_request_names_the_host_and_asks_to_close) {
     const auto to = parse_base_url("http://[::1]:2112").value();
     BOOST_TEST(
-        format_request("GET", to.address, "/v1/hosts", "", "") ==
+        format_request("GET", to.host(), "/v1/hosts", "", "") ==
         "GET /v1/hosts HTTP/1.1\r\nHost: [::1]:2112\r\nUser-Agent: mtce\r\nAccept: application/json\r\n"
         "Connection: close\r\n\r\n");
     BOOST_TEST(
-        format_request("GET", to.address, "/", "", "t0k").find("\r\nAuthorization: Bearer t0k\r\n\r\n") !=
+        format_request("GET", to.host(), "/", "", "t0k").find("\r\nAuthorization: Bearer t0k\r\n\r\n") !=
         std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_request_with_a_body_sends_it_as_json_with_its_length) {
     const auto to = parse_base_url("http://127.0.0.1:2112").value();
     const std::string body = R"({"action":"lock"})";
-    BOOST_TEST(format_request("POST", to.address, "/v1/hosts/w/actions", body, "t0k") ==
+    BOOST_TEST(format_request("POST", to.host(), "/v1/hosts/w/actions", body, "t0k") ==
                "POST /v1/hosts/w/actions HTTP/1.1\r\nHost: 127.0.0.1:2112\r\nUser-Agent: mtce\r\n"
                "Accept: application/json\r\nConnection: close\r\nAuthorization: Bearer t0k\r\n"
                "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n" +
                    body);
 }
 
-BOOST_AUTO_TEST_CASE(a_change_without_a_body_says_its_length_is_zero) {
+BOOST_AUTO_TEST_CASE(a_change_without_a_body_is_still_json_and_says_its_length_is_zero) {
+    // The API takes changes only as application/json (a browser cannot send that across origins).
     const auto to = parse_base_url("http://127.0.0.1:2112").value();
-    BOOST_TEST(format_request("DELETE", to.address, "/v1/hosts/w", "", "") ==
+    BOOST_TEST(format_request("DELETE", to.host(), "/v1/hosts/w", "", "") ==
                "DELETE /v1/hosts/w HTTP/1.1\r\nHost: 127.0.0.1:2112\r\nUser-Agent: mtce\r\n"
-               "Accept: application/json\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    BOOST_TEST(format_request("HEAD", to.address, "/", "", "").find("Content-Length") == std::string::npos);
+               "Accept: application/json\r\nConnection: close\r\nContent-Type: application/json\r\n"
+               "Content-Length: 0\r\n\r\n");
+    BOOST_TEST(format_request("HEAD", to.host(), "/", "", "").find("Content-Length") == std::string::npos);
 }

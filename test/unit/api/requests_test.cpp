@@ -228,3 +228,18 @@ BOOST_AUTO_TEST_CASE(bmc_insecure_is_a_boolean) {
     BOOST_REQUIRE(!bad.has_value());
     BOOST_TEST(bad.error().find("bmc_insecure") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(a_key_given_twice_is_refused_at_any_depth) {
+    // Two parsers reading the same body must not see two different requests: one may keep the first value,
+    // another the last.
+    BOOST_TEST(
+        add_error(R"({"name":"worker-0","personality":"worker","mgmt_ip":"10.0.0.2","name":"evil"})") ==
+        "the body has the key 'name' twice");
+    BOOST_TEST(!parse_action(R"({"action":"lock","action":"unlock"})").has_value());
+    BOOST_TEST(parse_action(R"({"action":"lock","action":"unlock"})").error() ==
+               "the body has the key 'action' twice");
+    BOOST_TEST(!parse_modify_host(R"({"bmc_type":"ipmi","bmc_type":"redfish"})").has_value());
+    // The same key in two different objects is not a duplicate (and an unknown nested object is still
+    // refused for its own reason).
+    BOOST_TEST(parse_action(R"({"action":"lock"})").value_or("") == "lock");
+}

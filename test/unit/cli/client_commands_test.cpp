@@ -28,9 +28,20 @@ BOOST_AUTO_TEST_CASE(without_any_source_the_default_is_loopback_2112) {
 
 BOOST_AUTO_TEST_CASE(a_url_that_is_not_http_is_refused_naming_its_source) {
     BOOST_TEST(choose_api_url("ftp://x", std::nullopt, std::nullopt).error() ==
-               "--api 'ftp://x' is not an http:// or https:// URL");
+               "--api 'ftp://x' is not an http://, https:// or unix: URL");
     BOOST_TEST(choose_api_url(std::nullopt, "127.0.0.1:2112", std::nullopt).error() ==
-               "MTCE_API '127.0.0.1:2112' is not an http:// or https:// URL");
+               "MTCE_API '127.0.0.1:2112' is not an http://, https:// or unix: URL");
+}
+
+BOOST_AUTO_TEST_CASE(the_local_socket_comes_after_the_flag_and_the_environment_and_before_tcp) {
+    BOOST_TEST(choose_api_url("unix:/tmp/a.sock", std::nullopt, std::nullopt).value() == "unix:/tmp/a.sock");
+    BOOST_TEST(choose_api_url(std::nullopt, "unix:/tmp/b.sock", std::nullopt).value() == "unix:/tmp/b.sock");
+    BOOST_TEST(choose_api_url(std::nullopt, std::nullopt, "10.0.0.1:3", "/run/mtce/api.sock").value() ==
+               "unix:/run/mtce/api.sock");
+    BOOST_TEST(choose_api_url("http://a:1", std::nullopt, "10.0.0.1:3", "/run/mtce/api.sock").value() ==
+               "http://a:1");
+    BOOST_TEST(choose_api_url(std::nullopt, "http://b:2", std::nullopt, "/run/mtce/api.sock").value() ==
+               "http://b:2");
 }
 
 BOOST_AUTO_TEST_CASE(the_listen_address_is_read_from_a_given_configuration_file) {
