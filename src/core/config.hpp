@@ -128,7 +128,7 @@ struct controller_config {
     std::filesystem::path state_dir = "/var/lib/mtce/controller";
     std::string api_listen = "127.0.0.1:2112";
     std::filesystem::path api_token_file;
-    /// The local API socket (the CLI's way in); empty: none. Peers: root, this daemon's user, api_socket_group.
+    /// The local API socket (the CLI uses it); empty: none. Peers: root, our user, api_socket_group.
     std::filesystem::path api_socket = "/run/mtce/api.sock";
     std::string api_socket_group;     ///< a group whose members may use api_socket; empty: none
     bool api_trust_loopback = false;  ///< TCP mutations from loopback without the bearer token
