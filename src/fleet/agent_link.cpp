@@ -19,7 +19,8 @@ constexpr std::array<network, heartbeat::network_count> all_networks{network::mg
 agent_link::agent_link(asio::any_io_executor ex, net::wire_sender& wire)
     : ex_{std::move(ex)},
       wire_{wire},
-      inbox_{wire.codec()},
+      nonce_{net::random_nonce()},
+      inbox_{wire.codec(), nonce_},
       next_command_{static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                    std::chrono::system_clock::now().time_since_epoch())
                                                    .count())} {}
@@ -44,6 +45,9 @@ std::uint64_t agent_link::send(const host_spec& to, net::command c) {
     if (c.id == 0) {
         c.id = next_command_id();
     }
+    c.target = to.name;
+    c.epoch = epoch_;
+    c.nonce = nonce_;
     const auto payload = net::to_json(c);
     std::array<std::byte, net::max_datagram_size> out{};
     const auto datagram = wire_.encode(net::message_type::command,

@@ -34,12 +34,18 @@ public:
     /// (a port in use).
     void open(const config& cfg);
 
-    /// A new command id. Ids only grow, across controller restarts too (they start from the wall clock): a
-    /// host carries out an id it has seen only once, so a restarted controller must not reuse its
-    /// predecessor's.
+    /// This term's epoch (fleet start, from the epoch_source); every command carries it.
+    void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+    [[nodiscard]] std::uint64_t epoch() const { return epoch_; }
+    /// This run's random nonce: every command carries it, and acks and results must echo it.
+    [[nodiscard]] std::uint64_t nonce() const { return nonce_; }
+
+    /// A new command id. Ids only grow during a term; a host carries out a command only if its id is above
+    /// the last it carried out in the same epoch. They start from the wall clock, so that they grow across
+    /// restarts too (the epoch alone would do; this keeps logs unambiguous).
     [[nodiscard]] std::uint64_t next_command_id() { return ++next_command_; }
     /// Sends `c` (with a new id unless it has one) to the host on every network it and this controller
-    /// share; returns the id.
+    /// share, naming the host and carrying this term's epoch and this run's nonce; returns the id.
     std::uint64_t send(const host_spec& to, net::command c);
 
     using message_handler = std::function<void(inbound)>;
@@ -55,6 +61,8 @@ public:
 private:
     asio::any_io_executor ex_;
     net::wire_sender& wire_;
+    std::uint64_t nonce_;  ///< before inbox_, which is built with it
+    std::uint64_t epoch_ = 0;
     controller_inbox inbox_;
     std::array<std::optional<asio::ip::udp::socket>, heartbeat::network_count> sockets_;
     std::array<network_config, heartbeat::network_count> networks_;

@@ -14,6 +14,7 @@
 
 #include "core/task_group.hpp"
 #include "fleet/alarms.hpp"
+#include "fleet/epoch.hpp"
 #include "fleet/parts.hpp"
 #include "fleet/reports.hpp"
 #include "fleet/requests.hpp"
@@ -178,6 +179,14 @@ void fleet_manager::open(std::chrono::seconds controller_uptime) {
     if (!recent) {
         throw std::runtime_error{recent.error().message};
     }
+    // A new term: commands of the earlier ones are refused by every host that has seen one of this term.
+    inventory_epoch epochs{*db};
+    const auto epoch = epochs.begin_term();
+    if (!epoch) {
+        throw std::runtime_error{epoch.error()};
+    }
+    s.agents.set_epoch(*epoch);
+    spdlog::info("fleet: controller epoch {}", *epoch);
     const auto now = std::chrono::steady_clock::now();
     for (auto& row : *rows) {
         if (s.monitor_only.count(row.spec.name) != 0) {

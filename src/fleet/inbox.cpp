@@ -52,6 +52,12 @@ std::optional<inbound> controller_inbox::on_datagram(heartbeat::network net,
         ++c.bad_payload;
         return std::nullopt;
     }
+    const auto* ack = std::get_if<net::command_ack>(&in.body);
+    const auto* result = std::get_if<net::command_result>(&in.body);
+    if ((ack != nullptr && ack->nonce != nonce_) || (result != nullptr && result->nonce != nonce_)) {
+        c.rejected.add(net::reject_reason::wrong_nonce);
+        return std::nullopt;
+    }
     guard.accept(*message);
     ++c.accepted;
     return in;

@@ -38,11 +38,13 @@ struct inbox_counters {
 
 /// Checks, in mtce-protocol(7)'s order: decode and authenticate, type, replay (one guard per network: a
 /// host numbers its messages on both networks from one sequence, and they may arrive out of order across
-/// networks), payload. Whether the sender is managed is the caller's question.
-/// Not thread-safe.
+/// networks), payload, and for acks and results the nonce they echo: one that is not this run's answers a
+/// command of an earlier run (a replay after a restart) and is dropped as `wrong_nonce`. Whether the sender
+/// is managed is the caller's question. Not thread-safe.
 class controller_inbox {
 public:
-    explicit controller_inbox(net::codec& codec) : codec_{codec} {}
+    /// `nonce`: the one this controller's commands carry, for this run.
+    controller_inbox(net::codec& codec, std::uint64_t nonce) : codec_{codec}, nonce_{nonce} {}
 
     [[nodiscard]] std::optional<inbound> on_datagram(heartbeat::network net, std::span<const std::byte> data);
     /// Forget a host's replay state (deleted, so that a re-added host's older boot is not refused).
@@ -57,6 +59,7 @@ public:
 
 private:
     net::codec& codec_;
+    std::uint64_t nonce_;
     std::array<net::replay_guard, heartbeat::network_count> guards_;
     std::array<inbox_counters, heartbeat::network_count> counters_;
 };

@@ -1346,4 +1346,58 @@ tl::expected<std::vector<alarm_row>, store_error> inventory::alarms() {
     }
 }
 
+tl::expected<std::uint64_t, store_error> inventory::raise_epoch() {
+    constexpr std::string_view what = "cannot raise the controller's epoch";
+    // Two statements, prepared here: they run once per start.
+    const auto run = [&](const char* sql, auto&& on_row) -> tl::expected<void, store_error> {
+        sqlite3_stmt* raw = nullptr;
+        if (const int rc = sqlite3_prepare_v2(impl_->db.get(), sql, -1, &raw, nullptr); rc != SQLITE_OK) {
+            return tl::make_unexpected(impl_->last_error(rc, what));
+        }
+        const statement_ptr statement{raw};
+        for (;;) {
+            const int rc = sqlite3_step(raw);
+            if (rc == SQLITE_DONE) {
+                return {};
+            }
+            if (rc != SQLITE_ROW) {
+                return tl::make_unexpected(impl_->last_error(rc, what));
+            }
+            on_row(raw);
+        }
+    };
+    return impl_->write(what, [&]() -> tl::expected<std::uint64_t, store_error> {
+        std::optional<std::string> stored;
+        auto read = run("SELECT value FROM meta WHERE key = 'epoch'", [&](sqlite3_stmt* row) {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(row, 0));
+            stored = text == nullptr ? std::string{} : std::string{text};
+        });
+        if (!read) {
+            return tl::make_unexpected(std::move(read.error()));
+        }
+        std::uint64_t epoch = 0;
+        if (stored) {
+            const auto* end = stored->data() + stored->size();
+            const auto [ptr, ec] = std::from_chars(stored->data(), end, epoch);
+            if (ec != std::errc{} || ptr != end || stored->empty() ||
+                epoch == std::numeric_limits<std::uint64_t>::max()) {
+                // Never guessed: an epoch lower than one already handed out would make hosts refuse us.
+                return tl::make_unexpected(store_error{
+                    store_errc::corrupt,
+                    {},
+                    fmt::format("{}: inventory database '{}' holds epoch '{}', which is not a number", what,
+                                impl_->path.string(), *stored)});
+            }
+        }
+        ++epoch;
+        const auto sql =
+            fmt::format("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', '{}')", epoch);
+        auto written = run(sql.c_str(), [](sqlite3_stmt*) {});
+        if (!written) {
+            return tl::make_unexpected(std::move(written.error()));
+        }
+        return epoch;
+    });
+}
+
 }  // namespace mtce::fleet

@@ -161,6 +161,11 @@ public:
     /// Every active alarm, sorted by host, then alarm id.
     [[nodiscard]] tl::expected<std::vector<alarm_row>, store_error> alarms();
 
+    /// Raises the controller's epoch by one and returns it (1 the first time): called once at every start of
+    /// the fleet, so that every term of this controller has a higher epoch than the ones before
+    /// (design §8). Kept in meta.epoch; no schema change.
+    [[nodiscard]] tl::expected<std::uint64_t, store_error> raise_epoch();
+
 private:
     struct impl;
     explicit inventory(std::unique_ptr<impl> state);

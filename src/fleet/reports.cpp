@@ -42,7 +42,7 @@ void on_alive(fleet_parts& fleet, host_slot& slot, net::alive_report r) {
             spdlog::info("host {}: reports itself {}; telling it it is {}", h.spec.name,
                          *fix == net::command_kind::lock ? "unlocked" : "locked",
                          to_string(h.states.administrative));
-            slot.send({*fix, 0, 0, false});
+            slot.send({*fix, 0, 0, false, {}, 0, 0});
         }
     }
     slot.notify();

@@ -20,11 +20,12 @@ constexpr std::array<network, network_count> networks{network::mgmt, network::cl
 }  // namespace
 
 monitor::monitor(const heartbeat_config& hb, net::wire_sender& wire,
-                 std::array<bool, network_count> on_network)
+                 std::array<bool, network_count> on_network, std::uint64_t nonce)
     : ledger_{hb},
       wire_{wire},
       on_network_{on_network},
-      period_length_{std::chrono::milliseconds{hb.period_ms}} {}
+      period_length_{std::chrono::milliseconds{hb.period_ms}},
+      nonce_{nonce} {}
 
 std::uint32_t monitor::add_host(const monitored_host& h) {
     if (!net::is_valid_sender(h.name)) {
@@ -122,13 +123,13 @@ std::span<const std::byte> monitor::request(const net::pulse_request& r, std::sp
 
 std::span<const std::byte> monitor::unicast_request(network net, std::uint32_t slot,
                                                     std::span<std::byte> out) {
-    auto datagram = request({period_, slot + 1, {}}, out);
+    auto datagram = request({period_, nonce_, slot + 1, {}}, out);
     ++counters_[index(net)].requests_sent;
     return datagram;
 }
 
 std::span<const std::byte> monitor::multicast_request(network net, std::span<std::byte> out) {
-    net::pulse_request r{period_, 0, {}};
+    net::pulse_request r{period_, nonce_, 0, {}};
     // Teach one host per period; skip entries whose host left since it was queued.
     while (!teach_.empty()) {
         const auto slot = teach_.back();
@@ -181,6 +182,11 @@ void monitor::on_datagram(network net, std::span<const std::byte> data) {
     }
     auto& guard = guards_[index(net)];
     if (guard.check(*message, c.rejected)) {
+        return;
+    }
+    // Fresh to this run's replay table, which starts empty: only the nonce tells an answer to an earlier run.
+    if (response->nonce != nonce_) {
+        c.rejected.add(net::reject_reason::wrong_nonce);
         return;
     }
     guard.accept(*message);

@@ -60,8 +60,11 @@ struct host_event {
 /// lookup, also O(1)). In multicast mode one request reaches every host, so it teaches one host per period:
 /// a host whose reply carried a wrong index is queued to be taught.
 ///
-/// Every datagram is decoded and authenticated (net::codec), must come from a monitored host, and passes a
-/// per-network replay guard before it counts; everything else is counted by reason and changes nothing.
+/// Every datagram is decoded and authenticated (net::codec), must echo this monitor's nonce (a random
+/// number chosen for this run: the replay tables are in memory and the period numbers start again at 1
+/// after a restart, so a reply captured from an earlier run would otherwise count), must come from a
+/// monitored host, and passes a per-network replay guard before it counts; everything else is counted by
+/// reason (`wrong_nonce` for the nonce) and changes nothing.
 ///
 /// Not thread-safe: one event loop thread.
 class monitor {
@@ -71,7 +74,9 @@ public:
     using time_point = accounting::time_point;
 
     /// `on_network[n]`: this controller has an address on network n. `wire` signs requests as this host.
-    monitor(const heartbeat_config& hb, net::wire_sender& wire, std::array<bool, network_count> on_network);
+    /// `nonce`: this run's, sent in every request; a reply must echo it (net::random_nonce() by default).
+    monitor(const heartbeat_config& hb, net::wire_sender& wire, std::array<bool, network_count> on_network,
+            std::uint64_t nonce = net::random_nonce());
 
     /// Adds a host, monitored on every network it has an address on (and this controller is on).
     /// Throws std::invalid_argument for an invalid or duplicate name or an address that does not parse.
@@ -117,6 +122,7 @@ public:
     }
     [[nodiscard]] const accounting& ledger() const { return ledger_; }
     [[nodiscard]] std::uint64_t period() const { return period_; }
+    [[nodiscard]] std::uint64_t nonce() const { return nonce_; }
     [[nodiscard]] std::chrono::milliseconds period_length() const { return period_length_; }
     /// The period length from the next begin_period() on: the one the loop waits for, and the one a period's
     /// window is judged against (late or not). Throws std::invalid_argument unless it is positive.
@@ -167,6 +173,7 @@ private:
     std::vector<host_event> batch_;
     period_listener listener_;
     std::uint64_t period_ = 0;
+    std::uint64_t nonce_;
 
     time_point last_drop_log_{};
     std::uint64_t logged_drops_ = 0;

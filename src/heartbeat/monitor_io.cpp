@@ -103,6 +103,8 @@ asio::awaitable<void> run_monitor(monitor& m, const config_store& config, task_s
             open_socket(n, m, mode, ex);
         }
     }
+    // Not a secret (it is on the wire in clear); logged so that a capture can be matched to a run.
+    spdlog::info("heartbeat: this run's nonce is {:016x}", m.nonce());
     std::array<net::datagram_sink, network_count> sinks;
     for (auto& n : io) {
         sinks[static_cast<std::size_t>(n.net)] = [&m, net = n.net](const asio::ip::udp::endpoint&,

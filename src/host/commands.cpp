@@ -43,8 +43,12 @@ private:
 // ---- command_inbox ----
 
 command_inbox::command_inbox(std::size_t networks, std::vector<asio::ip::address> controllers,
-                             net::codec& codec)
-    : controllers_{std::move(controllers)}, codec_{codec}, guards_(networks) {}
+                             net::codec& codec, std::string hostname, fence_position at)
+    : controllers_{std::move(controllers)},
+      codec_{codec},
+      hostname_{std::move(hostname)},
+      at_{at},
+      guards_(networks) {}
 
 std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, const asio::ip::address& from,
                                                           std::span<const std::byte> data) {
@@ -77,11 +81,20 @@ std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, c
     if (!command) {
         in.id = *command.error().id;
         in.name = command.error().name;
-        in.ack = net::command_ack{in.name, in.id, command.error().reason};
+        in.nonce = command.error().nonce;
+        in.ack = net::command_ack{in.name, in.id, command.error().reason, in.nonce};
         return in;
     }
     in.id = command->id;
     in.name = std::string{net::to_string(command->kind)};
+    in.nonce = command->nonce;
+
+    // For this host, and not from an earlier controller term: checked before anything is remembered.
+    const auto verdict = judge(at_, *command, hostname_);
+    if (verdict == fence_verdict::wrong_target || verdict == fence_verdict::stale_epoch) {
+        ++fenced_[static_cast<std::size_t>(verdict)];
+        return std::nullopt;
+    }
 
     auto known = seen_.find(in.controller);
     if (known == seen_.end()) {
@@ -89,7 +102,10 @@ std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, c
             seen_.erase(
                 seen_.begin());  // bounded; only an authenticated peer at a controller address gets here
         }
-        known = seen_.emplace(in.controller, controller_ids{message->boot, message->boot_time, {}}).first;
+        known =
+            seen_
+                .emplace(in.controller, controller_ids{message->boot, message->boot_time, command->epoch, {}})
+                .first;
     } else if (known->second.boot != message->boot) {
         // Each network's replay guard knows only its own traffic: a late datagram of the controller's older
         // boot may pass one network's guard after the other network saw the newer boot. Only a newer boot
@@ -98,7 +114,12 @@ std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, c
             rejected_.add(net::reject_reason::stale_boot);
             return std::nullopt;
         }
-        known->second = controller_ids{message->boot, message->boot_time, {}};
+        known->second = controller_ids{message->boot, message->boot_time, command->epoch, {}};
+    }
+    if (known->second.epoch != command->epoch) {
+        // A new epoch (a lower one was refused above): its ids start afresh.
+        known->second.epoch = command->epoch;
+        known->second.ids.clear();
     }
     auto& ids = known->second.ids;
     const auto seen =
@@ -108,12 +129,19 @@ std::optional<inbound_command> command_inbox::on_datagram(std::size_t network, c
         in.ack = seen->ack;
         return in;
     }
+    // A new id must also be newer than the last carried out, which the fence remembers across restarts.
+    if (verdict == fence_verdict::old_id) {
+        ++fenced_[static_cast<std::size_t>(verdict)];
+        return std::nullopt;
+    }
     if (ids.size() >= remembered_ids) {
         ids.pop_front();
     }
     std::optional<net::command_ack> ack;
     if (command->kind != net::command_kind::mtcalive) {
-        ack = net::command_ack{in.name, in.id, {}};
+        ack = net::command_ack{in.name, in.id, {}, in.nonce};
+        in.advance = after(*command);
+        at_ = *in.advance;
     }
     ids.push_back({in.id, std::move(ack)});
     in.execute = *command;
@@ -159,7 +187,15 @@ command_server::command_server(asio::any_io_executor ex, config_store& config, h
           }
           return out;
       }()},
-      inbox_{endpoints_.size(), std::move(controllers), wire.codec()} {}
+      fence_{config.current()->host.state_dir},
+      inbox_{endpoints_.size(), std::move(controllers), wire.codec(), wire.hostname(), [this] {
+                 fence_.load();
+                 return fence_.position();
+             }()} {
+    const auto& at = fence_.position();
+    spdlog::info("commands: carrying out commands of epoch {} after id {}, or of a higher epoch", at.epoch,
+                 at.last_id);
+}
 
 asio::awaitable<void> command_server::serve(std::size_t network) {
     using namespace asio::experimental::awaitable_operators;
@@ -184,11 +220,20 @@ void command_server::on_datagram(std::size_t network, const asio::ip::address& f
         log_drops();
         return;
     }
-    const reply_to to{network, from};
+    const reply_to to{network, from, in->nonce};
     const auto& net_name = endpoints_[network].name;
     if (in->execute) {
-        spdlog::info("command '{}' (id {}) from {} on {} ({})", in->name, in->id, in->controller, net_name,
-                     from.to_string());
+        spdlog::info("command '{}' (id {}) from {} on {} ({}, epoch {})", in->name, in->id, in->controller,
+                     net_name, from.to_string(), in->execute->epoch);
+        // Recorded before it is carried out, so that no restart of this agent carries it out again.
+        if (in->advance) {
+            if (auto ec = fence_.advance(*in->advance)) {
+                spdlog::error("{}: cannot record the command in '{}': {}", in->name, fence_.path().string(),
+                              ec.message());
+                acknowledge(*in, to, fmt::format("cannot record the command: {}", ec.message()));
+                return;
+            }
+        }
         carry_out(*in, *in->execute, to);
         return;
     }
@@ -261,7 +306,7 @@ void command_server::carry_out(const inbound_command& in, const net::command& co
 }
 
 void command_server::acknowledge(const inbound_command& in, const reply_to& to, std::string error) {
-    net::command_ack ack{in.name, in.id, std::move(error)};
+    net::command_ack ack{in.name, in.id, std::move(error), to.nonce};
     if (!ack.error.empty()) {
         inbox_.remember_ack(in.controller, in.id, ack);
     }
@@ -271,7 +316,7 @@ void command_server::acknowledge(const inbound_command& in, const reply_to& to, 
 void command_server::send_result(const reply_to& to, std::string_view name, std::uint64_t id,
                                  const verdict& outcome) {
     const net::command_result result{std::string{name}, id, outcome.passed,
-                                     cut_utf8(outcome.reason, max_reason)};
+                                     cut_utf8(outcome.reason, max_reason), to.nonce};
     spdlog::info("command '{}' (id {}): {}", name, id, outcome.passed ? "done" : "failed: " + result.reason);
     send(to, net::message_type::command_result, net::to_json(result));
 }
@@ -303,6 +348,9 @@ drop_counts command_inbox::dropped_by_reason() const {
     add_drops(counts, "not_from_a_controller", not_from_a_controller_);
     add_drops(counts, "not_a_command", not_a_command_);
     add_drops(counts, "unreadable", unreadable_);
+    add_drops(counts, "wrong_target", fenced(fence_verdict::wrong_target));
+    add_drops(counts, "stale_epoch", fenced(fence_verdict::stale_epoch));
+    add_drops(counts, "old_id", fenced(fence_verdict::old_id));
     return counts;
 }
 

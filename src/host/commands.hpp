@@ -25,6 +25,7 @@
 #include "core/config.hpp"
 #include "core/tasks.hpp"
 #include "host/drops.hpp"
+#include "host/command_fence.hpp"
 #include "host/flags.hpp"
 #include "net/message.hpp"
 #include "net/payloads.hpp"
@@ -39,9 +40,13 @@ struct inbound_command {
     std::string controller;   ///< the authenticated sender (the controller's host name)
     std::size_t network = 0;  ///< index of the network it arrived on
     std::uint64_t id = 0;
-    std::string name;  ///< the command's name as received
+    std::string name;         ///< the command's name as received
+    std::uint64_t nonce = 0;  ///< the controller's nonce, echoed by every answer
     /// Set for a command to carry out: new from this controller. Its handler sends the acknowledgement.
     std::optional<net::command> execute;
+    /// With `execute`: the fence position to make durable before carrying it out (none for mtcalive, which
+    /// changes nothing on the host and so is not recorded).
+    std::optional<fence_position> advance;
     /// To send back at once, without carrying anything out: the acknowledgement of a repeated id (none for a
     /// repeated mtcalive), or the refusal of a payload that names a command it cannot be (`error` set).
     std::optional<net::command_ack> ack;
@@ -54,18 +59,23 @@ struct inbound_command {
 /// source address is one of `agent.controllers`; it is a command; it passes the replay guard of the network
 /// it arrived on (one per network: a controller may send a command on both, and they may arrive out of
 /// order); its payload parses. A payload that does not parse but has an id and a name is answered with an
-/// acknowledgement carrying the error (an unsupported command, a bad argument). Anything else is dropped and
-/// counted.
+/// acknowledgement carrying the error (an unsupported command, a bad argument). Then the fence rules
+/// (command_fence.hpp): a command for another host, of a lower epoch than the highest seen, or whose id is
+/// not above the last carried out in its epoch is dropped and counted, without an answer (a replay is not
+/// told anything). Anything else that fails is dropped and counted too.
 ///
 /// Command ids are remembered per controller (the last `remembered_ids`, forgotten when that controller's
 /// boot changes): a repeated id, on any network, is acknowledged again as it was the first time and is not
-/// carried out again. Not thread-safe: lives on the event loop's thread.
+/// carried out again; ids are remembered within one epoch. Not thread-safe: lives on the event loop's
+/// thread.
 class command_inbox {
 public:
     static constexpr std::size_t remembered_ids = 64;
     static constexpr std::size_t max_controllers = 16;
 
-    command_inbox(std::size_t networks, std::vector<asio::ip::address> controllers, net::codec& codec);
+    /// `hostname`: this host, as commands must name it. `at`: the durable fence position at start.
+    command_inbox(std::size_t networks, std::vector<asio::ip::address> controllers, net::codec& codec,
+                  std::string hostname, fence_position at = {});
 
     /// The decision for one datagram from `from` on network `network` (< networks); nothing for a drop.
     [[nodiscard]] std::optional<inbound_command> on_datagram(std::size_t network,
@@ -80,11 +90,17 @@ public:
     [[nodiscard]] std::uint64_t not_from_a_controller() const { return not_from_a_controller_; }
     [[nodiscard]] std::uint64_t not_a_command() const { return not_a_command_; }
     [[nodiscard]] std::uint64_t unreadable() const { return unreadable_; }
+    /// Commands dropped by the fence rules, by verdict (carry_out is never counted).
+    [[nodiscard]] std::uint64_t fenced(fence_verdict v) const { return fenced_[static_cast<std::size_t>(v)]; }
     [[nodiscard]] std::uint64_t dropped() const {
-        return rejected_.total() + not_from_a_controller_ + not_a_command_ + unreadable_;
+        return rejected_.total() + not_from_a_controller_ + not_a_command_ + unreadable_ +
+               fenced(fence_verdict::wrong_target) + fenced(fence_verdict::stale_epoch) +
+               fenced(fence_verdict::old_id);
     }
     /// The same by reason.
     [[nodiscard]] drop_counts dropped_by_reason() const;
+    /// The fence position the decisions are made against (durable or about to be).
+    [[nodiscard]] const fence_position& position() const { return at_; }
 
 private:
     struct remembered {
@@ -94,11 +110,15 @@ private:
     struct controller_ids {
         net::boot_id boot{};
         std::uint64_t boot_time = 0;
+        std::uint64_t epoch = 0;     ///< the epoch the ids belong to
         std::deque<remembered> ids;  ///< oldest first
     };
 
     std::vector<asio::ip::address> controllers_;
     net::codec& codec_;
+    std::string hostname_;
+    fence_position at_;
+    std::array<std::uint64_t, 4> fenced_{};
     std::vector<net::replay_guard> guards_;
     std::map<std::string, controller_ids, std::less<>> seen_;
     net::reject_counters rejected_;
@@ -152,6 +172,7 @@ private:
     struct reply_to {
         std::size_t network = 0;
         asio::ip::address address;
+        std::uint64_t nonce = 0;  ///< the command's, echoed in every answer
     };
 
     void on_datagram(std::size_t network, const asio::ip::address& from, std::span<const std::byte> data);
@@ -159,6 +180,7 @@ private:
     void send(const reply_to& to, net::message_type type, const std::string& json);
     void acknowledge(const inbound_command& in, const reply_to& to, std::string error = {});
     void send_result(const reply_to& to, std::string_view name, std::uint64_t id, const verdict& outcome);
+
     void log_drops();
 
     asio::awaitable<void> stop_services_for_lock(reply_to to, std::uint64_t id);
@@ -174,6 +196,7 @@ private:
     task_set& tasks_;
     std::function<void()> send_alive_;
     std::vector<endpoint> endpoints_;
+    command_fence fence_;
     command_inbox inbox_;
     bool restarting_ = false;  ///< a reboot or reset is in progress
     drop_log drops_{"commands", drop_log_interval};

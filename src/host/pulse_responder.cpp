@@ -65,8 +65,8 @@ std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asi
         }
         taught->second = request->host_index;
     }
-    const net::pulse_response response{request->period, taught == host_index_.end() ? 0 : taught->second,
-                                       flags_};
+    const net::pulse_response response{request->period, request->nonce,
+                                       taught == host_index_.end() ? 0 : taught->second, flags_};
     std::array<std::byte, net::pulse_response_size> payload{};
     const auto size = net::encode_payload(response, payload);
     if (!size) {

@@ -27,7 +27,8 @@ namespace mtce::host {
 /// (one replay_guard per network: the controller numbers its pulses on both networks from one sequence, and
 /// they may arrive out of order across networks), and comes from a source address listed in
 /// `agent.controllers`. Anything else is dropped and counted. The reply goes to the source address at the
-/// network's `pulse_reply_port`.
+/// network's `pulse_reply_port`, and echoes the request's period and nonce (the controller counts only
+/// replies to its own run).
 ///
 /// The reply's flags always say "process monitor alive": there is no process monitor yet, so its health is
 /// reported as good. Not thread-safe: lives on the event loop's thread.

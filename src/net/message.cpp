@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "core/text.hpp"
 
@@ -16,7 +17,7 @@ namespace mtce::net {
 
 namespace {
 
-// Field offsets of the v1 header (mtce-protocol(7), "Layout").
+// Field offsets of the header (mtce-protocol(7), "Layout").
 constexpr std::size_t off_magic = 0;
 constexpr std::size_t off_version = 4;
 constexpr std::size_t off_type = 5;
@@ -166,10 +167,12 @@ std::string_view to_string(reject_reason r) {
         return "unknown_sender";
     case reject_reason::table_full:
         return "table_full";
+    case reject_reason::wrong_nonce:
+        return "wrong_nonce";
     }
     return "unknown";
 }
-static_assert(static_cast<std::size_t>(reject_reason::table_full) + 1 == reject_reason_count);
+static_assert(static_cast<std::size_t>(reject_reason::wrong_nonce) + 1 == reject_reason_count);
 
 std::string_view to_string(encode_error e) {
     switch (e) {
@@ -458,8 +461,9 @@ tl::expected<std::size_t, encode_error> encode_payload(const pulse_request& p, s
         return tl::unexpected(encode_error::buffer_too_small);
     }
     put_u64(out.data(), p.period);
-    put_u32(out.data() + 8, p.host_index);
-    write_name_field(out.data() + 12, p.target);
+    put_u64(out.data() + 8, p.nonce);
+    put_u32(out.data() + 16, p.host_index);
+    write_name_field(out.data() + 20, p.target);
     return pulse_request_size;
 }
 
@@ -468,8 +472,9 @@ tl::expected<std::size_t, encode_error> encode_payload(const pulse_response& p, 
         return tl::unexpected(encode_error::buffer_too_small);
     }
     put_u64(out.data(), p.period);
-    put_u32(out.data() + 8, p.host_index);
-    put_u32(out.data() + 12, p.flags);
+    put_u64(out.data() + 8, p.nonce);
+    put_u32(out.data() + 16, p.host_index);
+    put_u32(out.data() + 20, p.flags);
     return pulse_response_size;
 }
 
@@ -477,18 +482,32 @@ tl::expected<pulse_request, reject_reason> parse_pulse_request(std::span<const s
     if (payload.size() != pulse_request_size) {
         return tl::unexpected(reject_reason::malformed);
     }
-    const auto target = read_name_field(payload.data() + 12, /*allow_empty=*/true);
+    const auto target = read_name_field(payload.data() + 20, /*allow_empty=*/true);
     if (!target) {
         return tl::unexpected(reject_reason::malformed);
     }
-    return pulse_request{get_u64(payload.data()), get_u32(payload.data() + 8), *target};
+    return pulse_request{get_u64(payload.data()), get_u64(payload.data() + 8), get_u32(payload.data() + 16),
+                         *target};
 }
 
 tl::expected<pulse_response, reject_reason> parse_pulse_response(std::span<const std::byte> payload) {
     if (payload.size() != pulse_response_size) {
         return tl::unexpected(reject_reason::malformed);
     }
-    return pulse_response{get_u64(payload.data()), get_u32(payload.data() + 8), get_u32(payload.data() + 12)};
+    return pulse_response{get_u64(payload.data()), get_u64(payload.data() + 8), get_u32(payload.data() + 16),
+                          get_u32(payload.data() + 20)};
+}
+
+std::uint64_t random_nonce() {
+    std::array<unsigned char, 8> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+        throw std::runtime_error{"cannot draw a random nonce: the system's random generator failed"};
+    }
+    std::uint64_t n = 0;
+    for (const auto b : bytes) {
+        n = (n << 8U) | b;
+    }
+    return n;
 }
 
 }  // namespace mtce::net

@@ -41,16 +41,17 @@ enum class reject_reason : std::uint8_t {
     oversized,        ///< longer than max_datagram_size
     malformed,        ///< reserved flags set, invalid sender name, trailing bytes, bad fixed-size payload
     bad_magic,        ///< does not start with "MTCE"
-    unknown_version,  ///< version other than 1
+    unknown_version,  ///< version other than protocol_version
     unknown_type,     ///< type not in message_type
     bad_mac,          ///< HMAC-SHA256 tag does not match (wrong key or altered in transit)
     replay,           ///< sequence not newer than the last accepted for that sender and boot
     stale_boot,       ///< from an older boot than the newest already accepted from that sender
     unknown_sender,   ///< authenticated, but the sender is not in the inventory (counted by the caller)
     table_full,       ///< new sender while the replay table is at its cap
+    wrong_nonce,      ///< a reply that echoes another nonce than this controller's: sent to an earlier run
 };
 
-inline constexpr std::size_t reject_reason_count = 11;
+inline constexpr std::size_t reject_reason_count = 12;
 
 [[nodiscard]] std::string_view to_string(reject_reason r);
 
@@ -97,7 +98,8 @@ inline constexpr std::size_t max_payload_size = max_datagram_size - header_size 
 inline constexpr std::size_t sender_field_size = 64;
 inline constexpr std::size_t max_sender_length = max_hostname_length;  // 63
 static_assert(max_sender_length < sender_field_size, "a sender field is always NUL-terminated");
-inline constexpr std::uint8_t protocol_version = 1;
+/// 2: pulses, commands and their replies carry the controller's nonce; commands name their host and epoch.
+inline constexpr std::uint8_t protocol_version = 2;
 /// Shortest accepted cluster key.
 inline constexpr std::size_t min_key_size = 16;
 
@@ -219,20 +221,28 @@ private:
 /// named `target`; a host whose name is `target` (or any receiver when `target` is empty, as in a unicast
 /// request) remembers the index and echoes it, so the controller finds its reply in O(1). The controller
 /// still checks that the slot belongs to the authenticated sender.
+/// `nonce` is the controller's random number for this run of its heartbeat: a response that does not echo
+/// it answers an earlier run (a replay after a controller restart, whose period numbers start again at 1).
 struct pulse_request {
     std::uint64_t period = 0;      ///< the controller's period sequence number
+    std::uint64_t nonce = 0;       ///< the controller's nonce, chosen at random when its heartbeat starts
     std::uint32_t host_index = 0;  ///< 0 = none
     std::string_view target;       ///< host the index is for; empty = the receiver
 };
-inline constexpr std::size_t pulse_request_size = 8 + 4 + sender_field_size;  // 76
+inline constexpr std::size_t pulse_request_size = 8 + 8 + 4 + sender_field_size;  // 84
 
 /// Host -> controller, answers one pulse request.
 struct pulse_response {
     std::uint64_t period = 0;      ///< echoed from the request
+    std::uint64_t nonce = 0;       ///< echoed from the request
     std::uint32_t host_index = 0;  ///< the index this host was taught by this controller, 0 if none
     std::uint32_t flags = 0;       ///< pulse_flags bits
 };
-inline constexpr std::size_t pulse_response_size = 8 + 4 + 4;  // 16
+inline constexpr std::size_t pulse_response_size = 8 + 8 + 4 + 4;  // 24
+
+/// 64 random bits from the operating system's generator (OpenSSL RAND_bytes): a controller's nonce for one
+/// run. Throws std::runtime_error if no randomness is available.
+[[nodiscard]] std::uint64_t random_nonce();
 
 /// Bits of pulse_response::flags.
 namespace pulse_flags {

@@ -99,7 +99,11 @@ std::optional<command_kind> parse_command_kind(std::string_view s) noexcept {
 }
 
 std::string to_json(const command& c) {
-    json doc{{"command", to_string(c.kind)}, {"id", c.id}};
+    json doc{{"command", to_string(c.kind)},
+             {"id", c.id},
+             {"host", c.target},
+             {"epoch", c.epoch},
+             {"nonce", c.nonce}};
     if (c.kind == command_kind::reboot && c.delay_s != 0) {
         doc["delay_s"] = c.delay_s;
     }
@@ -112,13 +116,15 @@ std::string to_json(const command& c) {
 tl::expected<command, command_error> parse_command(std::span<const std::byte> payload) {
     auto doc = parse_object(payload);
     if (!doc) {
-        return tl::unexpected{command_error{doc.error(), std::nullopt, {}}};
+        return tl::unexpected{command_error{doc.error(), std::nullopt, {}, 0}};
     }
     command_error error;
     std::uint64_t id = 0;
     if (number_field(*doc, "id", id, error.reason, /*required=*/true)) {
         error.id = id;
     }
+    std::string ignored;
+    (void)number_field(*doc, "nonce", error.nonce, ignored, /*required=*/false);
     std::string why;
     if (!text_field(*doc, "command", error.name, why, /*required=*/true)) {
         error.reason = why;
@@ -132,8 +138,11 @@ tl::expected<command, command_error> parse_command(std::span<const std::byte> pa
         error.reason = "unsupported command \"" + error.name + "\"";
         return tl::unexpected{std::move(error)};
     }
-    command c{*kind, id, 0, false};
-    if (!number_field(*doc, "delay_s", c.delay_s, error.reason, /*required=*/false)) {
+    command c{*kind, id, 0, false, {}, 0, 0};
+    if (!number_field(*doc, "delay_s", c.delay_s, error.reason, /*required=*/false) ||
+        !text_field(*doc, "host", c.target, error.reason, /*required=*/true) ||
+        !number_field(*doc, "epoch", c.epoch, error.reason, /*required=*/true) ||
+        !number_field(*doc, "nonce", c.nonce, error.reason, /*required=*/true)) {
         return tl::unexpected{std::move(error)};
     }
     std::string function = "main";
@@ -149,7 +158,7 @@ tl::expected<command, command_error> parse_command(std::span<const std::byte> pa
 }
 
 std::string to_json(const command_ack& a) {
-    json doc{{"command", a.name}, {"id", a.id}};
+    json doc{{"command", a.name}, {"id", a.id}, {"nonce", a.nonce}};
     if (!a.error.empty()) {
         doc["error"] = a.error;
     }
@@ -165,6 +174,7 @@ tl::expected<command_ack, std::string> parse_command_ack(std::span<const std::by
     std::string why;
     if (!text_field(*doc, "command", a.name, why, /*required=*/true) ||
         !number_field(*doc, "id", a.id, why, /*required=*/true) ||
+        !number_field(*doc, "nonce", a.nonce, why, /*required=*/true) ||
         !text_field(*doc, "error", a.error, why, /*required=*/false)) {
         return tl::unexpected{why};
     }
@@ -172,7 +182,8 @@ tl::expected<command_ack, std::string> parse_command_ack(std::span<const std::by
 }
 
 std::string to_json(const command_result& r) {
-    return dump(json{{"command", r.name}, {"id", r.id}, {"ok", r.ok}, {"reason", r.reason}});
+    return dump(
+        json{{"command", r.name}, {"id", r.id}, {"ok", r.ok}, {"reason", r.reason}, {"nonce", r.nonce}});
 }
 
 tl::expected<command_result, std::string> parse_command_result(std::span<const std::byte> payload) {
@@ -184,6 +195,7 @@ tl::expected<command_result, std::string> parse_command_result(std::span<const s
     std::string why;
     if (!text_field(*doc, "command", r.name, why, /*required=*/true) ||
         !number_field(*doc, "id", r.id, why, /*required=*/true) ||
+        !number_field(*doc, "nonce", r.nonce, why, /*required=*/true) ||
         !text_field(*doc, "reason", r.reason, why, /*required=*/false)) {
         return tl::unexpected{why};
     }

@@ -33,13 +33,18 @@ inline constexpr std::size_t command_kind_count = 6;
 [[nodiscard]] std::string_view to_string(command_kind k) noexcept;
 [[nodiscard]] std::optional<command_kind> parse_command_kind(std::string_view s) noexcept;
 
-/// Controller -> host. `id` is chosen by the controller, unique per host while the controller runs; a
+/// Controller -> host. `id` is chosen by the controller, grows with every command of one epoch; a
 /// retransmission carries the same id, so the host carries out a command once and acknowledges every copy.
+/// `target` and `epoch` bind the command to one host and one controller term: a host carries out only
+/// commands for itself, of the highest epoch it has seen, with an id above the last it carried out.
 struct command {
     command_kind kind = command_kind::mtcalive;
     std::uint64_t id = 0;
     std::uint32_t delay_s = 0;  ///< reboot only: a lazy reboot after this many seconds
     bool subfunction = false;   ///< goenabled only: the worker subfunction's self-tests
+    std::string target;         ///< the host it is for ("host"); compared without regard to case
+    std::uint64_t epoch = 0;    ///< the controller's epoch (design §8), never lower than an earlier term's
+    std::uint64_t nonce = 0;    ///< the controller's nonce for this run, echoed by the ack and the result
 };
 
 /// Why a command payload was refused. `id` and `name` are filled in when the payload had them, so that the
@@ -48,6 +53,7 @@ struct command_error {
     std::string reason;
     std::optional<std::uint64_t> id;
     std::string name;
+    std::uint64_t nonce = 0;  ///< when the payload had one, so that the refusal echoes it
 };
 
 [[nodiscard]] std::string to_json(const command& c);
@@ -59,6 +65,7 @@ struct command_ack {
     std::string name;  ///< the command's wire name, as received
     std::uint64_t id = 0;
     std::string error;
+    std::uint64_t nonce = 0;  ///< echoed from the command
 };
 
 [[nodiscard]] std::string to_json(const command_ack& a);
@@ -69,7 +76,8 @@ struct command_result {
     std::string name;
     std::uint64_t id = 0;
     bool ok = false;
-    std::string reason;  ///< why it failed; empty when ok
+    std::string reason;       ///< why it failed; empty when ok
+    std::uint64_t nonce = 0;  ///< echoed from the command
 };
 
 [[nodiscard]] std::string to_json(const command_result& r);

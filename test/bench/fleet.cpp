@@ -312,7 +312,7 @@ std::optional<std::span<const std::byte>> fleet::respond(sim_host& h, network_id
     if (options_.networks[at(network_id::cluster)]) {
         flags |= net::pulse_flags::cluster_network;
     }
-    const net::pulse_response response{request.period, h.taught[at(n)], flags};
+    const net::pulse_response response{request.period, request.nonce, h.taught[at(n)], flags};
     std::array<std::byte, net::pulse_response_size> payload{};
     if (!net::encode_payload(response, payload)) {
         return std::nullopt;

@@ -75,11 +75,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     }
 
-    if (m->type == net::message_type::pulse_request && !net::parse_pulse_request(m->payload)) {
-        std::abort();
+    // A pulse payload that decodes encodes again to the same bytes: every field (nonce included) is kept.
+    std::vector<std::byte> fixed(net::pulse_request_size);
+    if (m->type == net::message_type::pulse_request) {
+        const auto r = net::parse_pulse_request(m->payload);
+        const auto n = r ? net::encode_payload(*r, fixed) : tl::expected<std::size_t, net::encode_error>{};
+        if (!r || !n || *n != m->payload.size() || std::memcmp(fixed.data(), m->payload.data(), *n) != 0) {
+            std::abort();
+        }
     }
-    if (m->type == net::message_type::pulse_response && !net::parse_pulse_response(m->payload)) {
-        std::abort();
+    if (m->type == net::message_type::pulse_response) {
+        const auto r = net::parse_pulse_response(m->payload);
+        const auto n = r ? net::encode_payload(*r, fixed) : tl::expected<std::size_t, net::encode_error>{};
+        if (!r || !n || *n != m->payload.size() || std::memcmp(fixed.data(), m->payload.data(), *n) != 0) {
+            std::abort();
+        }
     }
 
     const net::message_header h{m->type, m->sender, m->boot, m->boot_time, m->sequence};

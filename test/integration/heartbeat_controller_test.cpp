@@ -58,6 +58,14 @@ struct fleet {
     ports p{static_cast<std::uint16_t>(30000 + (::getpid() % 3000) * 10)};
     std::unique_ptr<mtce::test::process> controller;
     std::array<std::unique_ptr<mtce::test::process>, workers> hosts;
+    std::string controller_tables;
+
+    /// Stops the controller (SIGTERM) and starts it again with the same configuration and state.
+    void restart_controller() {
+        controller->signal(SIGTERM);
+        BOOST_REQUIRE(controller->wait(20s).has_value());
+        start("controller-0", "controller", controller_tables);
+    }
 
     fleet() {
         const auto common = fmt::format("[heartbeat]\nmode = \"unicast\"\n") +
@@ -68,13 +76,13 @@ struct fleet {
                 fmt::format("[[controller.hosts]]\nname = \"{}\"\nmgmt_ip = \"{}\"\ncluster_ip = \"{}\"\n",
                             worker_name(i), mgmt_ip(i), cluster_ip(i));
         }
-        start("controller-0", "controller",
-              common +
-                  fmt::format(
-                      "[controller]\nstate_dir = \"{0}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
-                      "api_socket = \"{0}/controller-0/api.sock\"\n",
-                      dir.path().string(), p.base + 9) +
-                  monitored);
+        controller_tables =
+            common +
+            fmt::format("[controller]\nstate_dir = \"{0}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
+                        "api_socket = \"{0}/controller-0/api.sock\"\n",
+                        dir.path().string(), p.base + 9) +
+            monitored;
+        start("controller-0", "controller", controller_tables);
         for (int i = 0; i < workers; ++i) {
             hosts[static_cast<std::size_t>(i)] =
                 start(worker_name(i), "worker",
@@ -185,11 +193,12 @@ void send_datagram(std::span<const std::byte> data, std::uint16_t port) {
 
 /// A pulse response from `sender` under `key`, with the header fields given.
 std::vector<std::byte> response(const std::string& key, const std::string& sender, const std::string& boot,
-                                std::uint64_t boot_time, std::uint64_t sequence) {
+                                std::uint64_t boot_time, std::uint64_t sequence, std::uint64_t period = 1,
+                                std::uint64_t nonce = 0) {
     net::codec codec{std::as_bytes(std::span{key.data(), key.size()})};
     std::array<std::byte, net::pulse_response_size> payload{};
-    const auto size =
-        net::encode_payload(net::pulse_response{1, 0, net::pulse_flags::process_monitor_ok}, payload);
+    const auto size = net::encode_payload(
+        net::pulse_response{period, nonce, 0, net::pulse_flags::process_monitor_ok}, payload);
     std::vector<std::byte> out(net::max_datagram_size);
     const net::message_header header{net::message_type::pulse_response, sender, net::parse_boot_id(boot),
                                      boot_time, sequence};
@@ -276,6 +285,105 @@ BOOST_AUTO_TEST_CASE(forged_and_replayed_replies_are_dropped_and_change_no_state
     }
     // The real host is still answering: nothing the forger sent disturbed its replay state or its accounting.
     BOOST_TEST(!contains(log, "heartbeat event:"));
+}
+
+namespace {
+
+/// A UDP socket bound to `address:port`, non-blocking; -1 if it cannot be bound.
+int bound_socket(const std::string& address, std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    (void)::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/// The period number of a pulse request datagram: read, not verified (a replayer has no key).
+std::optional<std::uint64_t> period_of(std::span<const std::byte> request) {
+    if (request.size() < net::header_size + 8) {
+        return std::nullopt;
+    }
+    std::uint64_t period = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+        period = (period << 8U) | std::to_integer<std::uint64_t>(request[net::header_size + i]);
+    }
+    return period;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(replies_captured_before_a_controller_restart_do_not_keep_a_killed_host_alive) {
+    fleet f;
+    f.wait_until_monitoring();
+    // The nonce of the run whose replies were captured.
+    const auto log = f.controller_log();
+    const std::string tag = "heartbeat: this run's nonce is ";
+    const auto at = log.find(tag);
+    BOOST_TEST_INFO("controller log: " << log);
+    BOOST_REQUIRE(at != std::string::npos);
+    const auto captured_nonce = std::stoull(log.substr(at + tag.size(), 16), nullptr, 16);
+    const auto recorded = f.dir.read("worker-0/run/boot_time");
+    const auto boot_at = recorded.find("boot_time=");
+    BOOST_REQUIRE(boot_at != std::string::npos);
+    const auto boot_time = std::stoull(recorded.substr(boot_at + 10));
+
+    // worker-0 dies; the controller restarts. Its period numbers start again at 1 and its replay tables are
+    // empty, so to it the captured replies look fresh.
+    f.hosts[0]->signal(SIGKILL);
+    BOOST_REQUIRE(f.hosts[0]->wait(10s).has_value());
+    f.restart_controller();
+
+    // The replayer takes the dead host's pulse ports and answers every new request with the captured reply
+    // of the same period number: worker-0's boot, sequences of its earlier run, the earlier run's nonce.
+    // (Signed here with the key, as the captured datagrams were by worker-0.)
+    std::array<int, 2> fds{bound_socket(mgmt_ip(0), static_cast<std::uint16_t>(f.p.base + 2)),
+                           bound_socket(cluster_ip(0), static_cast<std::uint16_t>(f.p.base + 6))};
+    BOOST_REQUIRE(fds[0] >= 0);
+    BOOST_REQUIRE(fds[1] >= 0);
+    std::uint64_t sequence = 1'000'000;
+    std::uint64_t replayed = 0;
+    std::array<std::byte, net::max_datagram_size> buf{};
+    std::optional<std::chrono::milliseconds> lost;
+    const auto start = std::chrono::steady_clock::now();
+    while (!lost && std::chrono::steady_clock::now() - start < 20s) {
+        for (std::size_t n = 0; n < fds.size(); ++n) {
+            for (;;) {
+                const auto got = ::recv(fds[n], buf.data(), buf.size(), 0);
+                if (got <= 0) {
+                    break;
+                }
+                const auto period = period_of(std::span{buf}.first(static_cast<std::size_t>(got)));
+                if (!period) {
+                    continue;
+                }
+                send_datagram(response(key_text, "worker-0", "worker-0-boot-1", boot_time, ++sequence,
+                                       *period, captured_nonce),
+                              f.p.pulse_reply(n == 0 ? 0 : 4));
+                ++replayed;
+            }
+        }
+        if (contains(f.controller_log(), fleet::event("worker-0", "mgmt", "loss"))) {
+            lost = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                         start);
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    for (const int fd : fds) {
+        ::close(fd);
+    }
+    BOOST_TEST_MESSAGE("captured replies replayed: " << replayed);
+    BOOST_TEST_INFO("controller log: " << f.controller_log());
+    BOOST_TEST(replayed > 10U);
+    BOOST_REQUIRE(lost.has_value());
+    BOOST_TEST_MESSAGE("worker-0 lost " << lost->count() << " ms after the controller restarted");
+    BOOST_TEST(f.metric(R"(mtce_datagrams_dropped_total{network="mgmt",reason="wrong_nonce"})") > 0);
+    BOOST_TEST(f.state("worker-0", "mgmt") == "failed");
+    BOOST_TEST(not_lost(f.controller_log(), "worker-1", "mgmt"));
 }
 
 BOOST_AUTO_TEST_CASE(a_flood_of_junk_at_the_reply_port_is_dropped_and_the_controller_carries_on) {

@@ -54,7 +54,7 @@ struct controller {
 
     std::vector<std::byte> pulse(std::uint64_t period, std::uint32_t index) {
         std::array<std::byte, net::pulse_request_size> payload{};
-        const auto size = net::encode_payload(net::pulse_request{period, index, ""}, payload);
+        const auto size = net::encode_payload(net::pulse_request{period, 0x5eed, index, ""}, payload);
         BOOST_REQUIRE(size.has_value());
         std::vector<std::byte> out(net::max_datagram_size);
         const net::message_header header{net::message_type::pulse_request, "controller-0",
@@ -142,6 +142,7 @@ BOOST_AUTO_TEST_CASE(the_agent_sends_mtcalive_and_answers_only_authentic_fresh_p
     const auto response = net::parse_pulse_response(m->payload);
     BOOST_REQUIRE(response.has_value());
     BOOST_TEST(response->period == 7U);
+    BOOST_TEST(response->nonce == 0x5eedU);  // echoed: the controller counts only answers to its own run
     BOOST_TEST(response->host_index == 3U);
     BOOST_TEST(response->flags == net::pulse_flags::process_monitor_ok);
 

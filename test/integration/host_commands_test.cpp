@@ -34,8 +34,14 @@ namespace {
 
 const std::string key_text = "0123456789abcdef0123456789abcdef\n";
 const std::string controller_ip = "127.0.0.1";
-const std::string mgmt_ip = "127.41.0.2";
-const std::string cluster_ip = "127.42.0.2";
+
+/// The addresses of the `index`th host of a test (0 or 1).
+std::string mgmt_ip(int index) {
+    return fmt::format("127.41.0.{}", 2 + index);
+}
+std::string cluster_ip(int index) {
+    return fmt::format("127.42.0.{}", 2 + index);
+}
 
 std::span<const std::byte> bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
@@ -134,13 +140,17 @@ bool is_alive(const received& r) {
 struct controller {
     net::codec codec;
     std::uint64_t sequence = 1;
+    std::string name = "controller-0";
+    std::string target = "worker-0";  ///< the host its commands are for
+    std::uint64_t epoch = 1;
+    std::uint64_t nonce = 0x5eed;
 
     explicit controller(const std::string& key = key_text) : codec{bytes(key)} {}
 
     std::vector<std::byte> datagram(const std::string& payload) {
         std::vector<std::byte> out(net::max_datagram_size);
-        const net::message_header header{net::message_type::command, "controller-0",
-                                         net::parse_boot_id("controller-0-boot-1"), 1000, sequence++};
+        const net::message_header header{net::message_type::command, name,
+                                         net::parse_boot_id(name + "-boot-1"), 1000, sequence++};
         const auto n = codec.encode(header, bytes(payload), out);
         BOOST_REQUIRE(n.has_value());
         out.resize(*n);
@@ -149,7 +159,7 @@ struct controller {
 
     std::vector<std::byte> command(net::command_kind kind, std::uint64_t id, std::uint32_t delay_s = 0,
                                    bool subfunction = false) {
-        return datagram(net::to_json(net::command{kind, id, delay_s, subfunction}));
+        return datagram(net::to_json(net::command{kind, id, delay_s, subfunction, target, epoch, nonce}));
     }
 };
 
@@ -164,11 +174,15 @@ struct ports {
     }
 };
 
-/// One host agent on 127.41.0.2 (mgmt) and 127.42.0.2 (cluster), and the controller's ports on 127.0.0.1.
+/// One host agent on 127.41.0.2 (mgmt) and 127.42.0.2 (cluster), and the controller's ports on 127.0.0.1;
+/// a second host alive at the same time is worker-1, on 127.41.0.3 and 127.42.0.3, with the next 8 ports.
 struct host {
+    static inline int live = 0;  ///< hosts of the running test
+    int index = live++;
     mtce::test::scratch dir;
-    ports p{static_cast<std::uint16_t>(40000 + (::getpid() % 1500) * 16)};
+    ports p{static_cast<std::uint16_t>(40000 + (::getpid() % 1500) * 16 + index * 8)};
     std::string role;
+    std::string hostname;
     std::unique_ptr<controller_port> mgmt;
     std::unique_ptr<controller_port> cluster;
     std::unique_ptr<mtce::test::process> agent;
@@ -177,7 +191,8 @@ struct host {
     /// "@DIR@" in `agent_keys` and `tables` stands for the test directory.
     explicit host(std::string role_name = "worker", const std::string& agent_keys = "",
                   const std::string& tables = "")
-        : role{std::move(role_name)} {
+        : role{std::move(role_name)},
+          hostname{role == "worker" ? fmt::format("worker-{}", index) : "controller-0"} {
         const auto d = dir.path().string();
         const auto here = [&](std::string s) {
             for (auto at = s.find("@DIR@"); at != std::string::npos; at = s.find("@DIR@")) {
@@ -204,16 +219,16 @@ struct host {
         dir.write(
             "mtce.toml",
             mtce::test::host_config(
-                dir.path(), role == "worker" ? "worker-0" : "controller-0",
+                dir.path(), hostname,
                 "drain_timeout = \"2s\"\ncontrollers = [\"" + controller_ip + "\"]\n" + here(agent_keys),
                 fmt::format("kill_grace = \"300ms\"\nmtcalive_period = \"60s\"\nfailsafe_delay = \"4s\"\n"
                             "reboot_command = \"'{0}/reboot'\"\nreset_command = \"'{0}/reset'\"\n"
                             "subfunction_config_marker = \"{0}/worker_config_complete\"\n",
                             d),
-                "[heartbeat]\nmode = \"unicast\"\n" + p.network("mgmt", mgmt_ip, 0) +
-                    p.network("cluster", cluster_ip, 4) + here(tables)));
-        mgmt = std::make_unique<controller_port>(p.at(1), p.at(0), mgmt_ip);
-        cluster = std::make_unique<controller_port>(p.at(5), p.at(4), cluster_ip);
+                "[heartbeat]\nmode = \"unicast\"\n" + p.network("mgmt", mgmt_ip(index), 0) +
+                    p.network("cluster", cluster_ip(index), 4) + here(tables)));
+        mgmt = std::make_unique<controller_port>(p.at(1), p.at(0), mgmt_ip(index));
+        cluster = std::make_unique<controller_port>(p.at(5), p.at(4), cluster_ip(index));
     }
 
     ~host() {
@@ -221,7 +236,10 @@ struct host {
             agent->signal(SIGTERM);
             (void)agent->wait(30s);
         }
+        --live;
     }
+    host(const host&) = delete;
+    host& operator=(const host&) = delete;
 
     void start() {
         agent = std::make_unique<mtce::test::process>(
@@ -341,7 +359,7 @@ BOOST_AUTO_TEST_CASE(a_reboot_runs_once_however_often_it_is_sent_and_the_failsaf
     h.mgmt->send(impostor.command(net::command_kind::reboot, 1));
     BOOST_TEST(!h.mgmt->wait_for(ack_of(1), silence).has_value());
     const mtce::test::udp_socket elsewhere{"127.0.0.9", 0};
-    elsewhere.send(ctl.command(net::command_kind::reboot, 2), mgmt_ip, h.p.at(0));
+    elsewhere.send(ctl.command(net::command_kind::reboot, 2), mgmt_ip(h.index), h.p.at(0));
     BOOST_TEST(!h.mgmt->wait_for(ack_of(2), silence).has_value());
     BOOST_TEST(!h.dir.exists("reboot.log"));
     BOOST_TEST(!h.dir.exists("reset.log"));
@@ -461,6 +479,7 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_runs_its_subfunction_self_tests_on
                  fmt::format("echo \"$MTCE_CONTEXT\" >> '{}/tests.log'", h.dir.path().string()));
     h.start();
     controller ctl;
+    ctl.target = "controller-0";
     // The boot runs both functions' self-tests and starts both functions' host services.
     BOOST_REQUIRE_MESSAGE(h.reports(ready | alive::subf_goenabled | alive::main_services_started |
                                     alive::subf_services_started),
@@ -484,4 +503,105 @@ BOOST_AUTO_TEST_CASE(an_all_in_one_controller_runs_its_subfunction_self_tests_on
     BOOST_TEST(contains(h.log(), "reboot requested by controller-0: rebooting in 2s"));
     h.stop();
     BOOST_TEST(!h.dir.exists("reset.log"));
+}
+
+// ---- commands bound to their host, their epoch and their order ----
+
+BOOST_AUTO_TEST_CASE(a_command_captured_on_its_way_to_one_host_is_not_carried_out_by_another) {
+    host worker_0;
+    host worker_1;
+    BOOST_REQUIRE(worker_1.hostname == "worker-1");
+    worker_0.start();
+    worker_1.start();
+    BOOST_REQUIRE_MESSAGE(worker_0.reports(ready), worker_0.log());
+    BOOST_REQUIRE_MESSAGE(worker_1.reports(ready), worker_1.log());
+    controller ctl;  // its commands are for worker-0
+
+    // The controller reboots worker-0; the datagram is captured on its way.
+    const auto captured = ctl.command(net::command_kind::reboot, 5);
+    worker_0.mgmt->send(captured);
+    const auto ack = parse_ack(worker_0.mgmt->wait_for(ack_of(5), 10s));
+    BOOST_REQUIRE_MESSAGE(ack.has_value(), worker_0.log());
+    BOOST_TEST(ack->nonce == ctl.nonce);
+    BOOST_REQUIRE_MESSAGE(worker_0.wait_for_file("reboot.log", 10s), worker_0.log());
+
+    // Replayed at worker-1 (from a controller's address, as a forger on the network can): dropped, counted,
+    // not answered, not carried out.
+    worker_1.mgmt->send(captured);
+    worker_1.cluster->send(captured);
+    BOOST_TEST(!worker_1.mgmt->wait_for(ack_of(5), silence).has_value());
+    BOOST_TEST(!worker_1.cluster->wait_for(ack_of(5), 0ms).has_value());
+    BOOST_TEST_INFO("worker-1 log: " << worker_1.log());
+    BOOST_TEST(worker_1.wait_for_log("wrong_target=", 5s));
+    BOOST_TEST(!worker_1.dir.exists("reboot.log"));
+    BOOST_TEST(!contains(worker_1.log(), "command 'reboot'"));
+    worker_0.stop();
+    worker_1.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_command_replayed_at_a_restarted_agent_of_the_same_boot_is_not_carried_out_again) {
+    host h;
+    h.start();
+    BOOST_REQUIRE_MESSAGE(h.reports(ready), h.log());
+    controller ctl;
+    const auto captured = ctl.command(net::command_kind::reboot, 5);
+    h.mgmt->send(captured);
+    BOOST_REQUIRE_MESSAGE(parse_ack(h.mgmt->wait_for(ack_of(5), 10s)).has_value(), h.log());
+    BOOST_REQUIRE_MESSAGE(h.wait_for_file("reboot.log", 10s), h.log());
+    // Recorded before it was carried out.
+    BOOST_TEST(h.dir.read("state/command_fence") == "epoch 1\nid 5\n");
+    h.stop();  // the reboot "did not happen": the same boot goes on with a new agent
+
+    h.mgmt->forget();
+    h.start();
+    BOOST_REQUIRE_MESSAGE(h.reports(ready), h.log());
+    h.mgmt->send(captured);
+    h.cluster->send(captured);
+    BOOST_TEST(!h.mgmt->wait_for(ack_of(5), silence).has_value());
+    BOOST_TEST_INFO("agent log: " << h.log());
+    BOOST_TEST(h.wait_for_log("old_id=", 5s));
+    BOOST_TEST(h.dir.read("reboot.log") == "reboot\n");
+    // The controller's next command is carried out.
+    h.mgmt->send(ctl.command(net::command_kind::goenabled, 6));
+    BOOST_TEST_MESSAGE("next command acknowledged");
+    BOOST_REQUIRE_MESSAGE(parse_ack(h.mgmt->wait_for(ack_of(6), 10s)).has_value(), h.log());
+    h.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_command_of_a_lower_epoch_is_refused_once_a_higher_one_was_seen_even_after_a_restart) {
+    host h;
+    h.start();
+    BOOST_REQUIRE_MESSAGE(h.reports(ready), h.log());
+    // Two controllers: controller-1 was active in epoch 4, controller-0 is in epoch 5.
+    controller old_term;
+    old_term.name = "controller-1";
+    old_term.epoch = 4;
+    // Captured during the old term, never delivered (a high id, too).
+    const auto captured = old_term.command(net::command_kind::reboot, 1'000'000);
+    controller new_term;
+    new_term.epoch = 5;
+    new_term.nonce = 0xfeed;
+    h.mgmt->send(new_term.command(net::command_kind::lock, 1));
+    const auto ack = parse_ack(h.mgmt->wait_for(ack_of(1), 10s));
+    BOOST_REQUIRE_MESSAGE(ack.has_value(), h.log());
+    BOOST_TEST(ack->nonce == 0xfeedU);
+    BOOST_TEST(h.dir.read("state/command_fence") == "epoch 5\nid 1\n");
+
+    h.mgmt->send(captured);
+    BOOST_TEST(!h.mgmt->wait_for(ack_of(1'000'000), silence).has_value());
+    BOOST_TEST_INFO("agent log: " << h.log());
+    BOOST_TEST(h.wait_for_log("stale_epoch=1", 5s));
+    BOOST_TEST(!h.dir.exists("reboot.log"));
+
+    // The highest epoch is durable: a restarted agent refuses the old term's commands too.
+    h.stop();
+    h.mgmt->forget();  // so that only the new agent's report says it is up
+    h.start();
+    BOOST_REQUIRE_MESSAGE(h.reports(ready | alive::locked), h.log());
+    h.cluster->send(captured);
+    BOOST_TEST(!h.cluster->wait_for(ack_of(1'000'000), silence).has_value());
+    BOOST_TEST_INFO("agent log: " << h.log());
+    BOOST_TEST(h.wait_for_log("stale_epoch=1", 5s));
+    BOOST_TEST(!h.dir.exists("reboot.log"));
+    h.stop();
 }

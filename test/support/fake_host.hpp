@@ -892,7 +892,7 @@ private:
                     it->second.acked = true;
                     it->second.result = net::command_result{
                         "lock", id, agent_.lock_result_ok,
-                        agent_.lock_result_ok ? "" : "services.d/10-kubelet: stop failed"};
+                        agent_.lock_result_ok ? "" : "services.d/10-kubelet: stop failed", 0};
                     clock_.notify();
                 }
             });

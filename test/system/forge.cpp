@@ -1,7 +1,8 @@
 // mtce-forge: sends one command datagram as a given sender, signed with a given key, from a given address:
 // what an intruder on a network could send. For the system tests' forged-command scenarios.
 //
-//   mtce-forge --key FILE --sender NAME --to ADDR:PORT [--from ADDR] [--command lock] [--id N]
+//   mtce-forge --key FILE --sender NAME --to ADDR:PORT [--from ADDR] [--command lock] [--id N] [--host NAME]
+//              [--epoch N]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,7 +23,7 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: mtce-forge --key FILE --sender NAME --to ADDR:PORT [--from ADDR] [--command NAME] "
-                 "[--id N]\n");
+                 "[--id N] [--host NAME] [--epoch N]\n");
     return 2;
 }
 
@@ -35,6 +36,8 @@ bool parse_ipv4(const std::string& text, in_addr& out) {
 int main(int argc, char** argv) {
     std::string key_file, sender, to, from, command = "lock";
     std::uint64_t id = 1;
+    std::string host;  // the target host; empty: none (refused by every host)
+    std::uint64_t epoch = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const std::string value = argv[i + 1];
@@ -50,6 +53,10 @@ int main(int argc, char** argv) {
             command = value;
         } else if (flag == "--id") {
             id = std::stoull(value);
+        } else if (flag == "--host") {
+            host = value;
+        } else if (flag == "--epoch") {
+            epoch = std::stoull(value);
         } else {
             return usage();
         }
@@ -65,7 +72,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mtce-forge: unknown command or short key\n");
         return 2;
     }
-    const auto payload = mtce::net::to_json(mtce::net::command{*kind, id, 0, false});
+    const auto payload = mtce::net::to_json(mtce::net::command{*kind, id, 0, false, host, epoch, 0});
     mtce::net::codec codec{std::as_bytes(std::span{key.data(), key.size()})};
     const auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                     std::chrono::system_clock::now().time_since_epoch())

@@ -20,10 +20,14 @@ asio::awaitable<void> reboot_self(host_context& ctx) {
     auto& h = ctx.host();
     ctx.set_task("Rebooting this controller");
     net::command c{
-        net::command_kind::reboot, ctx.next_command_id(),
+        net::command_kind::reboot,
+        ctx.next_command_id(),
         static_cast<std::uint32_t>(
             std::chrono::duration_cast<std::chrono::seconds>(cfg->controller.self_reboot_delay).count()),
-        false};
+        false,
+        {},
+        0,
+        0};
     (void)co_await request(ctx, c);
     h.replies.erase(c.id);
     co_await pause(ctx, cfg->controller.self_reboot_delay + cfg->controller.reboot_timeout);
@@ -47,7 +51,7 @@ asio::awaitable<void> enable_job(host_context& ctx, bool unlock) {
 
     // The host learns it is unlocked (its services may start); a lost datagram is repaired by the lock
     // correction on its next mtcAlive.
-    ctx.send({net::command_kind::unlock, 0, 0, false});
+    ctx.send({net::command_kind::unlock, 0, 0, false, {}, 0, 0});
 
     if (h.adopting && !h.heard()) {
         // The controller restarted and has not heard from the host yet: it may be booting from the reboot an

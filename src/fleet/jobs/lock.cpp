@@ -17,7 +17,7 @@ asio::awaitable<void> lock_job(host_context& ctx, bool force) {
     if (force) {
         set_oper_avail(ctx, oper_state::disabled, avail_now(), "force-lock");
     }
-    net::command c{net::command_kind::lock, ctx.next_command_id(), 0, false};
+    net::command c{net::command_kind::lock, ctx.next_command_id(), 0, false, {}, 0, 0};
     const bool acked = co_await request(ctx, c);
     if (acked) {
         ctx.set_task(force ? "Force Locking: stopping host services" : "Locking: stopping host services");

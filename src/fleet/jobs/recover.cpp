@@ -52,7 +52,7 @@ asio::awaitable<void> recover_silent_host(host_context& ctx, const std::string& 
         co_return;
     }
     if (!ctx.bmc_usable()) {
-        ctx.send({net::command_kind::reboot, 0, 0, false});  // once: it may just be unreachable
+        ctx.send({net::command_kind::reboot, 0, 0, false, {}, 0, 0});  // once: it may just be unreachable
         co_await steps::await_boot(ctx, old_boot, count, graceful_recovery_wait);
         co_return;
     }
@@ -135,7 +135,7 @@ asio::awaitable<void> recover_job(host_context& ctx) {
                                : fmt::format("Graceful Recovery (nest {} of {})", nest,
                                              cfg->controller.recovery_nest_limit));
         const auto count = h.alive_count;
-        ctx.send({net::command_kind::mtcalive, 0, 0, false});
+        ctx.send({net::command_kind::mtcalive, 0, 0, false, {}, 0, 0});
         auto answered_now = [&] { return h.alive_count > count; };
         const bool answered =
             co_await wait_until(ctx, answered_now, ctx.now() + cfg->controller.loss_recovery_timeout);

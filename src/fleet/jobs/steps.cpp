@@ -180,7 +180,7 @@ asio::awaitable<void> reboot_host(host_context& ctx, net::command_kind kind,
     };
     bool ever_acked = false;
     for (std::uint32_t ask = 0; ask < cfg->controller.command_retries; ++ask) {
-        net::command c{kind, ctx.next_command_id(), 0, false};
+        net::command c{kind, ctx.next_command_id(), 0, false, {}, 0, 0};
         h.replies[c.id];
         ctx.send(c);
         // Only an ack (or the new boot itself) says the host heard: a hung host is silent too.
@@ -299,7 +299,8 @@ asio::awaitable<void> await_tests(host_context& ctx, std::string_view services_t
                           fmt::format("In-Test Timeout: no self-test result within {}",
                                       format_duration(cfg->controller.goenabled_timeout))};
     }
-    ctx.send({net::command_kind::unlock, 0, 0, false});  // a second copy, in case the first was lost
+    ctx.send(
+        {net::command_kind::unlock, 0, 0, false, {}, 0, 0});  // a second copy, in case the first was lost
     ctx.set_task(std::string{services_task});
     const auto services = co_await await_verdict(ctx, judge_services, /*subfunction=*/false,
                                                  ctx.now() + cfg->controller.services_timeout);

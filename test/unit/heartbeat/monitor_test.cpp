@@ -30,6 +30,8 @@ namespace {
 
 const std::string key = "0123456789abcdef0123456789abcdef";
 const std::string other_key = "fedcba9876543210fedcba9876543210";
+/// The fixture's monitor's nonce, echoed by the fake hosts.
+constexpr std::uint64_t run_nonce = 0x0123456789abcdefULL;
 
 std::span<const std::byte> bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
@@ -47,9 +49,10 @@ struct fake_host {
     explicit fake_host(const std::string& name, const std::string& k = key)
         : wire{bytes(k), name, boot(name + "-boot"), /*first_sequence=*/1} {}
 
-    std::span<const std::byte> reply(std::uint64_t period, std::uint32_t index) {
+    std::span<const std::byte> reply(std::uint64_t period, std::uint32_t index,
+                                     std::uint64_t nonce = run_nonce) {
         std::array<std::byte, mtce::net::pulse_response_size> payload{};
-        const auto n = mtce::net::encode_payload(mtce::net::pulse_response{period, index, 1}, payload);
+        const auto n = mtce::net::encode_payload(mtce::net::pulse_response{period, nonce, index, 1}, payload);
         return wire.encode(mtce::net::message_type::pulse_response, std::span{payload}.first(*n), buf);
     }
 };
@@ -66,7 +69,7 @@ struct fixture {
     std::array<std::byte, mtce::net::max_datagram_size> out{};
 
     explicit fixture(std::array<bool, 2> nets = {true, true}) {
-        m = std::make_unique<monitor>(hb, controller, nets);
+        m = std::make_unique<monitor>(hb, controller, nets, run_nonce);
         m->on_period([this](std::uint64_t period, std::span<const mtce::heartbeat::host_event> batch) {
             calls.emplace_back(period, batch.size());
             for (const auto& e : batch) {
@@ -115,9 +118,37 @@ BOOST_AUTO_TEST_CASE(a_unicast_request_carries_the_period_and_the_hosts_slot_plu
     f.m->begin_period(f.t);
     const auto r = f.decode_request(f.m->unicast_request(network::mgmt, slot, f.out));
     BOOST_TEST(r.period == 1U);
+    BOOST_TEST(r.nonce == run_nonce);
     BOOST_TEST(r.host_index == slot + 1);
     BOOST_TEST(r.target.empty());
     BOOST_TEST(f.m->counters(network::mgmt).requests_sent == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_to_an_earlier_run_of_the_controller_is_dropped_as_wrong_nonce) {
+    // The controller restarted: its period numbers start again at 1 and its replay tables are new, so a
+    // captured reply of the same period number is fresh to them. Only the nonce tells it apart.
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10");
+    fake_host h{"worker-0"};
+    constexpr std::uint64_t earlier_run = 0x0badc0ffee0ddf00ULL;
+    for (int i = 0; i < 12; ++i) {
+        f.period(
+            [&](std::uint64_t p) { f.m->on_datagram(network::mgmt, h.reply(p, slot + 1, earlier_run)); });
+    }
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::wrong_nonce) == 12U);
+    BOOST_TEST(f.m->counters(network::mgmt).replies == 0U);
+    BOOST_TEST(f.accepted() == 0U);
+    // Twelve silent periods: the host is lost, as it should be.
+    const auto status = f.m->find("worker-0")->status[0];
+    BOOST_TEST((status.state == hb_state::failed));
+}
+
+BOOST_AUTO_TEST_CASE(every_monitor_draws_its_own_nonce) {
+    mtce::heartbeat_config hb;
+    mtce::net::wire_sender w{bytes(key), "controller-0", boot("controller-boot"), /*first_sequence=*/1};
+    const monitor a{hb, w, {true, false}};
+    const monitor b{hb, w, {true, false}};
+    BOOST_TEST(a.nonce() != b.nonce());
 }
 
 BOOST_AUTO_TEST_CASE(an_authenticated_reply_with_the_echoed_index_counts_as_an_answer) {

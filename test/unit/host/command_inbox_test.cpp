@@ -31,6 +31,9 @@ struct controller {
     std::string boot = "controller-boot-1";
     std::uint64_t boot_time = 1000;
     std::uint64_t sequence = 1;
+    std::string target = "worker-0";  ///< the host its commands are for
+    std::uint64_t epoch = 1;
+    std::uint64_t nonce = 0x5eed;
 
     explicit controller(const std::string& key = key_text) : codec{bytes(key)} {}
 
@@ -44,14 +47,26 @@ struct controller {
     }
 
     std::vector<std::byte> command(net::command_kind kind, std::uint64_t id) {
-        return datagram(net::message_type::command, net::to_json(net::command{kind, id, 0, false}));
+        return datagram(net::message_type::command,
+                        net::to_json(with(net::command{kind, id, 0, false, {}, 0, 0})));
+    }
+
+    /// `c` addressed as this controller addresses its commands.
+    net::command with(net::command c) const {
+        c.target = target;
+        c.epoch = epoch;
+        c.nonce = nonce;
+        return c;
     }
 };
 
 /// The host's side: its codec under the cluster key, and the inbox for two networks.
 struct host {
     net::codec codec{bytes(key_text)};
-    command_inbox inbox{2, {controller_address}, codec};
+    command_inbox inbox;
+
+    explicit host(std::string name = "worker-0", mtce::host::fence_position at = {})
+        : inbox{2, {controller_address}, codec, std::move(name), at} {}
 };
 
 }  // namespace
@@ -75,16 +90,16 @@ BOOST_AUTO_TEST_CASE(an_authentic_command_from_a_controller_is_carried_out) {
 BOOST_AUTO_TEST_CASE(the_arguments_of_a_command_reach_its_handler) {
     host h;
     controller c;
-    const auto reboot =
-        h.inbox.on_datagram(mgmt, controller_address,
-                            c.datagram(net::message_type::command,
-                                       net::to_json(net::command{net::command_kind::reboot, 1, 15, false})));
+    const auto reboot = h.inbox.on_datagram(
+        mgmt, controller_address,
+        c.datagram(net::message_type::command,
+                   net::to_json(c.with({net::command_kind::reboot, 1, 15, false, {}, 0, 0}))));
     BOOST_REQUIRE(reboot && reboot->execute);
     BOOST_TEST(reboot->execute->delay_s == 15U);
-    const auto goenabled =
-        h.inbox.on_datagram(mgmt, controller_address,
-                            c.datagram(net::message_type::command,
-                                       net::to_json(net::command{net::command_kind::goenabled, 2, 0, true})));
+    const auto goenabled = h.inbox.on_datagram(
+        mgmt, controller_address,
+        c.datagram(net::message_type::command,
+                   net::to_json(c.with({net::command_kind::goenabled, 2, 0, true, {}, 0, 0}))));
     BOOST_REQUIRE(goenabled && goenabled->execute);
     BOOST_TEST(goenabled->execute->subfunction);
 }
@@ -175,7 +190,8 @@ BOOST_AUTO_TEST_CASE(a_repeat_gets_the_acknowledgement_the_handler_gave_the_firs
     controller c;
     const auto first = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 3));
     BOOST_REQUIRE(first && first->execute);
-    h.inbox.remember_ack("controller-0", 3, net::command_ack{"lock", 3, "cannot persist the locked state"});
+    h.inbox.remember_ack("controller-0", 3,
+                         net::command_ack{"lock", 3, "cannot persist the locked state", c.nonce});
     const auto again = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 3));
     BOOST_REQUIRE(again && again->ack);
     BOOST_TEST(again->ack->error == "cannot persist the locked state");
@@ -216,24 +232,27 @@ BOOST_AUTO_TEST_CASE(each_network_has_its_own_replay_guard_but_ids_are_shared) {
     BOOST_TEST(h.inbox.rejected().count(net::reject_reason::replay) == 2U);
 }
 
-BOOST_AUTO_TEST_CASE(only_the_last_ids_are_remembered_and_a_new_controller_boot_forgets_them) {
+BOOST_AUTO_TEST_CASE(only_the_last_ids_are_remembered_and_a_forgotten_one_is_not_carried_out_again) {
     host h;
     controller c;
     for (std::uint64_t id = 1; id <= command_inbox::remembered_ids + 1; ++id) {
         BOOST_REQUIRE(h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, id))
                           ->execute.has_value());
     }
-    // Id 1 was the oldest: forgotten. Id 2 is still known.
+    // Id 2 is still known: acknowledged again.
     BOOST_TEST(h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 2))->repeat);
-    BOOST_TEST(h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 1))
-                   ->execute.has_value());
-    // The controller's host rebooted: its ids start afresh.
+    // Id 1 was the oldest: forgotten, so not acknowledged; but it is not above the last id carried out.
+    BOOST_TEST(!h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 1)));
+    BOOST_TEST(h.inbox.fenced(mtce::host::fence_verdict::old_id) == 1U);
+    // The controller restarted (a higher epoch): its ids start afresh.
     c.boot = "controller-boot-2";
     c.boot_time = 2000;
     c.sequence = 1;
+    c.epoch = 2;
     const auto after = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 2));
     BOOST_REQUIRE(after.has_value());
     BOOST_TEST(after->execute.has_value());
+    BOOST_TEST(!after->repeat);
 }
 
 BOOST_AUTO_TEST_CASE(
@@ -256,4 +275,94 @@ BOOST_AUTO_TEST_CASE(
     BOOST_REQUIRE(copy.has_value());
     BOOST_TEST(copy->repeat);
     BOOST_TEST(!copy->execute.has_value());
+}
+
+// ---- commands bound to their host and epoch ----
+
+BOOST_AUTO_TEST_CASE(a_command_captured_on_its_way_to_another_host_is_dropped_there) {
+    controller c;  // its commands are for worker-0
+    host worker_1{"worker-1"};
+    host storage_0{"storage-0"};
+    const auto captured = c.command(net::command_kind::reboot, 7);
+    BOOST_TEST(!worker_1.inbox.on_datagram(mgmt, controller_address, captured).has_value());
+    BOOST_TEST(!storage_0.inbox.on_datagram(mgmt, controller_address, captured).has_value());
+    BOOST_TEST(worker_1.inbox.fenced(mtce::host::fence_verdict::wrong_target) == 1U);
+    BOOST_TEST(storage_0.inbox.fenced(mtce::host::fence_verdict::wrong_target) == 1U);
+    BOOST_TEST(worker_1.inbox.dropped() == 1U);
+    // No answer either, and nothing moved.
+    BOOST_TEST((worker_1.inbox.position() == mtce::host::fence_position{}));
+}
+
+BOOST_AUTO_TEST_CASE(the_target_is_compared_without_regard_to_case) {
+    host h{"Worker-0"};
+    controller c;
+    c.target = "WORKER-0";
+    const auto in = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::reboot, 7));
+    BOOST_REQUIRE(in.has_value());
+    BOOST_TEST(in->execute.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_command_carried_out_before_an_agent_restart_is_not_carried_out_again) {
+    controller c;
+    const auto captured = c.command(net::command_kind::reboot, 7);
+    mtce::host::fence_position durable;
+    {
+        host before;
+        const auto in = before.inbox.on_datagram(mgmt, controller_address, captured);
+        BOOST_REQUIRE(in && in->execute && in->advance);
+        durable = *in->advance;  // what the command server writes before carrying it out
+    }
+    BOOST_TEST(durable.epoch == 1U);
+    BOOST_TEST(durable.last_id == 7U);
+    // The restarted agent: new replay guards, no remembered ids, the fence read back from disk.
+    host after{"worker-0", durable};
+    BOOST_TEST(!after.inbox.on_datagram(mgmt, controller_address, captured).has_value());
+    BOOST_TEST(after.inbox.fenced(mtce::host::fence_verdict::old_id) == 1U);
+    // The controller's next command goes through.
+    const auto next =
+        after.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::lock, 8));
+    BOOST_REQUIRE(next.has_value());
+    BOOST_TEST(next->execute.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_command_of_a_lower_epoch_is_dropped_after_a_higher_one_was_seen) {
+    host h;
+    controller old_term;
+    const auto captured = old_term.command(net::command_kind::reboot, 900);  // a high id of the old term
+    controller new_term;
+    new_term.epoch = 2;
+    new_term.sequence = 1000;
+    BOOST_REQUIRE(h.inbox.on_datagram(mgmt, controller_address, new_term.command(net::command_kind::lock, 5))
+                      ->execute.has_value());
+    BOOST_TEST(!h.inbox.on_datagram(cluster, controller_address, captured).has_value());
+    BOOST_TEST(h.inbox.fenced(mtce::host::fence_verdict::stale_epoch) == 1U);
+    BOOST_TEST((h.inbox.position() == mtce::host::fence_position{2, 5}));
+}
+
+BOOST_AUTO_TEST_CASE(an_mtcalive_request_is_checked_but_moves_nothing) {
+    host h;
+    controller c;
+    const auto in = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::mtcalive, 4));
+    BOOST_REQUIRE(in && in->execute);
+    BOOST_TEST(!in->advance.has_value());
+    BOOST_TEST((h.inbox.position() == mtce::host::fence_position{}));
+    c.target = "worker-9";
+    BOOST_TEST(!h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::mtcalive, 5)));
+}
+
+BOOST_AUTO_TEST_CASE(every_answer_echoes_the_nonce_of_the_command) {
+    host h;
+    controller c;
+    c.nonce = 0xabcdef0123456789ULL;
+    const auto first = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::reboot, 5));
+    BOOST_REQUIRE(first.has_value());
+    BOOST_TEST(first->nonce == c.nonce);
+    const auto again = h.inbox.on_datagram(mgmt, controller_address, c.command(net::command_kind::reboot, 5));
+    BOOST_REQUIRE(again && again->ack);
+    BOOST_TEST(again->ack->nonce == c.nonce);
+    const auto refused = h.inbox.on_datagram(
+        mgmt, controller_address,
+        c.datagram(net::message_type::command, R"({"command":"wipedisk","id":9,"nonce":17})"));
+    BOOST_REQUIRE(refused && refused->ack);
+    BOOST_TEST(refused->ack->nonce == 17U);
 }

@@ -42,15 +42,17 @@ bytes encode(net::codec& c, const net::message_header& h, const bytes& payload =
     return out;
 }
 
-bytes pulse_request_payload(std::uint64_t period, std::uint32_t index, std::string_view target = "") {
+bytes pulse_request_payload(std::uint64_t period, std::uint32_t index, std::string_view target = "",
+                            std::uint64_t nonce = 0x1122334455667788ULL) {
     bytes p(net::pulse_request_size);
-    BOOST_TEST_REQUIRE(net::encode_payload(net::pulse_request{period, index, target}, p).has_value());
+    BOOST_TEST_REQUIRE(net::encode_payload(net::pulse_request{period, nonce, index, target}, p).has_value());
     return p;
 }
 
-bytes pulse_response_payload(std::uint64_t period, std::uint32_t index, std::uint32_t flags) {
+bytes pulse_response_payload(std::uint64_t period, std::uint32_t index, std::uint32_t flags,
+                             std::uint64_t nonce = 0x1122334455667788ULL) {
     bytes p(net::pulse_response_size);
-    BOOST_TEST_REQUIRE(net::encode_payload(net::pulse_response{period, index, flags}, p).has_value());
+    BOOST_TEST_REQUIRE(net::encode_payload(net::pulse_response{period, nonce, index, flags}, p).has_value());
     return p;
 }
 
@@ -123,7 +125,7 @@ BOOST_AUTO_TEST_CASE(the_header_is_big_endian_at_the_documented_offsets) {
     net::codec c{cluster_key};
     const auto d = encode(c, header(message_type::command, 0x0102030405060708ULL), to_bytes("{}"));
     BOOST_TEST(std::memcmp(d.data(), "MTCE", 4) == 0);
-    BOOST_TEST(std::to_integer<int>(d[4]) == 1);
+    BOOST_TEST(std::to_integer<int>(d[4]) == 2);
     BOOST_TEST(std::to_integer<int>(d[5]) == 4);
     BOOST_TEST(std::to_integer<int>(d[6]) == 0);
     BOOST_TEST(std::to_integer<int>(d[7]) == 0);
@@ -149,7 +151,7 @@ BOOST_AUTO_TEST_CASE(the_tag_is_hmac_sha256_of_header_and_payload_under_the_key)
 BOOST_AUTO_TEST_CASE(a_payload_built_in_place_in_the_output_buffer_is_encoded_unchanged) {
     net::codec c{cluster_key};
     bytes out(net::max_datagram_size);
-    auto n = net::encode_payload(net::pulse_response{9, 4, 1}, std::span(out).subspan(net::header_size));
+    auto n = net::encode_payload(net::pulse_response{9, 5, 4, 1}, std::span(out).subspan(net::header_size));
     BOOST_TEST_REQUIRE(n.has_value());
     auto size = c.encode(header(message_type::pulse_response),
                          std::span<const std::byte>(out).subspan(net::header_size, *n), out);
@@ -252,10 +254,13 @@ BOOST_AUTO_TEST_CASE(a_wrong_magic_is_bad_magic) {
     BOOST_TEST((rejection(c, d) == reject_reason::bad_magic));
 }
 
-BOOST_AUTO_TEST_CASE(version_2_is_an_unknown_version) {
+BOOST_AUTO_TEST_CASE(version_1_and_version_3_are_unknown_versions) {
     net::codec c{cluster_key};
     auto d = encode(c, header(message_type::command));
-    d[4] = std::byte{2};
+    d[4] = std::byte{1};
+    resign(d);
+    BOOST_TEST((rejection(c, d) == reject_reason::unknown_version));
+    d[4] = std::byte{3};
     resign(d);
     BOOST_TEST((rejection(c, d) == reject_reason::unknown_version));
 }
@@ -476,10 +481,11 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(payloads_and_boot_ids)
 
 BOOST_AUTO_TEST_CASE(pulse_payloads_round_trip) {
-    const auto req = pulse_request_payload(0xfedcba9876543210ULL, 4000, "storage-12");
+    const auto req = pulse_request_payload(0xfedcba9876543210ULL, 4000, "storage-12", 0x0102030405060708ULL);
     auto r = net::parse_pulse_request(req);
     BOOST_TEST_REQUIRE(r.has_value());
     BOOST_TEST(r->period == 0xfedcba9876543210ULL);
+    BOOST_TEST(r->nonce == 0x0102030405060708ULL);
     BOOST_TEST(r->host_index == 4000U);
     BOOST_TEST(r->target == "storage-12");
 
@@ -487,10 +493,11 @@ BOOST_AUTO_TEST_CASE(pulse_payloads_round_trip) {
     BOOST_TEST_REQUIRE(anyone.has_value());
     BOOST_TEST(anyone->target.empty());
 
-    const auto rsp = pulse_response_payload(42, 7, 0x80000003U);
+    const auto rsp = pulse_response_payload(42, 7, 0x80000003U, 0xa1a2a3a4a5a6a7a8ULL);
     auto s = net::parse_pulse_response(rsp);
     BOOST_TEST_REQUIRE(s.has_value());
     BOOST_TEST(s->period == 42U);
+    BOOST_TEST(s->nonce == 0xa1a2a3a4a5a6a7a8ULL);
     BOOST_TEST(s->host_index == 7U);
     BOOST_TEST(s->flags == 0x80000003U);
 }
@@ -499,10 +506,37 @@ BOOST_AUTO_TEST_CASE(pulse_payloads_of_the_wrong_size_or_with_a_bad_target_are_m
     BOOST_TEST(!net::parse_pulse_response(bytes(net::pulse_response_size + 1)).has_value());
     BOOST_TEST(!net::parse_pulse_request(bytes(net::pulse_request_size - 1)).has_value());
     auto req = pulse_request_payload(1, 2, "worker-3");
-    req[12 + 20] = std::byte{'z'};  // not NUL-padded
+    req[20 + 20] = std::byte{'z'};  // not NUL-padded
     BOOST_TEST(!net::parse_pulse_request(req).has_value());
     bytes out(net::pulse_request_size);
-    BOOST_TEST(!net::encode_payload(net::pulse_request{1, 2, "bad name"}, out).has_value());
+    BOOST_TEST(!net::encode_payload(net::pulse_request{1, 0, 2, "bad name"}, out).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(pulse_payloads_are_big_endian_at_the_documented_offsets) {
+    const auto req = pulse_request_payload(0x0102030405060708ULL, 0x11121314U, "w", 0x2122232425262728ULL);
+    BOOST_TEST(req.size() == 84U);
+    BOOST_TEST(std::to_integer<int>(req[0]) == 0x01);
+    BOOST_TEST(std::to_integer<int>(req[7]) == 0x08);
+    BOOST_TEST(std::to_integer<int>(req[8]) == 0x21);
+    BOOST_TEST(std::to_integer<int>(req[15]) == 0x28);
+    BOOST_TEST(std::to_integer<int>(req[16]) == 0x11);
+    BOOST_TEST(std::to_integer<int>(req[19]) == 0x14);
+    BOOST_TEST(std::to_integer<int>(req[20]) == 'w');
+    BOOST_TEST(std::to_integer<int>(req[21]) == 0);
+    const auto rsp =
+        pulse_response_payload(0x0102030405060708ULL, 0x11121314U, 0x31323334U, 0x2122232425262728ULL);
+    BOOST_TEST(rsp.size() == 24U);
+    BOOST_TEST(std::to_integer<int>(rsp[8]) == 0x21);
+    BOOST_TEST(std::to_integer<int>(rsp[15]) == 0x28);
+    BOOST_TEST(std::to_integer<int>(rsp[16]) == 0x11);
+    BOOST_TEST(std::to_integer<int>(rsp[20]) == 0x31);
+    BOOST_TEST(std::to_integer<int>(rsp[23]) == 0x34);
+}
+
+BOOST_AUTO_TEST_CASE(random_nonces_differ) {
+    const auto a = net::random_nonce();
+    const auto b = net::random_nonce();
+    BOOST_TEST(a != b);  // 2^-64 chance of a false failure
 }
 
 BOOST_AUTO_TEST_CASE(a_kernel_boot_id_parses_to_its_16_bytes) {

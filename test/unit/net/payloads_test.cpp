@@ -94,18 +94,39 @@ BOOST_AUTO_TEST_CASE(mtcalive_reports_with_missing_or_mistyped_fields_are_refuse
 }
 
 BOOST_AUTO_TEST_CASE(commands_survive_the_round_trip) {
-    for (const auto& c : {net::command{net::command_kind::lock, 7, 0, false},
-                          net::command{net::command_kind::reboot, 8, 15, false},
-                          net::command{net::command_kind::goenabled, 9, 0, true},
-                          net::command{net::command_kind::goenabled, 10, 0, false},
-                          net::command{net::command_kind::mtcalive, 11, 0, false}}) {
+    constexpr std::uint64_t nonce = 0xfedcba9876543210ULL;  // above 2^63: JSON carries all 64 bits
+    for (const auto& c : {net::command{net::command_kind::lock, 7, 0, false, "worker-0", 1, nonce},
+                          net::command{net::command_kind::reboot, 8, 15, false, "Worker-1", 2, nonce},
+                          net::command{net::command_kind::goenabled, 9, 0, true, "controller-0", 3, 1},
+                          net::command{net::command_kind::goenabled, 10, 0, false, "storage-0", 4, 2},
+                          net::command{net::command_kind::mtcalive, 11, 0, false, "w", 5, 3}}) {
         const auto back = net::parse_command(bytes(net::to_json(c)));
         BOOST_REQUIRE(back.has_value());
         BOOST_TEST(static_cast<int>(back->kind) == static_cast<int>(c.kind));
         BOOST_TEST(back->id == c.id);
         BOOST_TEST(back->delay_s == c.delay_s);
         BOOST_TEST(back->subfunction == c.subfunction);
+        BOOST_TEST(back->target == c.target);
+        BOOST_TEST(back->epoch == c.epoch);
+        BOOST_TEST(back->nonce == c.nonce);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_command_without_its_host_epoch_or_nonce_is_refused_with_its_name_and_id) {
+    for (const auto* text : {R"({"command":"reboot","id":3,"epoch":1,"nonce":2})",
+                             R"({"command":"reboot","id":3,"host":"worker-0","nonce":2})",
+                             R"({"command":"reboot","id":3,"host":"worker-0","epoch":1})",
+                             R"({"command":"reboot","id":3,"host":7,"epoch":1,"nonce":2})",
+                             R"({"command":"reboot","id":3,"host":"worker-0","epoch":-1,"nonce":2})"}) {
+        const auto r = net::parse_command(bytes(text));
+        BOOST_REQUIRE(!r.has_value());
+        BOOST_TEST(r.error().name == "reboot");
+        BOOST_REQUIRE(r.error().id.has_value());
+        BOOST_TEST(*r.error().id == 3U);
+    }
+    const auto r = net::parse_command(bytes(R"({"command":"reboot","id":3,"host":"worker-0","nonce":9})"));
+    BOOST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().nonce == 9U);  // the refusal echoes it
 }
 
 BOOST_AUTO_TEST_CASE(an_unsupported_command_keeps_its_name_and_id_for_the_ack) {
@@ -126,23 +147,30 @@ BOOST_AUTO_TEST_CASE(commands_without_an_id_or_with_bad_arguments_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(acks_and_results_survive_the_round_trip) {
-    const auto ack = net::parse_command_ack(bytes(net::to_json(net::command_ack{"reboot", 5, ""})));
+    const auto ack = net::parse_command_ack(bytes(net::to_json(net::command_ack{"reboot", 5, "", 77})));
     BOOST_REQUIRE(ack.has_value());
     BOOST_TEST(ack->name == "reboot");
     BOOST_TEST(ack->id == 5U);
     BOOST_TEST(ack->error.empty());
-    const auto refused = net::parse_command_ack(bytes(net::to_json(net::command_ack{"x", 6, "unsupported"})));
+    BOOST_TEST(ack->nonce == 77U);
+    const auto refused =
+        net::parse_command_ack(bytes(net::to_json(net::command_ack{"x", 6, "unsupported", 78})));
     BOOST_REQUIRE(refused.has_value());
     BOOST_TEST(refused->error == "unsupported");
 
-    const auto result =
-        net::parse_command_result(bytes(net::to_json(net::command_result{"lock", 9, false, "stop failed"})));
+    const auto result = net::parse_command_result(
+        bytes(net::to_json(net::command_result{"lock", 9, false, "stop failed", 79})));
     BOOST_REQUIRE(result.has_value());
+    BOOST_TEST(result->nonce == 79U);
     BOOST_TEST(result->name == "lock");
     BOOST_TEST(result->id == 9U);
     BOOST_TEST(!result->ok);
     BOOST_TEST(result->reason == "stop failed");
-    BOOST_TEST(!net::parse_command_result(bytes(R"({"command":"lock","id":9,"ok":"yes"})")).has_value());
+    BOOST_TEST(
+        !net::parse_command_result(bytes(R"({"command":"lock","id":9,"ok":"yes","nonce":1})")).has_value());
+    // Version 2: an ack or a result without the nonce answers nothing.
+    BOOST_TEST(!net::parse_command_ack(bytes(R"({"command":"lock","id":9})")).has_value());
+    BOOST_TEST(!net::parse_command_result(bytes(R"({"command":"lock","id":9,"ok":true})")).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(an_mtcalive_report_carries_the_agents_drop_counts) {
