@@ -14,7 +14,7 @@ using mtce::fleet::inventory_epoch;
 namespace {
 
 inventory open_at(const std::filesystem::path& dir) {
-    auto inv = inventory::open(dir);
+    auto inv = inventory::open(dir, dir / "bmc.key");
     BOOST_REQUIRE_MESSAGE(inv.has_value(), inv.error().message);
     return std::move(*inv);
 }
