@@ -410,6 +410,9 @@ public:
         return {};
     }
 
+    /// Takes charge of an existing cgroup (to kill and remove it).
+    void adopt(std::filesystem::path path) { path_ = std::move(path); }
+
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
     /// Open for writing: the child writes "0" here to join the cgroup.
     [[nodiscard]] int procs_fd() const { return procs_.get(); }
@@ -1081,6 +1084,35 @@ isolation_probes probe_isolation() {
         }
     }
     return probes;
+}
+
+std::size_t clear_stale_script_cgroups() {
+    const auto parent = script_cgroup_parent();
+    if (parent.empty()) {
+        return 0;
+    }
+    const std::string ours = "mtce-script-" + std::to_string(::getpid()) + "-";
+    std::error_code ec;
+    std::size_t cleared = 0;
+    for (std::filesystem::directory_iterator it{parent, ec}, end; !ec && it != end; it.increment(ec)) {
+        const auto name = it->path().filename().string();
+        if (!name.starts_with("mtce-script-") || name.starts_with(ours)) {
+            continue;
+        }
+        // A cgroup left by an earlier agent process that did not get to clean up (killed, crashed).
+        run_cgroup stale;
+        stale.adopt(it->path());
+        if (stale.populated()) {
+            stale.kill_all();
+            for (int i = 0; i < 1000 && stale.populated(); ++i) {
+                std::this_thread::sleep_for(1ms);
+            }
+        }
+        if (stale.remove()) {
+            ++cleared;
+        }
+    }
+    return cleared;
 }
 
 }  // namespace mtce
