@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -1099,7 +1100,14 @@ std::size_t clear_stale_script_cgroups() {
         if (!name.starts_with("mtce-script-") || name.starts_with(ours)) {
             continue;
         }
-        // A cgroup left by an earlier agent process that did not get to clean up (killed, crashed).
+        // Only an agent that is gone: several agents may share a host (simulated hosts, tests), and a live
+        // one's scripts are its own business. (A reused pid only leaves a stale cgroup alone.)
+        const auto digits = std::string_view{name}.substr(std::string_view{"mtce-script-"}.size());
+        const auto owner = std::atol(std::string{digits.substr(0, digits.find('-'))}.c_str());
+        if (owner <= 0 || ::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) {
+            continue;
+        }
+        // Left by an agent process that did not get to clean up (killed, crashed).
         run_cgroup stale;
         stale.adopt(it->path());
         if (stale.populated()) {

@@ -664,6 +664,7 @@ BOOST_AUTO_TEST_CASE(in_a_cgroup_a_process_that_calls_setsid_does_not_outlive_th
     spec.kill_grace = 1s;
     auto r = run(spec);
     auto pids = read_pids(pid_file);
+    BOOST_TEST_INFO("run: " << r.describe() << "; stderr: " << r.err);
     BOOST_TEST(r.timed_out);
     BOOST_TEST_REQUIRE(pids.size() == 1u);
     const bool dead = is_dead(pids[0]);
@@ -782,4 +783,17 @@ BOOST_AUTO_TEST_CASE(script_cgroups_left_by_an_earlier_agent_are_killed_and_remo
     BOOST_TEST(::waitpid(pid, &status, 0) == pid);
     BOOST_TEST(WIFSIGNALED(status));
     BOOST_TEST(!fs::exists(stale));
+}
+
+BOOST_AUTO_TEST_CASE(script_cgroups_of_a_live_agent_are_left_alone) {
+    if (auto why = cgroup_unavailable(); !why.empty()) {
+        BOOST_TEST_MESSAGE("skipped: " << why);
+        return;
+    }
+    // Another agent on the same host (its pid is alive: our parent stands in for it).
+    const auto other = mtce::script_cgroup_parent() / ("mtce-script-" + std::to_string(::getppid()) + "-1");
+    BOOST_REQUIRE(fs::create_directory(other));
+    (void)mtce::clear_stale_script_cgroups();
+    BOOST_TEST(fs::exists(other));
+    ::rmdir(other.c_str());
 }
