@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -411,6 +412,9 @@ public:
         }
         return {};
     }
+
+    /// Takes charge of an existing cgroup (to kill and remove it).
+    void adopt(std::filesystem::path path) { path_ = std::move(path); }
 
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
     /// Open for writing: the child writes "0" here to join the cgroup.
@@ -1086,6 +1090,42 @@ isolation_probes probe_isolation() {
         }
     }
     return probes;
+}
+
+std::size_t clear_stale_script_cgroups() {
+    const auto parent = script_cgroup_parent();
+    if (parent.empty()) {
+        return 0;
+    }
+    const std::string ours = "mtce-script-" + std::to_string(::getpid()) + "-";
+    std::error_code ec;
+    std::size_t cleared = 0;
+    for (std::filesystem::directory_iterator it{parent, ec}, end; !ec && it != end; it.increment(ec)) {
+        const auto name = it->path().filename().string();
+        if (!name.starts_with("mtce-script-") || name.starts_with(ours)) {
+            continue;
+        }
+        // Only an agent that is gone: several agents may share a host (simulated hosts, tests), and a live
+        // one's scripts are its own business. (A reused pid only leaves a stale cgroup alone.)
+        const auto digits = std::string_view{name}.substr(std::string_view{"mtce-script-"}.size());
+        const auto owner = std::atol(std::string{digits.substr(0, digits.find('-'))}.c_str());
+        if (owner <= 0 || ::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) {
+            continue;
+        }
+        // Left by an agent process that did not get to clean up (killed, crashed).
+        run_cgroup stale;
+        stale.adopt(it->path());
+        if (stale.populated()) {
+            stale.kill_all();
+            for (int i = 0; i < 1000 && stale.populated(); ++i) {
+                std::this_thread::sleep_for(1ms);
+            }
+        }
+        if (stale.remove()) {
+            ++cleared;
+        }
+    }
+    return cleared;
 }
 
 }  // namespace mtce

@@ -90,6 +90,12 @@ struct isolation_choice {
 /// which `cgroup` runs get their own child cgroup named mtce-script-<our pid>-<n>; empty if there is none.
 [[nodiscard]] std::filesystem::path script_cgroup_parent();
 
+/// Kills whatever runs in script cgroups left under script_cgroup_parent() by an agent process that no longer
+/// exists (killed before it could clean up), and removes them; returns how many were removed. The cgroups
+/// of live processes (another agent on the same host) are left alone. Blocks for at
+/// most about a second per cgroup: call it at start, before the event loop runs.
+std::size_t clear_stale_script_cgroups();
+
 /// The environment a script gets: a fixed PATH and LANG plus `extra`.
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> script_environment(
     std::vector<std::pair<std::string, std::string>> extra);

@@ -83,6 +83,12 @@ std::optional<std::string> host_agent::prepare() {
     if (!choice.warning.empty()) {
         spdlog::warn("host.script_isolation: {}", choice.warning);
     }
+    if (isolation_probes_.cgroup) {
+        if (const auto cleared = clear_stale_script_cgroups(); cleared != 0) {
+            spdlog::warn("removed {} script cgroup(s) left by an earlier agent, and what ran in them",
+                         cleared);
+        }
+    }
     return std::nullopt;
 }
 

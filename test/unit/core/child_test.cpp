@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -663,6 +664,7 @@ BOOST_AUTO_TEST_CASE(in_a_cgroup_a_process_that_calls_setsid_does_not_outlive_th
     spec.kill_grace = 1s;
     auto r = run(spec);
     auto pids = read_pids(pid_file);
+    BOOST_TEST_INFO("run: " << r.describe() << "; stderr: " << r.err);
     BOOST_TEST(r.timed_out);
     BOOST_TEST_REQUIRE(pids.size() == 1u);
     const bool dead = is_dead(pids[0]);
@@ -755,4 +757,43 @@ BOOST_AUTO_TEST_CASE(an_explicit_isolation_is_used_when_available_and_falls_back
     const auto pg = choose_isolation(script_isolation::process_group, cgroup_only);
     BOOST_TEST((pg.mode == script_isolation::process_group));
     BOOST_TEST(pg.warning.find("setsid") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(script_cgroups_left_by_an_earlier_agent_are_killed_and_removed) {
+    if (auto why = cgroup_unavailable(); !why.empty()) {
+        BOOST_TEST_MESSAGE("skipped: " << why);
+        return;
+    }
+    // An agent that died with a script running: its cgroup, and a process still in it.
+    const auto stale = mtce::script_cgroup_parent() / "mtce-script-999999999-1";
+    BOOST_REQUIRE(fs::create_directory(stale));
+    const pid_t pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::ofstream(stale / "cgroup.procs") << "0" << std::flush;
+        ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    const auto deadline = clock_type::now() + 5s;
+    while (clock_type::now() < deadline && std::ifstream(stale / "cgroup.procs").peek() == EOF) {
+        std::this_thread::sleep_for(10ms);
+    }
+    BOOST_TEST(mtce::clear_stale_script_cgroups() >= 1u);
+    int status = 0;
+    BOOST_TEST(::waitpid(pid, &status, 0) == pid);
+    BOOST_TEST(WIFSIGNALED(status));
+    BOOST_TEST(!fs::exists(stale));
+}
+
+BOOST_AUTO_TEST_CASE(script_cgroups_of_a_live_agent_are_left_alone) {
+    if (auto why = cgroup_unavailable(); !why.empty()) {
+        BOOST_TEST_MESSAGE("skipped: " << why);
+        return;
+    }
+    // Another agent on the same host (its pid is alive: our parent stands in for it).
+    const auto other = mtce::script_cgroup_parent() / ("mtce-script-" + std::to_string(::getppid()) + "-1");
+    BOOST_REQUIRE(fs::create_directory(other));
+    (void)mtce::clear_stale_script_cgroups();
+    BOOST_TEST(fs::exists(other));
+    ::rmdir(other.c_str());
 }
