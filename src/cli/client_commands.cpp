@@ -189,10 +189,12 @@ tl::expected<api_session, std::string> api_session::open(const client_options& o
         if (cfg) {
             listen = cfg->api_listen;
         }
-        // The local socket when there is one (the controller runs here), else TCP as configured.
+        // The local socket when there is one that this user may open (the controller runs here), else TCP
+        // as configured.
         const auto path = cfg ? cfg->api_socket : config{}.controller.api_socket;
         struct stat st {};
-        if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+            ::access(path.c_str(), R_OK | W_OK) == 0) {
             socket = path.string();
         }
     }

@@ -1,5 +1,6 @@
 // libFuzzer target for the REST API's request decoders (api/requests.hpp): arbitrary bytes must be refused
-// with a reason or parse into a request that, written back as JSON (or as a query), parses to the same one.
+// with a reason or parse into a request that, written back as JSON (or as a query), parses to the same one,
+// and that is refused once a key is given twice.
 //
 //   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 //       src/api/requests.cpp test/fuzz/requests_fuzz.cpp -o /tmp/requests_fuzz
@@ -50,6 +51,10 @@ void add_host(std::string_view body) {
           again->cluster_ip == r->cluster_ip && again->bmc_type == r->bmc_type &&
           again->bmc_address == r->bmc_address && again->bmc_username == r->bmc_username &&
           again->bmc_password == r->bmc_password);
+    // The same request with a key given twice is refused: two parsers would not agree on its value.
+    auto twice = doc.dump();
+    twice.insert(1, R"("name":"other",)");
+    check(!mtce::api::parse_add_host(twice).has_value());
 }
 
 void modify_host(std::string_view body) {
