@@ -116,7 +116,10 @@ public:
             spdlog::info("api: serving on {}:{}", where->host, port);
         } catch (const std::exception& e) {
             api_.reset();
-            throw std::runtime_error{std::string{"api: "} + e.what()};
+            // The heartbeat monitor and the fleet run already: fail as a component does, so that run()
+            // stops them in order before the daemon exits.
+            failed("api", std::make_exception_ptr(std::runtime_error{std::string{"api: "} + e.what()}));
+            return;
         }
         api_tasks_.emplace(ctx_.ex, "api");
         api_tasks_->on_failure(report);

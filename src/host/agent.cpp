@@ -75,7 +75,7 @@ std::optional<std::string> host_agent::prepare() {
     isolation_probes_.transient_units =
         effective_isolation(cfg->host.isolation, sd) == script_isolation::systemd;
     const auto choice = choose_isolation(cfg->host.isolation, isolation_probes_);
-    spdlog::info("scripts run isolated by: {} (host.script_isolation = {}{})", to_string(choice.mode),
+    spdlog::info("scripts run isolated by: {} (host.script_isolation = {}){}", to_string(choice.mode),
                  to_string(cfg->host.isolation),
                  !sd.running    ? ", systemd is not PID 1"
                  : !sd.our_unit ? ", the agent does not run as an mtce unit"

@@ -11,7 +11,6 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
-
 namespace mtce::host {
 
 namespace {

@@ -1,4 +1,8 @@
 #define BOOST_TEST_MODULE controller_role_test
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -157,6 +161,26 @@ BOOST_AUTO_TEST_CASE(an_api_token_file_others_can_read_stops_the_controller_with
     BOOST_TEST(why.find("'" + token.string() + "' is readable by others (mode 0644); run: chmod 600 '" +
                         token.string() + "'") != std::string::npos,
                why);
+}
+
+BOOST_AUTO_TEST_CASE(an_api_that_cannot_listen_stops_the_controller_in_order_with_the_reason) {
+    // The heartbeat monitor and the fleet run already when the API fails to bind: they are stopped in
+    // order and the daemon exits 1 with the reason (it used to abort, destroying their running tasks).
+    const int busy = ::socket(AF_INET, SOCK_STREAM, 0);
+    BOOST_REQUIRE(busy >= 0);
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_port = htons(2612);
+    ::inet_pton(AF_INET, "127.61.0.1", &where.sin_addr);
+    const int one = 1;
+    ::setsockopt(busy, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    BOOST_REQUIRE(::bind(busy, reinterpret_cast<const sockaddr*>(&where), sizeof where) == 0);
+    BOOST_REQUIRE(::listen(busy, 1) == 0);
+    scratch dir;
+    const auto why = refusal(dir);
+    ::close(busy);
+    BOOST_TEST(why.find("api: ") != std::string::npos, why);
+    BOOST_TEST(why.find("Assertion") == std::string::npos, why);
 }
 
 BOOST_AUTO_TEST_CASE(a_state_directory_others_can_write_stops_the_controller_with_the_fix) {

@@ -78,9 +78,10 @@ struct fleet {
         }
         controller_tables =
             common +
-            fmt::format("[controller]\nstate_dir = \"{0}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
-                        "api_socket = \"{0}/controller-0/api.sock\"\n",
-                        dir.path().string(), p.base + 9) +
+            fmt::format(
+                "[controller]\nstate_dir = \"{0}/controller-0/ctl\"\napi_listen = \"127.0.0.1:{1}\"\n"
+                "api_socket = \"{0}/controller-0/api.sock\"\n",
+                dir.path().string(), p.base + 9) +
             monitored;
         start("controller-0", "controller", controller_tables);
         for (int i = 0; i < workers; ++i) {

@@ -140,7 +140,7 @@ mode = "multicast"
 EOF
     network_tables "$h"
     if [[ $role == controller ]]; then
-      printf '\n[controller]\nstate_dir = "%s/ctl"\n' "$d"
+      printf '\n[controller]\nstate_dir = "%s/ctl"\napi_socket = "%s/api.sock"\n' "$d" "$d"
       for w in worker-0 worker-1; do
         printf '\n[[controller.hosts]]\nname = "%s"\nmgmt_ip = "%s"\ncluster_ip = "%s"\n' \
           "$w" "${mgmt_ip[$w]}" "${cluster_ip[$w]}"
