@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "core/files.hpp"
+#include "core/text.hpp"
 
 namespace mtce::fleet {
 
@@ -29,19 +30,6 @@ struct cipher_ctx_free {
     void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
 };
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_free>;
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 std::string to_hex(const bmc_key& key) {
     std::string out;
@@ -133,8 +121,8 @@ tl::expected<bmc_key, std::string> parse_bmc_key(std::string_view text) {
             fmt::format("it holds {} characters, not the 64 hex digits of a key", text.size()));
     }
     for (std::size_t i = 0; i < key.bytes.size(); ++i) {
-        const int hi = hex_digit(text[2 * i]);
-        const int lo = hex_digit(text[2 * i + 1]);
+        const int hi = hex_value(text[2 * i]);
+        const int lo = hex_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return tl::make_unexpected(std::string{"it holds characters other than hex digits"});
         }
