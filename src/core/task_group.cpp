@@ -8,6 +8,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "core/tasks.hpp"
@@ -72,10 +73,20 @@ void task_group::request_stop() {
 }
 
 asio::awaitable<void> task_group::until_stop() {
+    // Most waits lose an `||` race and are cancelled (an mtcAlive period ends, a drop report is due). They
+    // return rather than throw operation_aborted: a throw costs an unwind each time, and an idle host agent
+    // would keep the unwinder and the exception tables resident for it.
+    const bool throws = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
     const auto seen = stops_;
     while (!stopping_ && stops_ == seen) {
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) {
+            break;
+        }
         co_await stop_.async_wait(use_tuple);
     }
+    co_await asio::this_coro::throw_if_cancelled(throws);
 }
 
 void task_group::cancel(asio::cancellation_type type) {

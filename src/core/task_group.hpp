@@ -60,8 +60,8 @@ public:
     void request_stop();
     /// True from request_stop() until stop() returns.
     [[nodiscard]] bool stopping() const { return stopping_; }
-    /// Completes at request_stop() (at once if it was already called). Cancelling it ends it with
-    /// operation_aborted.
+    /// Completes at request_stop() (at once if it was already called). Cancelling it also completes it,
+    /// without an exception (the caller's own next await throws, if its coroutine throws when cancelled).
     asio::awaitable<void> until_stop();
 
     /// Emits a cancellation of `type` into every task still running (a terminal one by default). Tasks
