@@ -5,11 +5,12 @@
 #include <stdexcept>
 #include <utility>
 
-#include <openssl/core_names.h>
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3.0 in favour of EVP, but EVP cannot resume a digest
+// from a saved state without its provider machinery per message (see codec). This file alone uses them.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "core/text.hpp"
 
@@ -220,11 +221,8 @@ boot_id parse_boot_id(std::string_view text) {
     if (auto id = parse_uuid(text)) {
         return *id;
     }
-    std::array<unsigned char, 32> digest{};
-    unsigned int len = 0;
-    if (EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
     boot_id id{};
     std::memcpy(id.data(), digest.data(), id.size());
     return id;
@@ -247,50 +245,58 @@ std::string to_string(const boot_id& id) {
 
 // ---- codec ----
 
-void codec::mac_ctx_deleter::operator()(evp_mac_ctx_st* ctx) const noexcept {
-    EVP_MAC_CTX_free(ctx);
-}
+struct codec::pads {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
 
-codec::codec(std::span<const std::byte> key) {
+    pads() = default;
+    pads(const pads&) = delete;
+    pads& operator=(const pads&) = delete;
+    ~pads() { OPENSSL_cleanse(this, sizeof(*this)); }
+};
+
+codec::codec(std::span<const std::byte> key) : pads_{std::make_unique<pads>()} {
     if (key.size() < min_key_size) {
         throw std::invalid_argument("cluster key shorter than 16 bytes");
     }
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac == nullptr) {
-        throw std::runtime_error("OpenSSL has no HMAC");
+    // RFC 2104: a key longer than the block is replaced by its digest; the rest is padded with zeros.
+    constexpr std::size_t block = SHA256_CBLOCK;
+    std::array<unsigned char, block> k{};
+    if (key.size() > block) {
+        SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k.data());
+    } else {
+        std::memcpy(k.data(), key.data(), key.size());
     }
-    ctx_.reset(EVP_MAC_CTX_new(mac));
-    EVP_MAC_free(mac);  // the context keeps its own reference
-    if (!ctx_) {
-        throw std::runtime_error("cannot create an HMAC context");
+    std::array<unsigned char, block> pad{};
+    for (std::size_t i = 0; i < block; ++i) {
+        pad[i] = k[i] ^ 0x36U;
     }
-    char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) !=
-        1) {
-        throw std::runtime_error("cannot key HMAC-SHA256");
+    SHA256_Init(&pads_->inner);
+    SHA256_Update(&pads_->inner, pad.data(), pad.size());
+    for (std::size_t i = 0; i < block; ++i) {
+        pad[i] = k[i] ^ 0x5cU;
     }
+    SHA256_Init(&pads_->outer);
+    SHA256_Update(&pads_->outer, pad.data(), pad.size());
+    OPENSSL_cleanse(k.data(), k.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
 }
 
 codec::~codec() = default;
 codec::codec(codec&&) noexcept = default;
 codec& codec::operator=(codec&&) noexcept = default;
 
-void codec::mac(std::span<const std::byte> data, std::span<std::byte, tag_size> tag) {
-    // Re-initialising with a NULL key restarts from the precomputed inner/outer pads: no key schedule and no
-    // algorithm fetch per message. That is why one context is reused (and the codec is not thread-safe).
-    std::size_t len = 0;
-    if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
-        EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-        EVP_MAC_final(ctx_.get(), reinterpret_cast<unsigned char*>(tag.data()), &len, tag.size()) != 1 ||
-        len != tag_size) {
-        // Only on memory exhaustion or a broken OpenSSL. Carrying on with an unset tag could accept a forged
-        // one, so fail loudly instead.
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
+void codec::mac(std::span<const std::byte> data, std::span<std::byte, tag_size> tag) const {
+    // HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), each side resumed from its saved pad state. The
+    // low-level SHA-256 functions only return 0 for a null context, which these never are.
+    static_assert(tag_size == SHA256_DIGEST_LENGTH);
+    SHA256_CTX ctx = pads_->inner;
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> inner{};
+    SHA256_Update(&ctx, data.data(), data.size());
+    SHA256_Final(inner.data(), &ctx);
+    ctx = pads_->outer;
+    SHA256_Update(&ctx, inner.data(), inner.size());
+    SHA256_Final(reinterpret_cast<unsigned char*>(tag.data()), &ctx);
 }
 
 tl::expected<std::size_t, encode_error> codec::encode(const message_header& header,
@@ -409,6 +415,23 @@ replay_guard::key replay_guard::make_key(std::string_view sender) noexcept {
 
 replay_guard::replay_guard(std::size_t max_senders) : max_senders_(max_senders) {}
 
+std::optional<reject_reason> replay_state::check(const message_view& m) const noexcept {
+    if (!known) {
+        return std::nullopt;
+    }
+    if (m.boot == boot) {
+        // The boot time is not compared here: the boot id alone names the boot.
+        if (m.sequence <= sequence) {
+            return reject_reason::replay;
+        }
+        return std::nullopt;
+    }
+    if (m.boot_time <= boot_time) {
+        return reject_reason::stale_boot;
+    }
+    return std::nullopt;
+}
+
 std::optional<reject_reason> replay_guard::check(const message_view& m) const {
     const auto it = table_.find(make_key(m.sender));
     if (it == table_.end()) {
@@ -417,18 +440,7 @@ std::optional<reject_reason> replay_guard::check(const message_view& m) const {
         }
         return std::nullopt;
     }
-    const entry& e = it->second;
-    if (m.boot == e.boot) {
-        // The boot time is not compared here: the boot id alone names the boot.
-        if (m.sequence <= e.sequence) {
-            return reject_reason::replay;
-        }
-        return std::nullopt;
-    }
-    if (m.boot_time <= e.boot_time) {
-        return reject_reason::stale_boot;
-    }
-    return std::nullopt;
+    return it->second.check(m);
 }
 
 std::optional<reject_reason> replay_guard::check(const message_view& m, reject_counters& counters) const {
@@ -443,7 +455,7 @@ bool replay_guard::accept(const message_view& m) {
     if (check(m)) {
         return false;
     }
-    table_.insert_or_assign(make_key(m.sender), entry{m.boot, m.boot_time, m.sequence});
+    table_[make_key(m.sender)].accept(m);
     return true;
 }
 

@@ -18,9 +18,6 @@
 
 #include "core/text.hpp"
 
-// OpenSSL's context type, kept out of this header so that users do not include OpenSSL.
-struct evp_mac_ctx_st;
-
 namespace mtce::net {
 
 /// What a datagram carries. The numeric values are on the wire.
@@ -136,12 +133,14 @@ enum class encode_error : std::uint8_t {
 
 [[nodiscard]] std::string_view to_string(encode_error e);
 
-/// Encodes and authenticates datagrams under one cluster key. Holds a keyed HMAC context that it reuses for
-/// every message, so it is not thread-safe: give each thread its own codec (construction is cheap).
+/// Encodes and authenticates datagrams under one cluster key. HMAC-SHA256 (RFC 2104) is computed from the
+/// SHA-256 states of the key's inner and outer pads, computed once here and copied for every message: a tag
+/// costs four SHA-256 blocks for a heartbeat datagram and nothing else (no OpenSSL EVP or provider lookups,
+/// so an agent keeps that code unmapped). The codec holds state it writes per message, so it is not
+/// thread-safe: give each thread its own codec (construction is cheap).
 class codec {
 public:
-    /// Throws std::invalid_argument if the key is shorter than min_key_size, std::runtime_error if OpenSSL
-    /// cannot set up HMAC-SHA256.
+    /// Throws std::invalid_argument if the key is shorter than min_key_size.
     explicit codec(std::span<const std::byte> key);
     ~codec();
     codec(codec&&) noexcept;
@@ -163,24 +162,36 @@ public:
                                                                    reject_counters& counters);
 
 private:
-    void mac(std::span<const std::byte> data, std::span<std::byte, tag_size> tag);
+    void mac(std::span<const std::byte> data, std::span<std::byte, tag_size> tag) const;
 
-    struct mac_ctx_deleter {
-        void operator()(evp_mac_ctx_st* ctx) const noexcept;
-    };
-    std::unique_ptr<evp_mac_ctx_st, mac_ctx_deleter> ctx_;
+    struct pads;  // the SHA-256 states after the inner and the outer pad (message.cpp)
+    std::unique_ptr<pads> pads_;
 };
 
-/// Rejects replays and messages from old boots. Per sender it keeps the newest accepted boot (id and boot
-/// time) and the last accepted sequence of that boot. check() and accept() are separate so that the caller
-/// can verify the sender against its inventory in between and record only messages it acts on.
-///
-/// Rules, for a message from a sender already known:
-///   same boot id            -> sequence must be greater than the last accepted, else `replay`
-///   other boot id, later boot_time        -> a new boot: accepted, its sequences start afresh
-///   other boot id, same or earlier boot_time -> `stale_boot`
-/// A sender not yet known is accepted while the table holds fewer than `max_senders`, else `table_full` (the
-/// table never evicts on its own: evicting would reopen replays; the caller forgets deleted hosts).
+/// The newest message accepted from one sender: its boot (id and boot time) and its sequence. The rules:
+///   nothing accepted yet       -> accepted
+///   same boot id               -> sequence must be greater than the last accepted, else `replay`
+///   other boot id, later boot_time             -> a new boot: accepted, its sequences start afresh
+///   other boot id, same or earlier boot_time   -> `stale_boot`
+/// For a caller that keeps each sender's state itself (the controller's heartbeat keeps it in the host's
+/// slot, found from the reply without a lookup); replay_guard keeps it by sender name.
+struct replay_state {
+    boot_id boot{};
+    std::uint64_t boot_time = 0;
+    std::uint64_t sequence = 0;
+    bool known = false;
+
+    [[nodiscard]] std::optional<reject_reason> check(const message_view& m) const noexcept;
+    /// Records `m` as the newest. Call only after check(m) passed.
+    void accept(const message_view& m) noexcept { *this = {m.boot, m.boot_time, m.sequence, true}; }
+};
+
+/// Rejects replays and messages from old boots (replay_state's rules) by sender name. Per sender it keeps the
+/// newest accepted boot (id and boot time) and the last accepted sequence of that boot. check() and accept()
+/// are separate so that the caller can verify the sender against its inventory in between and record only
+/// messages it acts on. A sender not yet known is accepted while the table holds fewer than `max_senders`,
+/// else `table_full` (the table never evicts on its own: evicting would reopen replays; the caller forgets
+/// deleted hosts).
 class replay_guard {
 public:
     explicit replay_guard(std::size_t max_senders = 10000);
@@ -203,16 +214,10 @@ private:
     struct key_hash {
         std::size_t operator()(const key& k) const noexcept;
     };
-    struct entry {
-        boot_id boot{};
-        std::uint64_t boot_time = 0;
-        std::uint64_t sequence = 0;
-    };
-
     static key make_key(std::string_view sender) noexcept;
 
     std::size_t max_senders_;
-    std::unordered_map<key, entry, key_hash> table_;
+    std::unordered_map<key, replay_state, key_hash> table_;
 };
 
 // ---- fixed payloads of the heartbeat (the hot path) ----
