@@ -59,11 +59,11 @@ std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asi
     guard_.accept(*message);
 
     auto taught = host_index_.find(message->sender);
-    if (request->target.empty() || request->target == wire_.hostname()) {
+    if (const auto index = net::taught_index(*request, wire_.hostname())) {
         if (taught == host_index_.end()) {
             taught = host_index_.emplace(std::string{message->sender}, 0).first;
         }
-        taught->second = request->host_index;
+        taught->second = *index;
     }
     const net::pulse_response response{request->period, request->nonce,
                                        taught == host_index_.end() ? 0 : taught->second, flags_};

@@ -68,6 +68,16 @@ std::uint64_t get_u64(const std::byte* p) noexcept {
     return v;
 }
 
+/// SHA-256 by the low-level functions: OpenSSL 3.0's one-shot SHA256() goes through EVP and its providers.
+std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256(const void* data, std::size_t size) noexcept {
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, size);
+    SHA256_Final(digest.data(), &ctx);
+    return digest;
+}
+
 bool is_known_type(std::uint8_t t) noexcept {
     return t >= static_cast<std::uint8_t>(message_type::pulse_request) &&
            t <= static_cast<std::uint8_t>(message_type::command_result);
@@ -221,8 +231,7 @@ boot_id parse_boot_id(std::string_view text) {
     if (auto id = parse_uuid(text)) {
         return *id;
     }
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
+    const auto digest = sha256(text.data(), text.size());
     boot_id id{};
     std::memcpy(id.data(), digest.data(), id.size());
     return id;
@@ -263,7 +272,8 @@ codec::codec(std::span<const std::byte> key) : pads_{std::make_unique<pads>()} {
     constexpr std::size_t block = SHA256_CBLOCK;
     std::array<unsigned char, block> k{};
     if (key.size() > block) {
-        SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k.data());
+        const auto digest = sha256(key.data(), key.size());
+        std::memcpy(k.data(), digest.data(), digest.size());
     } else {
         std::memcpy(k.data(), key.data(), key.size());
     }
@@ -465,18 +475,79 @@ void replay_guard::forget(std::string_view sender) {
 
 // ---- pulse payloads ----
 
+namespace {
+
+/// Whether `list` is a valid encoded list of teachings (every entry whole and valid, nothing after them).
+bool valid_teachings(std::span<const std::byte> list) noexcept {
+    while (!list.empty()) {
+        if (!next_teaching(list)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::size_t> append_teaching(std::span<std::byte> list, std::size_t used,
+                                           const pulse_teaching& t) noexcept {
+    const auto size = 5 + t.name.size();
+    if (t.host_index == 0 || !is_valid_sender(t.name) || used > list.size() || list.size() - used < size) {
+        return std::nullopt;
+    }
+    std::byte* p = list.data() + used;
+    put_u32(p, t.host_index);
+    p[4] = static_cast<std::byte>(t.name.size());
+    std::memcpy(p + 5, t.name.data(), t.name.size());
+    return used + size;
+}
+
+std::optional<pulse_teaching> next_teaching(std::span<const std::byte>& list) noexcept {
+    if (list.size() < 5) {
+        return std::nullopt;
+    }
+    const auto index = get_u32(list.data());
+    const std::size_t length = std::to_integer<std::size_t>(list[4]);
+    if (index == 0 || list.size() - 5 < length) {
+        return std::nullopt;
+    }
+    const std::string_view name{reinterpret_cast<const char*>(list.data() + 5), length};
+    if (!is_valid_sender(name)) {
+        return std::nullopt;
+    }
+    list = list.subspan(5 + length);
+    return pulse_teaching{index, name};
+}
+
+std::optional<std::uint32_t> taught_index(const pulse_request& request, std::string_view name) noexcept {
+    if (request.host_index != 0 && (request.target.empty() || request.target == name)) {
+        return request.host_index;
+    }
+    auto list = request.teachings;
+    while (const auto t = next_teaching(list)) {
+        if (t->name == name) {
+            return t->host_index;
+        }
+    }
+    return std::nullopt;
+}
+
 tl::expected<std::size_t, encode_error> encode_payload(const pulse_request& p, std::span<std::byte> out) {
-    if (!p.target.empty() && !is_valid_sender(p.target)) {
+    if ((!p.target.empty() && !is_valid_sender(p.target)) || p.teachings.size() > max_teachings_size ||
+        !valid_teachings(p.teachings)) {
         return tl::unexpected(encode_error::invalid_payload);
     }
-    if (out.size() < pulse_request_size) {
+    if (out.size() < pulse_request_size + p.teachings.size()) {
         return tl::unexpected(encode_error::buffer_too_small);
     }
     put_u64(out.data(), p.period);
     put_u64(out.data() + 8, p.nonce);
     put_u32(out.data() + 16, p.host_index);
     write_name_field(out.data() + 20, p.target);
-    return pulse_request_size;
+    if (!p.teachings.empty()) {
+        std::memmove(out.data() + pulse_request_size, p.teachings.data(), p.teachings.size());
+    }
+    return pulse_request_size + p.teachings.size();
 }
 
 tl::expected<std::size_t, encode_error> encode_payload(const pulse_response& p, std::span<std::byte> out) {
@@ -491,15 +562,16 @@ tl::expected<std::size_t, encode_error> encode_payload(const pulse_response& p, 
 }
 
 tl::expected<pulse_request, reject_reason> parse_pulse_request(std::span<const std::byte> payload) {
-    if (payload.size() != pulse_request_size) {
+    if (payload.size() < pulse_request_size) {
         return tl::unexpected(reject_reason::malformed);
     }
     const auto target = read_name_field(payload.data() + 20, /*allow_empty=*/true);
-    if (!target) {
+    const auto teachings = payload.subspan(pulse_request_size);
+    if (!target || !valid_teachings(teachings)) {
         return tl::unexpected(reject_reason::malformed);
     }
     return pulse_request{get_u64(payload.data()), get_u64(payload.data() + 8), get_u32(payload.data() + 16),
-                         *target};
+                         *target, teachings};
 }
 
 tl::expected<pulse_response, reject_reason> parse_pulse_response(std::span<const std::byte> payload) {

@@ -226,15 +226,41 @@ private:
 /// named `target`; a host whose name is `target` (or any receiver when `target` is empty, as in a unicast
 /// request) remembers the index and echoes it, so the controller finds its reply in O(1). The controller
 /// still checks that the slot belongs to the authenticated sender.
+/// A multicast request may teach more hosts at once: `teachings` is a list of (index, name) after the fixed
+/// part (encoded with append_teaching, read with next_teaching), filled while the controller has hosts to
+/// teach and empty otherwise.
 /// `nonce` is the controller's random number for this run of its heartbeat: a response that does not echo
 /// it answers an earlier run (a replay after a controller restart, whose period numbers start again at 1).
 struct pulse_request {
-    std::uint64_t period = 0;      ///< the controller's period sequence number
+    std::uint64_t period = 0;      ///< the controller's period number
     std::uint64_t nonce = 0;       ///< the controller's nonce, chosen at random when its heartbeat starts
     std::uint32_t host_index = 0;  ///< 0 = none
     std::string_view target;       ///< host the index is for; empty = the receiver
+    std::span<const std::byte> teachings;  ///< encoded (index, name) entries; empty = none
 };
+/// The fixed part of a pulse request; the teachings follow it.
 inline constexpr std::size_t pulse_request_size = 8 + 8 + 4 + sender_field_size;  // 84
+/// Room for teachings in one request.
+inline constexpr std::size_t max_teachings_size = max_payload_size - pulse_request_size;  // 1178
+
+/// One more host a pulse request teaches its index: 4 bytes of index (not 0), 1 byte of name length (1 to
+/// 63), then the name (a valid sender, no NUL).
+struct pulse_teaching {
+    std::uint32_t host_index = 0;
+    std::string_view name;
+};
+
+/// Appends `t` to the encoded list `list[0, used)`; returns the list's new size, or nullopt (nothing
+/// written) when it does not fit in `list` or `t` is invalid.
+[[nodiscard]] std::optional<std::size_t> append_teaching(std::span<std::byte> list, std::size_t used,
+                                                         const pulse_teaching& t) noexcept;
+/// The first entry of the encoded list `list`, which then starts at the next one; nullopt at the end of the
+/// list or at an invalid entry (parse_pulse_request accepts only lists without one).
+[[nodiscard]] std::optional<pulse_teaching> next_teaching(std::span<const std::byte>& list) noexcept;
+/// The index `request` teaches the host `name`: `host_index` when it is not 0 and `target` is empty or
+/// `name`, else the one listed for `name`; nullopt when it teaches `name` nothing (a host keeps what it knew).
+[[nodiscard]] std::optional<std::uint32_t> taught_index(const pulse_request& request,
+                                                        std::string_view name) noexcept;
 
 /// Host -> controller, answers one pulse request.
 struct pulse_response {
@@ -256,7 +282,7 @@ inline constexpr std::uint32_t cluster_network = 0x2;     ///< the host heartbea
 inline constexpr std::uint32_t stalled = 0x10000;         ///< a monitored process is stalled
 }  // namespace pulse_flags
 
-/// Writes the fixed payload into `out` (at least pulse_request_size bytes); returns its size.
+/// Writes the payload into `out` (at least pulse_request_size bytes, plus the teachings); returns its size.
 [[nodiscard]] tl::expected<std::size_t, encode_error> encode_payload(const pulse_request& p,
                                                                      std::span<std::byte> out);
 [[nodiscard]] tl::expected<std::size_t, encode_error> encode_payload(const pulse_response& p,

@@ -239,8 +239,8 @@ std::optional<reply> fleet::answer(std::size_t index, network_id n, const checke
         return std::nullopt;
     }
     guard.accept(r.message);
-    if (r.request.target.empty() || r.request.target == h.name) {
-        h.taught[at(n)] = r.request.host_index;
+    if (const auto taught = net::taught_index(r.request, h.name)) {
+        h.taught[at(n)] = *taught;
     }
     if (h.faults.drop_percent != 0 &&
         std::uniform_int_distribution<std::uint32_t>{0, 99}(rng_) < h.faults.drop_percent) {

@@ -35,7 +35,7 @@ public:
 
     std::vector<std::byte> request(std::uint64_t period, std::uint32_t index, std::string_view target = {}) {
         std::array<std::byte, net::pulse_request_size> payload{};
-        BOOST_REQUIRE(net::encode_payload(net::pulse_request{period, 0x5eed, index, target}, payload));
+        BOOST_REQUIRE(net::encode_payload(net::pulse_request{period, 0x5eed, index, target, {}}, payload));
         std::vector<std::byte> out(net::max_datagram_size);
         const net::message_header h{net::message_type::pulse_request, "controller-0",
                                     net::parse_boot_id("controller-boot"), 1'600'000'000, ++sequence_};

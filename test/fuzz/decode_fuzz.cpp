@@ -75,13 +75,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     }
 
-    // A pulse payload that decodes encodes again to the same bytes: every field (nonce included) is kept.
-    std::vector<std::byte> fixed(net::pulse_request_size);
+    // A pulse payload that decodes encodes again to the same bytes: every field (nonce and teachings
+    // included) is kept, and every teaching of the list reads back.
+    std::vector<std::byte> fixed(net::max_payload_size);
     if (m->type == net::message_type::pulse_request) {
         const auto r = net::parse_pulse_request(m->payload);
         const auto n = r ? net::encode_payload(*r, fixed) : tl::expected<std::size_t, net::encode_error>{};
         if (!r || !n || *n != m->payload.size() || std::memcmp(fixed.data(), m->payload.data(), *n) != 0) {
             std::abort();
+        }
+        auto list = r->teachings;
+        while (const auto t = net::next_teaching(list)) {
+            if (!net::taught_index(*r, t->name)) {
+                std::abort();  // a listed name is always taught an index
+            }
+        }
+        if (!list.empty()) {
+            std::abort();  // parse accepted a list that does not read to its end
         }
     }
     if (m->type == net::message_type::pulse_response) {

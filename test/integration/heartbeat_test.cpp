@@ -54,7 +54,7 @@ struct controller {
 
     std::vector<std::byte> pulse(std::uint64_t period, std::uint32_t index) {
         std::array<std::byte, net::pulse_request_size> payload{};
-        const auto size = net::encode_payload(net::pulse_request{period, 0x5eed, index, ""}, payload);
+        const auto size = net::encode_payload(net::pulse_request{period, 0x5eed, index, "", {}}, payload);
         BOOST_REQUIRE(size.has_value());
         std::vector<std::byte> out(net::max_datagram_size);
         const net::message_header header{net::message_type::pulse_request, "controller-0",

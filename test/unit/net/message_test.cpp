@@ -45,7 +45,8 @@ bytes encode(net::codec& c, const net::message_header& h, const bytes& payload =
 bytes pulse_request_payload(std::uint64_t period, std::uint32_t index, std::string_view target = "",
                             std::uint64_t nonce = 0x1122334455667788ULL) {
     bytes p(net::pulse_request_size);
-    BOOST_TEST_REQUIRE(net::encode_payload(net::pulse_request{period, nonce, index, target}, p).has_value());
+    BOOST_TEST_REQUIRE(
+        net::encode_payload(net::pulse_request{period, nonce, index, target, {}}, p).has_value());
     return p;
 }
 
@@ -509,7 +510,71 @@ BOOST_AUTO_TEST_CASE(pulse_payloads_of_the_wrong_size_or_with_a_bad_target_are_m
     req[20 + 20] = std::byte{'z'};  // not NUL-padded
     BOOST_TEST(!net::parse_pulse_request(req).has_value());
     bytes out(net::pulse_request_size);
-    BOOST_TEST(!net::encode_payload(net::pulse_request{1, 0, 2, "bad name"}, out).has_value());
+    BOOST_TEST(!net::encode_payload(net::pulse_request{1, 0, 2, "bad name", {}}, out).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_pulse_request_carries_a_list_of_teachings_after_its_fixed_part) {
+    std::array<std::byte, net::max_teachings_size> list{};
+    std::size_t used = 0;
+    for (const auto& t : {net::pulse_teaching{7, "worker-7"}, net::pulse_teaching{0x01020304, "s"}}) {
+        const auto next = net::append_teaching(list, used, t);
+        BOOST_TEST_REQUIRE(next.has_value());
+        used = *next;
+    }
+    BOOST_TEST(used == (5U + 8U) + (5U + 1U));
+    bytes p(net::max_payload_size);
+    const auto n =
+        net::encode_payload(net::pulse_request{3, 4, 5, "worker-5", std::span{list}.first(used)}, p);
+    BOOST_TEST_REQUIRE(n.has_value());
+    BOOST_TEST(*n == net::pulse_request_size + used);
+    p.resize(*n);
+    // index (big-endian), name length, name: right after the 84 fixed bytes
+    BOOST_TEST(std::to_integer<int>(p[84 + 3]) == 7);
+    BOOST_TEST(std::to_integer<int>(p[84 + 4]) == 8);
+    BOOST_TEST(std::to_integer<char>(p[84 + 5]) == 'w');
+    BOOST_TEST(std::to_integer<int>(p[84 + 13]) == 0x01);
+    const auto r = net::parse_pulse_request(p);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->teachings.size() == used);
+    BOOST_TEST(net::taught_index(*r, "worker-5").value_or(0) == 5U);
+    BOOST_TEST(net::taught_index(*r, "worker-7").value_or(0) == 7U);
+    BOOST_TEST(net::taught_index(*r, "s").value_or(0) == 0x01020304U);
+    BOOST_TEST(!net::taught_index(*r, "worker-8").has_value());
+    // A request that teaches no one (index 0, no target, no list) teaches the receiver nothing either.
+    const auto none = net::parse_pulse_request(pulse_request_payload(9, 0));
+    BOOST_TEST_REQUIRE(none.has_value());
+    BOOST_TEST(!net::taught_index(*none, "worker-5").has_value());
+    const auto unicast = net::parse_pulse_request(pulse_request_payload(9, 12));
+    BOOST_TEST(net::taught_index(*unicast, "worker-5").value_or(0) == 12U);
+}
+
+BOOST_AUTO_TEST_CASE(a_teaching_that_does_not_fit_or_is_invalid_is_refused_and_a_bad_list_is_malformed) {
+    std::array<std::byte, 20> small{};
+    BOOST_TEST(net::append_teaching(small, 0, {1, "worker-0"}).value_or(0) == 13U);
+    BOOST_TEST(!net::append_teaching(small, 13, {2, "worker-1"}).has_value());  // 13 + 13 > 20
+    BOOST_TEST(!net::append_teaching(small, 0, {0, "worker-0"}).has_value());   // index 0 means none
+    BOOST_TEST(!net::append_teaching(small, 0, {1, ""}).has_value());
+    BOOST_TEST(!net::append_teaching(small, 0, {1, "bad name"}).has_value());
+
+    const auto with = [](std::initializer_list<int> tail) {
+        auto p = pulse_request_payload(1, 2, "worker-3");
+        for (const int b : tail) {
+            p.push_back(static_cast<std::byte>(b));
+        }
+        return p;
+    };
+    BOOST_TEST(net::parse_pulse_request(with({0, 0, 0, 1, 1, 'a'})).has_value());
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 1})).has_value());             // cut in the entry
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 1, 2, 'a'})).has_value());     // name cut short
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 0, 1, 'a'})).has_value());     // index 0
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 1, 0})).has_value());          // empty name
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 1, 1, ' '})).has_value());     // not a host name
+    BOOST_TEST(!net::parse_pulse_request(with({0, 0, 0, 1, 1, 'a', 0})).has_value());  // trailing byte
+    // Encoding checks the list the same way.
+    const std::array bad{std::byte{0}, std::byte{0}, std::byte{0},
+                         std::byte{0}, std::byte{1}, std::byte{'a'}};
+    bytes out(net::max_payload_size);
+    BOOST_TEST(!net::encode_payload(net::pulse_request{1, 0, 2, "", bad}, out).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(pulse_payloads_are_big_endian_at_the_documented_offsets) {
