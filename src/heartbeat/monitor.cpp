@@ -1,5 +1,7 @@
 #include "heartbeat/monitor.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -78,10 +80,7 @@ bool monitor::remove_host(std::string_view name) {
     }
     const auto slot = it->second;
     ledger_.remove_host(slot);
-    for (auto& guard : guards_) {
-        guard.forget(name);
-    }
-    hosts_[slot] = host_entry{};
+    hosts_[slot] = host_entry{};  // its replay states and teaching with it
     by_name_.erase(it);
     rebuild_targets();
     return true;
@@ -111,7 +110,7 @@ std::uint64_t monitor::begin_period(time_point now) {
 }
 
 std::span<const std::byte> monitor::request(const net::pulse_request& r, std::span<std::byte> out) {
-    std::array<std::byte, net::pulse_request_size> payload{};
+    std::array<std::byte, net::max_payload_size> payload{};
     const auto size = net::encode_payload(r, payload);
     if (!size) {
         throw std::logic_error{
@@ -123,27 +122,75 @@ std::span<const std::byte> monitor::request(const net::pulse_request& r, std::sp
 
 std::span<const std::byte> monitor::unicast_request(network net, std::uint32_t slot,
                                                     std::span<std::byte> out) {
-    auto datagram = request({period_, nonce_, slot + 1, {}}, out);
+    auto datagram = request({period_, nonce_, slot + 1, {}, {}}, out);
     ++counters_[index(net)].requests_sent;
     return datagram;
 }
 
+std::optional<std::uint32_t> monitor::next_to_teach(network net) {
+    auto& queue = teach_[index(net)];
+    while (!queue.empty()) {
+        const auto slot = queue.back();
+        // An entry whose host left (or left and came back) since it was queued is dropped.
+        if (hosts_[slot].in_use && hosts_[slot].replies[index(net)].teach_queued) {
+            return slot;
+        }
+        queue.pop_back();
+    }
+    return std::nullopt;
+}
+
+void monitor::taught(network net) {
+    auto& queue = teach_[index(net)];
+    auto& r = hosts_[queue.back()].replies[index(net)];
+    queue.pop_back();
+    r.teach_queued = false;
+    r.taught_in = period_;
+    if (r.teach_attempts < std::numeric_limits<std::uint8_t>::max()) {
+        ++r.teach_attempts;
+    }
+}
+
 std::span<const std::byte> monitor::multicast_request(network net, std::span<std::byte> out) {
-    net::pulse_request r{period_, nonce_, 0, {}};
-    // Teach one host per period; skip entries whose host left since it was queued.
-    while (!teach_.empty()) {
-        const auto slot = teach_.back();
-        teach_.pop_back();
-        if (slot < hosts_.size() && hosts_[slot].in_use && hosts_[slot].teach_queued) {
-            hosts_[slot].teach_queued = false;
-            r.host_index = slot + 1;
-            r.target = hosts_[slot].name;
+    net::pulse_request r{period_, nonce_, 0, {}, {}};
+    if (const auto slot = next_to_teach(net)) {
+        r.host_index = *slot + 1;
+        r.target = hosts_[*slot].name;
+        taught(net);
+    }
+    // Then as many more as the datagram holds (about 80 names of ten characters).
+    std::size_t used = 0;
+    while (const auto slot = next_to_teach(net)) {
+        const auto next = net::append_teaching(teachings_, used, {*slot + 1, hosts_[*slot].name});
+        if (!next) {
             break;
         }
+        used = *next;
+        taught(net);
     }
+    r.teachings = std::span{teachings_}.first(used);
     auto datagram = request(r, out);
     ++counters_[index(net)].requests_sent;
     return datagram;
+}
+
+void monitor::echoed_index(std::uint32_t slot, network net, std::uint32_t echoed, std::uint64_t period) {
+    auto& r = hosts_[slot].replies[index(net)];
+    if (echoed == slot + 1) {
+        r.teach_attempts = 0;
+        return;
+    }
+    // A reply to a request sent before the host was taught cannot know yet; after that, wait 1, 2, 4 ... 64
+    // periods between attempts, for a host that the unicast requests do not reach.
+    if (r.teach_queued) {
+        return;
+    }
+    if (r.teach_attempts != 0 &&
+        period < r.taught_in + (std::uint64_t{1} << std::min(r.teach_attempts - 1, 6))) {
+        return;
+    }
+    r.teach_queued = true;
+    teach_[index(net)].push_back(slot);
 }
 
 std::optional<std::uint32_t> monitor::slot_of(std::string_view sender, std::uint32_t echoed) const {
@@ -180,22 +227,19 @@ void monitor::on_datagram(network net, std::span<const std::byte> data) {
         c.rejected.add(net::reject_reason::unknown_sender);
         return;
     }
-    auto& guard = guards_[index(net)];
-    if (guard.check(*message, c.rejected)) {
+    auto& replay = hosts_[*slot].replies[index(net)].replay;
+    if (const auto rejected = replay.check(*message)) {
+        c.rejected.add(*rejected);
         return;
     }
-    // Fresh to this run's replay table, which starts empty: only the nonce tells an answer to an earlier run.
+    // Fresh to this run's replay state, which starts empty: only the nonce tells an answer to an earlier run.
     if (response->nonce != nonce_) {
         c.rejected.add(net::reject_reason::wrong_nonce);
         return;
     }
-    guard.accept(*message);
+    replay.accept(*message);
     ++c.replies;
-    auto& host = hosts_[*slot];
-    if (response->host_index != *slot + 1 && !host.teach_queued) {
-        host.teach_queued = true;
-        teach_.push_back(*slot);
-    }
+    echoed_index(*slot, net, response->host_index, response->period);
     ledger_.on_response(*slot, net, response->period);
 }
 

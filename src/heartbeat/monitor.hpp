@@ -56,15 +56,21 @@ struct host_event {
 /// Per period: `begin_period`, then one request per network (`multicast_request`, or `unicast_request` per
 /// host), replies through `on_datagram`, and `end_period`. A reply is matched to its host in O(1): the
 /// request teaches each host its slot number (`host_index` = slot + 1), which the host echoes; the echoed
-/// slot is used only if it belongs to the authenticated sender, else the sender's name is looked up (a hash
-/// lookup, also O(1)). In multicast mode one request reaches every host, so it teaches one host per period:
-/// a host whose reply carried a wrong index is queued to be taught.
+/// slot is used only if it belongs to the authenticated sender (its name is compared), else the sender's
+/// name is looked up in a hash table. Everything a reply is checked against lives in the slot: the replay
+/// state of each network and whether the host knows its index, so a taught host's reply costs one MAC, a
+/// name comparison and no lookup or allocation.
+///
+/// In multicast mode one request reaches every host and teaches as many as it holds (its `target` and a
+/// list of names, about 80 per datagram). A host whose reply carried a wrong index is queued per network
+/// and taught by the next request: 1000 hosts learn their index in 13 periods. A host that still echoes a
+/// wrong index is taught again after 1, 2, 4 ... 64 periods (a request can be lost).
 ///
 /// Every datagram is decoded and authenticated (net::codec), must echo this monitor's nonce (a random
-/// number chosen for this run: the replay tables are in memory and the period numbers start again at 1
+/// number chosen for this run: the replay states are in memory and the period numbers start again at 1
 /// after a restart, so a reply captured from an earlier run would otherwise count), must come from a
-/// monitored host, and passes a per-network replay guard before it counts; everything else is counted by
-/// reason (`wrong_nonce` for the nonce) and changes nothing.
+/// monitored host, and passes its slot's replay check (net::replay_state) before it counts; everything else
+/// is counted by reason (`wrong_nonce` for the nonce) and changes nothing.
 ///
 /// Not thread-safe: one event loop thread.
 class monitor {
@@ -94,7 +100,8 @@ public:
     /// The unicast request of this period for `slot` on `net`, encoded in `out` (net::max_datagram_size).
     [[nodiscard]] std::span<const std::byte> unicast_request(network net, std::uint32_t slot,
                                                              std::span<std::byte> out);
-    /// The multicast request of this period on `net`, teaching one host its index if one needs it.
+    /// The multicast request of this period on `net`, teaching the hosts that need it their index (as many
+    /// as one datagram holds).
     [[nodiscard]] std::span<const std::byte> multicast_request(network net, std::span<std::byte> out);
     /// Every request of this period has left, at `now` (a slow send phase shortens the hosts' window).
     void requests_sent(time_point now) { ledger_.requests_sent(now); }
@@ -136,16 +143,28 @@ public:
     [[nodiscard]] std::uint32_t period_factor() const { return period_factor_; }
 
 private:
+    /// What a host's replies on one network are checked against.
+    struct reply_state {
+        net::replay_state replay;
+        std::uint64_t taught_in = 0;      ///< the period of the last request that taught the index (0: none)
+        std::uint8_t teach_attempts = 0;  ///< requests that taught it since it last echoed the right index
+        bool teach_queued = false;
+    };
     struct host_entry {
         std::string name;
         role personality = role::worker;
         std::array<std::string, network_count> address_text;
         std::array<asio::ip::address, network_count> address;
+        std::array<reply_state, network_count> replies;
         bool in_use = false;
-        bool teach_queued = false;
     };
 
     [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view sender, std::uint32_t echoed) const;
+    void echoed_index(std::uint32_t slot, network net, std::uint32_t echoed, std::uint64_t period);
+    /// The next slot queued on `net` to be taught (stale entries dropped), left in the queue.
+    [[nodiscard]] std::optional<std::uint32_t> next_to_teach(network net);
+    /// The request of this period teaches the slot next_to_teach returned: out of the queue.
+    void taught(network net);
     [[nodiscard]] std::span<const std::byte> request(const net::pulse_request& r, std::span<std::byte> out);
     void rebuild_targets();
     void log_drops(time_point now);
@@ -164,10 +183,10 @@ private:
     };
     std::unordered_map<std::string, std::uint32_t, name_hash, std::equal_to<>> by_name_;
     std::array<std::vector<std::uint32_t>, network_count> targets_;
-    std::array<net::replay_guard, network_count> guards_;
     std::array<network_counters, network_count> counters_;
-    std::vector<std::uint32_t> teach_;  // slots whose echoed index was wrong, taught one per period
-    std::vector<hb_event> events_;      // reused every period
+    std::array<std::vector<std::uint32_t>, network_count> teach_;  // slots whose echoed index was wrong
+    std::array<std::byte, net::max_teachings_size> teachings_{};   // a multicast request's teachings
+    std::vector<hb_event> events_;                                 // reused every period
     // The period's events as handed to the listener, with copies of the hosts' names; reused every period.
     std::vector<std::string> event_hosts_;
     std::vector<host_event> batch_;

@@ -146,6 +146,10 @@ receive_block& receive_buffers() {
 
 std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit,
                       std::error_code* error) {
+    return drain_udp(socket.native_handle(), sink, limit, error);
+}
+
+std::size_t drain_udp(int fd, const datagram_sink& sink, std::size_t limit, std::error_code* error) {
     auto& b = receive_buffers();
     asio::ip::udp::endpoint peer;
     std::size_t n = 0;
@@ -159,8 +163,7 @@ std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, 
             b.headers[i].msg_hdr.msg_iov = &b.vectors[i];
             b.headers[i].msg_hdr.msg_iovlen = 1;
         }
-        const int got = ::recvmmsg(socket.native_handle(), b.headers.data(), static_cast<unsigned>(want),
-                                   MSG_DONTWAIT, nullptr);
+        const int got = ::recvmmsg(fd, b.headers.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
         if (got < 0) {
             if (errno == ECONNREFUSED || errno == EINTR) {
                 continue;  // a refusal left over from an earlier send, consumed by this call
@@ -186,6 +189,10 @@ std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, 
 }
 
 batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_datagram> batch) {
+    return send_batch(socket.native_handle(), batch);
+}
+
+batch_result send_batch(int fd, std::span<const outgoing_datagram> batch) {
     constexpr std::size_t chunk = 64;
     std::array<mmsghdr, chunk> headers{};
     std::array<iovec, chunk> vectors{};
@@ -202,8 +209,7 @@ batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_
             headers[i].msg_hdr.msg_iov = &vectors[i];
             headers[i].msg_hdr.msg_iovlen = 1;
         }
-        const int sent =
-            ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+        const int sent = ::sendmmsg(fd, headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
         if (sent > 0) {
             result.sent += static_cast<std::size_t>(sent);
             next += static_cast<std::size_t>(sent);

@@ -49,6 +49,8 @@ asio::awaitable<std::error_code> serve_udp(asio::ip::udp::socket& socket, datagr
 /// is stored in `*error` when given.
 std::size_t drain_udp(asio::ip::udp::socket& socket, const datagram_sink& sink, std::size_t limit,
                       std::error_code* error = nullptr);
+/// The same on a socket's descriptor (one the event loop does not watch).
+std::size_t drain_udp(int fd, const datagram_sink& sink, std::size_t limit, std::error_code* error = nullptr);
 
 /// One datagram to send.
 struct outgoing_datagram {
@@ -67,6 +69,8 @@ struct batch_result {
 /// (sendmmsg). A datagram the kernel refuses (unreachable, network down) is skipped; when the socket's
 /// buffer is full (would block) the rest of the batch is refused too: it would be late anyway.
 batch_result send_batch(asio::ip::udp::socket& socket, std::span<const outgoing_datagram> batch);
+/// The same on a socket's descriptor.
+batch_result send_batch(int fd, std::span<const outgoing_datagram> batch);
 
 /// Asks for a receive buffer of `bytes`: SO_RCVBUFFORCE where permitted (CAP_NET_ADMIN), else SO_RCVBUF,
 /// which the kernel caps at net.core.rmem_max. Returns the size the kernel granted (it doubles the request

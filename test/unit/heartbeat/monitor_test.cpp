@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/use_future.hpp>
+#include <fmt/format.h>
 
 using namespace std::chrono_literals;
 using mtce::heartbeat::hb_event;
@@ -269,6 +271,112 @@ BOOST_AUTO_TEST_CASE(a_reply_echoing_another_hosts_index_is_matched_by_name_and_
     const auto next = f.decode_request(f.m->multicast_request(network::mgmt, f.out));
     BOOST_TEST(next.target.empty());
     BOOST_TEST(next.host_index == 0U);
+}
+
+/// What a multicast request teaches: name -> index, from its target and its list.
+std::map<std::string, std::uint32_t> taught_by(const mtce::net::pulse_request& r) {
+    std::map<std::string, std::uint32_t> out;
+    if (r.host_index != 0) {
+        out.emplace(std::string{r.target}, r.host_index);
+    }
+    auto list = r.teachings;
+    while (const auto t = mtce::net::next_teaching(list)) {
+        out.emplace(std::string{t->name}, t->host_index);
+    }
+    BOOST_TEST(list.empty());
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(a_multicast_request_teaches_as_many_hosts_as_one_datagram_holds) {
+    fixture f;
+    std::vector<fake_host> hosts;
+    std::map<std::string, std::uint32_t> slots;
+    for (int i = 0; i < 200; ++i) {
+        const auto name = fmt::format("worker-{:03}", i);
+        slots[name] = f.add(name, fmt::format("10.0.{}.{}", i / 250, i % 250 + 1));
+        hosts.emplace_back(name);
+    }
+    // Nobody knows its index yet: every reply echoes 0, and each is found by name.
+    f.period([&](std::uint64_t p) {
+        for (auto& h : hosts) {
+            f.m->on_datagram(network::mgmt, h.reply(p, 0));
+        }
+    });
+    BOOST_TEST(f.accepted() == 200U);
+    std::map<std::string, std::uint32_t> taught;
+    std::vector<std::size_t> per_request;
+    for (int i = 0; i < 4; ++i) {
+        f.m->begin_period(f.t);
+        const auto r = f.decode_request(f.m->multicast_request(network::mgmt, f.out));
+        const auto batch = taught_by(r);
+        per_request.push_back(batch.size());
+        for (const auto& [name, index] : batch) {
+            BOOST_TEST(index == slots.at(name) + 1, name);
+            BOOST_TEST(taught.emplace(name, index).second, name << " taught twice");
+        }
+        // Not taught on the cluster network: the queues are per network.
+        BOOST_TEST(taught_by(f.decode_request(f.m->multicast_request(network::cluster, f.out))).empty());
+        f.t += 100ms;
+        f.m->end_period(f.t);
+    }
+    // 200 names of 10 characters at 15 bytes each: 78 in the list plus the target per datagram.
+    BOOST_TEST(per_request == (std::vector<std::size_t>{79, 79, 42, 0}));
+    BOOST_TEST(taught.size() == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_that_keeps_echoing_a_wrong_index_is_taught_again_after_1_2_4_periods) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10");
+    fake_host h{"worker-0"};
+    std::vector<std::uint64_t> teaching_periods;
+    for (int i = 0; i < 12; ++i) {
+        f.m->begin_period(f.t);
+        const auto r = f.decode_request(f.m->multicast_request(network::mgmt, f.out));
+        if (!taught_by(r).empty()) {
+            BOOST_TEST(r.target == "worker-0");
+            BOOST_TEST(r.host_index == slot + 1);
+            teaching_periods.push_back(f.m->period());
+        }
+        f.m->on_datagram(network::mgmt, h.reply(f.m->period(), 0));  // the teaching never arrives
+        f.t += 100ms;
+        f.m->end_period(f.t);
+    }
+    // Queued by the reply of period 1; then the reply to the teaching period itself does not count, and the
+    // waits double.
+    BOOST_TEST(teaching_periods == (std::vector<std::uint64_t>{2, 4, 7, 12}));
+    // Once it echoes the right index, nothing more is taught, and the count starts afresh.
+    f.m->begin_period(f.t);
+    (void)f.m->multicast_request(network::mgmt, f.out);
+    f.m->on_datagram(network::mgmt, h.reply(f.m->period(), slot + 1));
+    f.t += 100ms;
+    f.m->end_period(f.t);
+    f.m->begin_period(f.t);
+    BOOST_TEST(taught_by(f.decode_request(f.m->multicast_request(network::mgmt, f.out))).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_replay_is_judged_per_host_and_network_and_a_returning_name_starts_afresh) {
+    fixture f;
+    const auto slot = f.add("worker-0", "10.0.0.10", "10.1.0.10");
+    fake_host h{"worker-0"};
+    std::vector<std::byte> mgmt_reply;
+    f.period([&](std::uint64_t p) {
+        const auto d = h.reply(p, slot + 1);
+        mgmt_reply.assign(d.begin(), d.end());
+        // A host has one sequence for both networks: the later one arrives first on cluster, and the earlier
+        // one is still fresh on mgmt.
+        f.m->on_datagram(network::cluster, h.reply(p, slot + 1));
+        f.m->on_datagram(network::mgmt, mgmt_reply);
+    });
+    BOOST_TEST(f.accepted() == 2U);
+    f.period([&](std::uint64_t) { f.m->on_datagram(network::mgmt, mgmt_reply); });
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::replay) == 1U);
+    // Removed and added again (reinstalled): what was known of the old one is gone.
+    BOOST_TEST(f.m->remove_host("worker-0"));
+    const auto again = f.add("worker-0", "10.0.0.10");
+    BOOST_TEST(again == slot);
+    f.period([&](std::uint64_t) { f.m->on_datagram(network::mgmt, mgmt_reply); });
+    BOOST_TEST(f.m->counters(network::mgmt).rejected.count(reject_reason::replay) == 1U);
+    BOOST_TEST(f.m->ledger().responses().wrong_period == 1U);  // fresh, but for an earlier period
 }
 
 BOOST_AUTO_TEST_CASE(a_reply_for_an_earlier_period_is_a_miss) {
