@@ -193,13 +193,15 @@ set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build/" "/\\\\.cache/")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Shared libraries (libssl3, libsystemd0, libsqlite3-0, ...) come from dpkg-shlibdeps here and from RPM's
-# automatic requirements below, computed from what the binary links; the lists name only the programs it runs.
+# Shared libraries (libssl3, libsystemd0, ...) come from dpkg-shlibdeps here and from RPM's automatic
+# requirements below, computed from what the binary links; the lists name only the programs it runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # systemctl and systemd-tmpfiles in the maintainer scripts; libcurl4 for Redfish, which loads libcurl.so.4 with
-# dlopen() (src/bmc/curl.cpp), out of dpkg-shlibdeps' sight; adduser creates the daemon's user in postinst;
-# polkitd authorizes that user's requests to systemd (scripts, reboot): without it no script can run.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, libcurl4, adduser, polkitd")
+# dlopen() (src/bmc/curl.cpp), and libsqlite3-0 for the controller's inventory, which loads libsqlite3.so.0
+# the same way (src/fleet/sqlite_loader.cpp), both out of dpkg-shlibdeps' sight; adduser creates the daemon's
+# user in postinst; polkitd authorizes that user's requests to systemd (scripts, reboot): without it no script
+# can run.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, libcurl4, libsqlite3-0, adduser, polkitd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ipmitool")    # BMC control of IPMI hosts
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "smartmontools") # SMART health in the storage-disks self-test
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
@@ -214,13 +216,16 @@ set(CPACK_RPM_PACKAGE_GROUP "Applications/System")
 set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_PACKAGE_RELOCATABLE OFF)   # /etc/mtce and the unit path are fixed (RPM "Prefix:")
 set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
-# libcurl by its soname, which every RPM distribution's libcurl package provides (the package is libcurl on
-# Fedora and RHEL, libcurl4 on openSUSE); RPM's automatic requirements cannot see a dlopen()ed library.
+# libcurl and SQLite by their sonames, which every RPM distribution's packages provide (libcurl and sqlite-libs
+# on Fedora and RHEL, libcurl4 and libsqlite3-0 on openSUSE); RPM's automatic requirements cannot see a
+# dlopen()ed library.
 # useradd/groupadd create the daemon's user in %post; polkit authorizes its requests to systemd.
 if(CMAKE_SIZEOF_VOID_P EQUAL 8)
-  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4()(64bit), polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
+  set(CPACK_RPM_PACKAGE_REQUIRES
+      "systemd, libcurl.so.4()(64bit), libsqlite3.so.0()(64bit), polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
 else()
-  set(CPACK_RPM_PACKAGE_REQUIRES "systemd, libcurl.so.4, polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
+  set(CPACK_RPM_PACKAGE_REQUIRES
+      "systemd, libcurl.so.4, libsqlite3.so.0, polkit, /usr/sbin/useradd, /usr/sbin/groupadd")
 endif()
 set(CPACK_RPM_PACKAGE_SUGGESTS "ipmitool, smartmontools")
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE "${_mtce_pkg}/rpm/post")

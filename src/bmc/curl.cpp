@@ -5,6 +5,8 @@
 #include <mutex>
 #include <optional>
 
+#include "core/dl.hpp"
+
 namespace mtce::bmc::curl {
 
 namespace {
@@ -13,52 +15,33 @@ std::string failure(const std::string& why) {
     return "Redfish needs libcurl (Debian package libcurl4): " + why;
 }
 
-std::string last_dlerror() {
-    const char* e = ::dlerror();
-    return e != nullptr ? e : "unknown dynamic loader error";
-}
-
-/// Resolves `name` into `fn`; false (with the loader's reason in `why`) if the library lacks it.
-template <class Fn>
-bool resolve(void* lib, const char* name, Fn& fn, std::string& why) {
-    (void)::dlerror();
-    void* sym = ::dlsym(lib, name);
-    if (sym == nullptr) {
-        why = last_dlerror();
-        return false;
-    }
-    // POSIX guarantees that a data pointer from dlsym converts to the function's pointer type.
-    fn = reinterpret_cast<Fn>(sym);
-    return true;
-}
-
 }  // namespace
 
 tl::expected<api, std::string> open(const char* soname) {
     // RTLD_LOCAL: libcurl's symbols stay out of the global namespace; nothing else in mtce looks them up.
     void* lib = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (lib == nullptr) {
-        return tl::unexpected{failure(last_dlerror())};
+        return tl::unexpected{failure(dl::last_error())};
     }
     api a{};
     std::string why;
-    const bool ok = resolve(lib, "curl_global_init", a.global_init, why) &&
-                    resolve(lib, "curl_easy_init", a.easy_init, why) &&
-                    resolve(lib, "curl_easy_cleanup", a.easy_cleanup, why) &&
-                    resolve(lib, "curl_easy_setopt", a.easy_setopt, why) &&
-                    resolve(lib, "curl_easy_getinfo", a.easy_getinfo, why) &&
-                    resolve(lib, "curl_easy_strerror", a.easy_strerror, why) &&
-                    resolve(lib, "curl_multi_init", a.multi_init, why) &&
-                    resolve(lib, "curl_multi_cleanup", a.multi_cleanup, why) &&
-                    resolve(lib, "curl_multi_setopt", a.multi_setopt, why) &&
-                    resolve(lib, "curl_multi_add_handle", a.multi_add_handle, why) &&
-                    resolve(lib, "curl_multi_remove_handle", a.multi_remove_handle, why) &&
-                    resolve(lib, "curl_multi_socket_action", a.multi_socket_action, why) &&
-                    resolve(lib, "curl_multi_info_read", a.multi_info_read, why) &&
-                    resolve(lib, "curl_multi_strerror", a.multi_strerror, why) &&
-                    resolve(lib, "curl_slist_append", a.slist_append, why) &&
-                    resolve(lib, "curl_slist_free_all", a.slist_free_all, why) &&
-                    resolve(lib, "curl_version_info", a.version_info, why);
+    const bool ok = dl::resolve(lib, "curl_global_init", a.global_init, why) &&
+                    dl::resolve(lib, "curl_easy_init", a.easy_init, why) &&
+                    dl::resolve(lib, "curl_easy_cleanup", a.easy_cleanup, why) &&
+                    dl::resolve(lib, "curl_easy_setopt", a.easy_setopt, why) &&
+                    dl::resolve(lib, "curl_easy_getinfo", a.easy_getinfo, why) &&
+                    dl::resolve(lib, "curl_easy_strerror", a.easy_strerror, why) &&
+                    dl::resolve(lib, "curl_multi_init", a.multi_init, why) &&
+                    dl::resolve(lib, "curl_multi_cleanup", a.multi_cleanup, why) &&
+                    dl::resolve(lib, "curl_multi_setopt", a.multi_setopt, why) &&
+                    dl::resolve(lib, "curl_multi_add_handle", a.multi_add_handle, why) &&
+                    dl::resolve(lib, "curl_multi_remove_handle", a.multi_remove_handle, why) &&
+                    dl::resolve(lib, "curl_multi_socket_action", a.multi_socket_action, why) &&
+                    dl::resolve(lib, "curl_multi_info_read", a.multi_info_read, why) &&
+                    dl::resolve(lib, "curl_multi_strerror", a.multi_strerror, why) &&
+                    dl::resolve(lib, "curl_slist_append", a.slist_append, why) &&
+                    dl::resolve(lib, "curl_slist_free_all", a.slist_free_all, why) &&
+                    dl::resolve(lib, "curl_version_info", a.version_info, why);
     if (!ok) {
         (void)::dlclose(lib);
         return tl::unexpected{failure(why)};

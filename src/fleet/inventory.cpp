@@ -19,6 +19,7 @@
 
 #include "core/files.hpp"
 #include "fleet/bmc_secret.hpp"
+#include "fleet/sqlite_loader.hpp"
 
 namespace mtce::fleet {
 
@@ -929,6 +930,14 @@ const std::filesystem::path& inventory::path() const {
 
 tl::expected<inventory, store_error> inventory::open(const std::filesystem::path& state_dir,
                                                      const std::filesystem::path& bmc_key_file) {
+    // SQLite is loaded on first use (fleet/sqlite_loader.hpp). Without it, open() fails here, before it
+    // touches a file, with the loader's error, which names the library and its package; not through
+    // sqlite3_open_v2's SQLITE_CANTOPEN, which this file reports as an I/O error on the database and so
+    // points at the disk.
+    if (auto loaded = sqlite::load(); !loaded) {
+        return tl::make_unexpected(
+            store_error{store_errc::other, {}, fmt::format("cannot open the inventory: {}", loaded.error())});
+    }
     auto im = std::make_unique<impl>();
     im->path = state_dir / "inventory.db";
     im->key_file = bmc_key_file;

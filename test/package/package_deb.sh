@@ -62,6 +62,7 @@ depends=$(field Depends)
 [[ $depends == *libc6* ]] || fail "Depends has no libc6 (dpkg-shlibdeps did not run?): $depends"
 [[ $depends == *systemd* ]] || fail "Depends lacks systemd: $depends"
 [[ $depends == *libcurl4* ]] || fail "Depends lacks libcurl4 (loaded at run time for Redfish): $depends"
+[[ $depends == *libsqlite3-0* ]] || fail "Depends lacks libsqlite3-0 (loaded at run time for the inventory): $depends"
 [[ $depends == *adduser* ]] || fail "Depends lacks adduser (postinst creates the user mtce): $depends"
 [[ $depends == *polkitd* ]] || fail "Depends lacks polkitd (authorizes the daemon's script units): $depends"
 [[ $(field Recommends) == *ipmitool* ]] || fail "Recommends lacks ipmitool: $(field Recommends)"

@@ -65,8 +65,9 @@ note "scriptlets: %post, %preun, %postun present"
 
 requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
 grep -q '^libcurl\.so\.4' <<<"$requires" || fail "the RPM does not require libcurl.so.4 (loaded at run time for Redfish)"
+grep -q '^libsqlite3\.so\.0' <<<"$requires" || fail "the RPM does not require libsqlite3.so.0 (loaded at run time for the inventory)"
 grep -q '^polkit$' <<<"$requires" || fail "the RPM does not require polkit (authorizes the daemon's script units)"
 grep -q '^/usr/sbin/useradd$' <<<"$requires" || fail "the RPM does not require useradd (%post creates the user mtce)"
-note "requires: libcurl.so.4, polkit, useradd"
+note "requires: libcurl.so.4, libsqlite3.so.0, polkit, useradd"
 
 echo "PASS: ${rpm##*/} holds the expected files, %config entries and scriptlets"
