@@ -180,8 +180,8 @@ void monitor::echoed_index(std::uint32_t slot, network net, std::uint32_t echoed
         r.teach_attempts = 0;
         return;
     }
-    // A reply to a request sent before the host was taught cannot know yet; after that, wait 1, 2, 4 ... 64
-    // periods between attempts, for a host that the unicast requests do not reach.
+    // A reply to the request that taught the host, or to an earlier one, cannot know yet; after that, wait
+    // 1, 2, 4 ... 64 periods between attempts (a request can be lost, or a host not understand the list).
     if (r.teach_queued) {
         return;
     }

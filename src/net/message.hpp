@@ -258,7 +258,7 @@ struct pulse_teaching {
 /// list or at an invalid entry (parse_pulse_request accepts only lists without one).
 [[nodiscard]] std::optional<pulse_teaching> next_teaching(std::span<const std::byte>& list) noexcept;
 /// The index `request` teaches the host `name`: `host_index` when it is not 0 and `target` is empty or
-/// `name`, else the one listed for `name`; nullopt when it teaches `name` nothing (a host keeps what it knew).
+/// `name`, else the one listed for `name`; nullopt when it teaches `name` nothing (it keeps its index).
 [[nodiscard]] std::optional<std::uint32_t> taught_index(const pulse_request& request,
                                                         std::string_view name) noexcept;
 
