@@ -161,6 +161,41 @@ struct spawned_child {
     unique_fd err;
 };
 
+/// The program's path, argv and envp for posix_spawn or execve, built from the spec before the child
+/// exists (after a fork only async-signal-safe calls are allowed). Not movable: argv and envp point into it.
+class exec_args {
+public:
+    explicit exec_args(const child_spec& spec) : program_{spec.program.string()} {
+        env_.reserve(spec.env.size());
+        for (const auto& [name, value] : spec.env) {
+            env_.emplace_back(name).append("=").append(value);
+        }
+        argv_.reserve(spec.args.size() + 2);
+        argv_.push_back(program_.data());
+        for (const std::string& arg : spec.args) {
+            argv_.push_back(const_cast<char*>(arg.c_str()));  // neither posix_spawn nor execve writes to them
+        }
+        argv_.push_back(nullptr);
+        envp_.reserve(env_.size() + 1);
+        for (std::string& entry : env_) {
+            envp_.push_back(entry.data());
+        }
+        envp_.push_back(nullptr);
+    }
+    exec_args(const exec_args&) = delete;
+    exec_args& operator=(const exec_args&) = delete;
+
+    [[nodiscard]] const char* program() const { return program_.c_str(); }
+    [[nodiscard]] char* const* argv() const { return argv_.data(); }
+    [[nodiscard]] char* const* envp() const { return envp_.data(); }
+
+private:
+    std::string program_;
+    std::vector<std::string> env_;
+    std::vector<char*> argv_;
+    std::vector<char*> envp_;
+};
+
 std::string start_error(const child_spec& spec, const std::string& reason) {
     return "could not start '" + spec.program.string() + "': " + reason;
 }
@@ -235,30 +270,12 @@ std::string spawn(const child_spec& spec, spawned_child& child) {
         return start_error(spec, "posix_spawn setup: " + errno_text(rc));
     }
 
-    std::string program = spec.program.string();
-    std::vector<std::string> env;
-    env.reserve(spec.env.size());
-    for (const auto& [name, value] : spec.env) {
-        env.emplace_back(name).append("=").append(value);
-    }
-    std::vector<char*> argv;
-    argv.reserve(spec.args.size() + 2);
-    argv.push_back(program.data());
-    for (const std::string& arg : spec.args) {
-        argv.push_back(const_cast<char*>(arg.c_str()));  // posix_spawn does not write to them
-    }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    envp.reserve(env.size() + 1);
-    for (std::string& entry : env) {
-        envp.push_back(entry.data());
-    }
-    envp.push_back(nullptr);
+    const exec_args args{spec};
 
     // glibc spawns with CLONE_VFORK, so a failed chdir or exec comes back here as the return value (and glibc
     // has reaped the failed child already).
     pid_t pid = -1;
-    rc = ::posix_spawn(&pid, program.c_str(), actions.get(), attr.get(), argv.data(), envp.data());
+    rc = ::posix_spawn(&pid, args.program(), actions.get(), attr.get(), args.argv(), args.envp());
     if (rc != 0) {
         return explain_spawn_failure(spec, rc);
     }
@@ -511,26 +528,8 @@ std::string spawn_in_cgroup(const child_spec& spec, spawned_child& child, run_cg
     }
 
     // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
-    std::string program = spec.program.string();
+    const exec_args args{spec};
     std::string cwd = spec.cwd.string();
-    std::vector<std::string> env;
-    env.reserve(spec.env.size());
-    for (const auto& [name, value] : spec.env) {
-        env.emplace_back(name).append("=").append(value);
-    }
-    std::vector<char*> argv;
-    argv.reserve(spec.args.size() + 2);
-    argv.push_back(program.data());
-    for (const std::string& arg : spec.args) {
-        argv.push_back(const_cast<char*>(arg.c_str()));  // execve does not write to them
-    }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    envp.reserve(env.size() + 1);
-    for (std::string& entry : env) {
-        envp.push_back(entry.data());
-    }
-    envp.push_back(nullptr);
     sigset_t no_signals;
     ::sigemptyset(&no_signals);
     const int procs = cgroup.procs_fd();
@@ -566,7 +565,7 @@ std::string spawn_in_cgroup(const child_spec& spec, spawned_child& child, run_cg
             ::dup2(err, STDERR_FILENO) < 0) {
             fail_in_child(report, setup_stage);
         }
-        ::execve(program.c_str(), argv.data(), envp.data());
+        ::execve(args.program(), args.argv(), args.envp());
         fail_in_child(report, exec_stage);
     }
 
