@@ -416,18 +416,30 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
     return out;
 }
 
-/// Whether `ec` (not operation_aborted) ends an accept loop for good, after waiting a little for a transient
-/// error. Sets `fatal` to the error that ended it.
-asio::awaitable<bool> accept_failed(const std::error_code& ec, asio::steady_timer& backoff,
-                                    std::error_code& fatal) {
-    if (is_transient(ec)) {
+/// The next client of `acceptor` (TCP or local socket). A transient failure (is_transient) is logged and
+/// retried after 100 ms, so that a flood cannot spin the loop. Nothing when the loop must end: `ended` then
+/// holds why (empty once the server closed or the wait was cancelled, else the error). Returns without
+/// another co_await once closed or cancelled, which would throw.
+template <class Acceptor>
+asio::awaitable<std::optional<typename Acceptor::protocol_type::socket>> accept_next(
+    Acceptor& acceptor, const state& s, asio::steady_timer& backoff, std::error_code& ended) {
+    for (;;) {
+        auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
+        if (ec == asio::error::operation_aborted || s.closed) {
+            ended = {};
+            co_return std::nullopt;
+        }
+        if (!ec) {
+            co_return std::move(sock);
+        }
+        if (!is_transient(ec)) {
+            ended = ec;
+            co_return std::nullopt;
+        }
         spdlog::warn("api: cannot accept a connection, retrying in 100 ms: {}", ec.message());
         backoff.expires_after(std::chrono::milliseconds{100});
         co_await backoff.async_wait(use_tuple);
-        co_return false;
     }
-    fatal = ec;
-    co_return true;
 }
 
 /// Accepts TCP clients until the acceptor is closed or the wait is cancelled; returns the error that ended
@@ -445,24 +457,17 @@ asio::awaitable<std::error_code> accept_tcp(std::shared_ptr<state> s) {
                 co_return std::error_code{};
             }
         }
-        auto [ec, sock] = co_await s->acceptor.async_accept(use_tuple);
-        if (ec == asio::error::operation_aborted || s->closed) {
-            // Closed or cancelled: returned without another co_await, which would throw once cancelled.
-            co_return std::error_code{};
+        std::error_code ended;
+        auto sock = co_await accept_next(s->acceptor, *s, backoff, ended);
+        if (!sock) {
+            co_return ended;
         }
-        if (ec) {
-            std::error_code fatal;
-            const bool ended = co_await accept_failed(ec, backoff, fatal);
-            if (ended) {
-                co_return fatal;
-            }
-            continue;
-        }
-        const auto peer = sock.remote_endpoint(ec);
+        std::error_code ec;
+        const auto peer = sock->remote_endpoint(ec);
         if (ec) {
             continue;  // gone already
         }
-        admit(s, stream{std::move(sock)}, client{transport::tcp, peer.address()}, peer.address().to_string(),
+        admit(s, stream{std::move(*sock)}, client{transport::tcp, peer.address()}, peer.address().to_string(),
               to_string(peer));
     }
 }
@@ -477,22 +482,14 @@ asio::awaitable<std::error_code> accept_local(std::shared_ptr<state> s) {
     }
     asio::steady_timer backoff{s->ex};
     for (;;) {
-        auto [ec, sock] = co_await s->local_acceptor.async_accept(use_tuple);
-        if (ec == asio::error::operation_aborted || s->closed) {
-            // Closed or cancelled: returned without another co_await, which would throw once cancelled.
-            co_return std::error_code{};
-        }
-        if (ec) {
-            std::error_code fatal;
-            const bool ended = co_await accept_failed(ec, backoff, fatal);
-            if (ended) {
-                co_return fatal;
-            }
-            continue;
+        std::error_code ended;
+        auto sock = co_await accept_next(s->local_acceptor, *s, backoff, ended);
+        if (!sock) {
+            co_return ended;
         }
         ucred peer{};
         socklen_t len = sizeof peer;
-        if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+        if (::getsockopt(sock->native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
             continue;
         }
         const auto who = fmt::format("uid {} (pid {}) on the local socket", peer.uid, peer.pid);
@@ -501,10 +498,11 @@ asio::awaitable<std::error_code> accept_local(std::shared_ptr<state> s) {
         const auto groups =
             trusted || !s->socket_gid ? std::vector<gid_t>{peer.gid} : groups_of(peer.uid, peer.gid);
         if (!may_use_socket(peer.uid, groups, self, s->socket_gid)) {
-            refuse(s, stream{std::move(sock)}, refusal_kind::peer_credentials, who);
+            refuse(s, stream{std::move(*sock)}, refusal_kind::peer_credentials, who);
             continue;
         }
-        admit(s, stream{std::move(sock)}, client{transport::local, {}}, fmt::format("uid {}", peer.uid), who);
+        admit(s, stream{std::move(*sock)}, client{transport::local, {}}, fmt::format("uid {}", peer.uid),
+              who);
     }
 }
 
