@@ -340,7 +340,7 @@ void command_server::send(const reply_to& to, net::message_type type, const std:
 }
 
 void command_server::log_drops() {
-    drops_.on_drop(inbox_.dropped_by_reason());
+    drops_.on_drop();
 }
 
 drop_counts command_inbox::dropped_by_reason() const {

@@ -199,7 +199,7 @@ private:
     command_fence fence_;
     command_inbox inbox_;
     bool restarting_ = false;  ///< a reboot or reset is in progress
-    drop_log drops_{"commands", drop_log_interval};
+    drop_log drops_{"commands", drop_log_interval, [this] { return inbox_.dropped_by_reason(); }};
     std::array<std::byte, net::max_datagram_size> out_{};
 };
 

@@ -88,15 +88,31 @@ drop_counts drop_reporter::since_last_line() const {
     return out;
 }
 
-drop_log::drop_log(std::string what, std::chrono::steady_clock::duration interval)
-    : what_{std::move(what)}, reporter_{interval} {}
+drop_log::drop_log(std::string what, std::chrono::steady_clock::duration interval,
+                   std::function<drop_counts()> read_totals)
+    : what_{std::move(what)}, reporter_{interval}, read_totals_{std::move(read_totals)} {}
 
-void drop_log::on_drop(drop_counts totals) {
-    const bool was_held = reporter_.due().has_value();
-    if (auto counts = reporter_.on_drop(std::chrono::steady_clock::now(), std::move(totals))) {
-        log(*counts, "");
-    } else if (!was_held && wake_) {
-        wake_->cancel();  // run() waits for no summary yet: it must wait for this one
+void drop_log::on_drop() {
+    if (reporter_.logs_at_once(std::chrono::steady_clock::now())) {
+        held_ = false;
+        log_line("");
+    } else if (!held_) {
+        held_ = true;
+        if (wake_) {
+            wake_->cancel();  // run() waits for no summary yet: it must wait for this one
+        }
+    }
+}
+
+void drop_log::log_line(std::string_view when) {
+    const auto now = std::chrono::steady_clock::now();
+    auto counts = reporter_.on_drop(now, read_totals_());
+    if (!counts) {
+        counts = reporter_.flush(now);  // within the interval: at due time, or at shutdown
+    }
+    if (counts) {
+        spdlog::warn("{}: {} datagram(s) dropped{}:{} ({} since start)", what_, total(*counts), when,
+                     describe(*counts), total(reporter_.totals()));
     }
 }
 
@@ -105,8 +121,7 @@ asio::awaitable<void> drop_log::run(task_set& tasks) {
     constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
     wake_.emplace(co_await asio::this_coro::executor);
     for (;;) {
-        const auto due = reporter_.due();
-        wake_->expires_at(due ? *due : std::chrono::steady_clock::time_point::max());
+        wake_->expires_at(held_ ? reporter_.next_line() : std::chrono::steady_clock::time_point::max());
         auto ended = co_await (wake_->async_wait(use_tuple) || tasks.until_stop());
         if (ended.index() == 1) {
             break;
@@ -116,23 +131,14 @@ asio::awaitable<void> drop_log::run(task_set& tasks) {
         if (state.cancelled() != asio::cancellation_type::none) {
             break;
         }
-        const auto now = std::chrono::steady_clock::now();
-        const auto still_due = reporter_.due();
-        if (still_due && *still_due <= now) {
-            if (auto counts = reporter_.flush(now)) {
-                log(*counts, "");
-            }
+        if (held_ && reporter_.next_line() <= std::chrono::steady_clock::now()) {
+            held_ = false;
+            log_line("");
         }
     }
     wake_.reset();
-    if (auto counts = reporter_.flush(std::chrono::steady_clock::now())) {
-        log(*counts, " (before stopping)");
-    }
-}
-
-void drop_log::log(const drop_counts& counts, std::string_view when) const {
-    spdlog::warn("{}: {} datagram(s) dropped{}:{} ({} since start)", what_, total(counts), when,
-                 describe(counts), total(reporter_.totals()));
+    held_ = false;
+    log_line(" (before stopping)");
 }
 
 }  // namespace mtce::host

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,7 +37,8 @@ void add_drops(drop_counts& counts, std::string_view reason, std::uint64_t count
 /// summed and logged once per interval, each line with the counts since the previous one; due() says when
 /// such a summary is owed, so that the tail of a burst is logged even if nothing else arrives, and flush()
 /// hands out what is pending at shutdown. Nothing is ever lost: every drop ends up in exactly one line.
-/// Costs one map copy per drop (a few reasons). Not thread-safe.
+/// Costs one map copy per call; drop_log calls on_drop only when a line is due, not per drop. Not
+/// thread-safe.
 class drop_reporter {
 public:
     using clock_type = std::chrono::steady_clock;
@@ -55,6 +57,15 @@ public:
 
     /// Everything dropped since start.
     [[nodiscard]] const drop_counts& totals() const { return totals_; }
+    /// Whether a drop at `now` would be logged at once (no line for `interval`), so that a caller can leave
+    /// its counts uncounted until a line is due.
+    [[nodiscard]] bool logs_at_once(clock_type::time_point now) const {
+        return !last_line_ || now - *last_line_ >= interval_;
+    }
+    /// When the next line may be logged (at once if none was).
+    [[nodiscard]] clock_type::time_point next_line() const {
+        return last_line_ ? *last_line_ + interval_ : clock_type::time_point::min();
+    }
 
 private:
     [[nodiscard]] drop_counts since_last_line() const;
@@ -66,24 +77,29 @@ private:
 };
 
 /// A drop_reporter on the event loop: logs a warning "<what>: N datagram(s) dropped: reason=count ...", at
-/// once or when a summary is due, and what is pending at shutdown. Not thread-safe.
+/// once or when a summary is due, and what is pending at shutdown. The receiver's counters are read (by
+/// `read_totals`) only when a line is logged: a flood of bad datagrams costs a timestamp per drop, not a map
+/// of every reason. Not thread-safe; not copyable (`read_totals` refers to its owner).
 class drop_log {
 public:
-    drop_log(std::string what, std::chrono::steady_clock::duration interval);
+    drop_log(std::string what, std::chrono::steady_clock::duration interval,
+             std::function<drop_counts()> read_totals);
+    drop_log(const drop_log&) = delete;
+    drop_log& operator=(const drop_log&) = delete;
 
-    /// Called after every drop with everything dropped so far.
-    void on_drop(drop_counts totals);
-
+    /// Called after every drop.
+    void on_drop();
     /// Logs held summaries when they are due until the tasks are asked to stop, then what is still held.
     asio::awaitable<void> run(task_set& tasks);
 
-    [[nodiscard]] const drop_counts& totals() const { return reporter_.totals(); }
-
 private:
-    void log(const drop_counts& counts, std::string_view when) const;
+    /// Reads the counters and logs what they gained since the last line, if anything.
+    void log_line(std::string_view when);
 
     std::string what_;
     drop_reporter reporter_;
+    std::function<drop_counts()> read_totals_;
+    bool held_ = false;                       ///< drops came since the last line, within its interval
     std::optional<asio::steady_timer> wake_;  ///< while run() waits for the next summary
 };
 

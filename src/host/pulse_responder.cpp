@@ -32,7 +32,7 @@ pulse_responder::pulse_responder(std::string network_name, std::vector<asio::ip:
       controllers_{std::move(controllers)},
       flags_{flags},
       wire_{wire},
-      drops_{"heartbeat (" + network_ + ")", drop_log_interval} {}
+      drops_{"heartbeat (" + network_ + ")", drop_log_interval, [this] { return dropped(); }} {}
 
 std::optional<std::span<const std::byte>> pulse_responder::on_datagram(const asio::ip::address& from,
                                                                        std::span<const std::byte> data) {
@@ -84,7 +84,7 @@ drop_counts pulse_responder::dropped() const {
 }
 
 void pulse_responder::log_drops() {
-    drops_.on_drop(dropped());
+    drops_.on_drop();
 }
 
 asio::awaitable<void> pulse_responder::serve(network_config network, heartbeat_mode mode, task_set& tasks) {

@@ -96,3 +96,13 @@ BOOST_AUTO_TEST_CASE(counts_are_described_in_name_order_without_zeroes) {
     rejected.add(mtce::net::reject_reason::bad_mac);
     BOOST_TEST((mtce::host::to_drop_counts(rejected) == drop_counts{{"bad_mac", 1}}));
 }
+
+BOOST_AUTO_TEST_CASE(a_caller_can_tell_when_a_drop_would_be_logged_at_once_without_counting_it) {
+    drop_reporter r{10s};
+    BOOST_TEST(r.logs_at_once(t0));
+    BOOST_TEST((r.next_line() == drop_reporter::clock_type::time_point::min()));
+    BOOST_REQUIRE(r.on_drop(t0, {{"bad_mac", 1}}).has_value());
+    BOOST_TEST(!r.logs_at_once(t0 + 9s));
+    BOOST_TEST((r.next_line() == t0 + 10s));
+    BOOST_TEST(r.logs_at_once(t0 + 10s));
+}
