@@ -1068,12 +1068,17 @@ isolation_choice choose_isolation(script_isolation requested, const isolation_pr
 }
 
 std::filesystem::path script_cgroup_parent() {
-    const auto mount = cgroup2_mount();
-    const auto own = own_cgroup();
-    if (mount.empty() || own.empty() || own.front() != '/') {
-        return {};
-    }
-    return own == "/" ? mount : mount / own.substr(1);
+    // Read once per process (a function-local static: once, thread-safe), not at every script run: where
+    // cgroup2 is mounted and which cgroup this process is in do not change while it runs.
+    static const std::filesystem::path parent = [] {
+        const auto mount = cgroup2_mount();
+        const auto own = own_cgroup();
+        if (mount.empty() || own.empty() || own.front() != '/') {
+            return std::filesystem::path{};
+        }
+        return own == "/" ? mount : mount / own.substr(1);
+    }();
+    return parent;
 }
 
 isolation_probes probe_isolation() {

@@ -88,6 +88,7 @@ struct isolation_choice {
 
 /// The cgroup v2 directory of this process (found through /proc/self/mountinfo and /proc/self/cgroup), in
 /// which `cgroup` runs get their own child cgroup named mtce-script-<our pid>-<n>; empty if there is none.
+/// Found once per process: moving a running agent to another cgroup is not followed.
 [[nodiscard]] std::filesystem::path script_cgroup_parent();
 
 /// Kills whatever runs in script cgroups left under script_cgroup_parent() by an agent process that no longer
