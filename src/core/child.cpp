@@ -38,6 +38,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/output_capture.hpp"
 #include "core/transient_unit.hpp"
 
 // Not in every libc's headers yet; <sys/pidfd.h> is avoided on purpose (glibc 2.36 breaks C++ linking).
@@ -48,6 +49,10 @@
 namespace mtce {
 
 namespace {
+
+using detail::output_capture;
+using detail::throw_if_cancelled;
+using detail::unique_fd;
 
 using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
@@ -65,38 +70,12 @@ constexpr auto straggler_linger = 1s;
 constexpr auto straggler_kill_bound = 5s;
 /// How often the group is checked for stragglers: there is no descriptor that reports an empty group.
 constexpr auto group_poll = 25ms;
-/// Once the whole group is gone, only an escaped process (setsid) can still hold the pipes; the data already
-/// in them takes microseconds to drain, so this only bounds how long such an escapee can delay us.
-constexpr auto output_linger = 1s;
-constexpr std::size_t read_chunk = std::size_t{64} * 1024;
 
 /// `from + d`, with `d` capped so that a huge configured duration cannot overflow the clock's nanoseconds.
 clock_type::time_point after(clock_type::time_point from, std::chrono::milliseconds d) {
     constexpr std::chrono::milliseconds cap = std::chrono::hours(24 * 365 * 10);
     return from + std::min(d, cap);
 }
-
-/// Owns one file descriptor.
-class unique_fd {
-public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) : fd_(fd) {}
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    ~unique_fd() { reset(); }
-
-    [[nodiscard]] int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 std::string errno_text(int error) {
     return std::error_code(error, std::generic_category()).message();
@@ -701,13 +680,6 @@ bool group_has_live_member(pid_t pgid) {
 /// Throws operation_aborted if the calling coroutine was cancelled. Needed after every as_tuple wait: those
 /// report cancellation as an error code, and a cancellation that arrived while a completion was already
 /// queued only shows in the cancellation state.
-asio::awaitable<void> throw_if_cancelled() {
-    asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) {
-        throw asio::system_error(asio::error::operation_aborted);
-    }
-}
-
 std::string format_duration(std::chrono::milliseconds d) {
     if (d < 1s) {
         return std::to_string(d.count()) + "ms";
@@ -742,22 +714,16 @@ public:
           pid_(child.pid),
           started_at_(started_at),
           pidfd_(ex),
-          out_(ex),
-          err_(ex),
-          readers_done_(ex) {
+          output_(ex, spec.output_limit) {
         // The fd is released only once its descriptor owns it, so a failing assign cannot leak it.
-        auto adopt = [](asio::posix::stream_descriptor& descriptor, unique_fd& fd) {
-            descriptor.assign(fd.get());
-            fd.release();
-        };
-        adopt(pidfd_, child.pidfd);
-        adopt(out_, child.out);
-        adopt(err_, child.err);
+        pidfd_.assign(child.pidfd.get());
+        child.pidfd.release();
+        output_.adopt(child.out, child.err);
     }
 
     asio::awaitable<void> run() {
-        co_await (drain(out_, result_.out, result_.out_dropped) &&
-                  drain(err_, result_.err, result_.err_dropped) && supervise());
+        co_await (output_.read_out(result_.out, result_.out_dropped) &&
+                  output_.read_err(result_.err, result_.err_dropped) && supervise());
     }
 
 private:
@@ -782,7 +748,7 @@ private:
             guard_.leader_reaped();
             guard_.group_done();
         }
-        co_await finish_output();
+        co_await output_.finish();
     }
 
     /// Whether the leader exited before `until`.
@@ -899,41 +865,6 @@ private:
         }
     }
 
-    /// Gives the readers a short while to see EOF, then closes the pipes, which ends them.
-    asio::awaitable<void> finish_output() {
-        if (readers_running_ > 0) {
-            readers_done_.expires_after(output_linger);
-            co_await readers_done_.async_wait(use_tuple);  // cancelled by the last reader
-            co_await throw_if_cancelled();
-        }
-        asio::error_code ignored;
-        out_.close(ignored);
-        err_.close(ignored);
-    }
-
-    /// Reads one stream to its end, keeping the first output_limit bytes and counting the rest.
-    asio::awaitable<void> drain(asio::posix::stream_descriptor& pipe, std::string& kept,
-                                std::size_t& dropped) {
-        std::vector<char> buffer(read_chunk);
-        for (;;) {
-            auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_tuple);
-            std::size_t keep = std::min(n, spec_.output_limit - std::min(spec_.output_limit, kept.size()));
-            kept.append(buffer.data(), keep);
-            dropped += n - keep;
-            // An error is EOF, or the pipe closed by finish_output(); either way this stream is done. A
-            // cancellation may have arrived while this read's completion was queued: stop then too, or the
-            // next read could wait forever on a child that is about to be killed. (No co_await in the
-            // condition: g++ 12 miscompiles that.)
-            asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-            if (ec || state.cancelled() != asio::cancellation_type::none) {
-                break;
-            }
-        }
-        if (--readers_running_ == 0) {
-            readers_done_.cancel();
-        }
-    }
-
     std::chrono::milliseconds elapsed() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started_at_);
     }
@@ -946,10 +877,7 @@ private:
     clock_type::time_point started_at_;
     std::optional<clock_type::time_point> term_sent_;
     asio::posix::stream_descriptor pidfd_;
-    asio::posix::stream_descriptor out_;
-    asio::posix::stream_descriptor err_;
-    asio::steady_timer readers_done_;
-    int readers_running_ = 2;
+    output_capture output_;
 };
 
 }  // namespace

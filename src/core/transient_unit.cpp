@@ -32,6 +32,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/output_capture.hpp"
+
 namespace mtce {
 
 namespace transient {
@@ -130,6 +132,10 @@ void apply_outcome(const child_spec& spec, const unit_outcome& outcome, child_re
 
 namespace {
 
+using detail::output_capture;
+using detail::throw_if_cancelled;
+using detail::unique_fd;
+
 using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using clock_type = std::chrono::steady_clock;
@@ -153,8 +159,6 @@ constexpr auto cancel_kill_deadline = 2s;
 constexpr auto state_recheck = 2s;
 /// Once the unit is inactive, systemd closes its copies of the pipes; only an escaped process could hold
 /// them longer, and this bounds how long it can delay us.
-constexpr auto output_linger = 1s;
-constexpr std::size_t read_chunk = std::size_t{64} * 1024;
 
 std::atomic<std::uint64_t> unit_counter{0};
 
@@ -166,33 +170,6 @@ clock_type::time_point after(clock_type::time_point from, std::chrono::milliseco
 std::string errno_text(int error) {
     return std::error_code(error, std::generic_category()).message();
 }
-
-asio::awaitable<void> throw_if_cancelled() {
-    asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) {
-        throw asio::system_error(asio::error::operation_aborted);
-    }
-}
-
-class unique_fd {
-public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) : fd_(fd) {}
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    ~unique_fd() { reset(); }
-    [[nodiscard]] int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 /// A pipe for one output stream: our end non-blocking, the unit's end blocking (handed to systemd).
 int make_pipe(unique_fd& read_end, unique_fd& write_end) {
@@ -462,13 +439,7 @@ class unit_supervisor {
 public:
     unit_supervisor(const asio::any_io_executor& ex, const child_spec& spec, child_result& result,
                     clock_type::time_point started_at)
-        : spec_(spec),
-          result_(result),
-          started_at_(started_at),
-          bus_(ex),
-          out_(ex),
-          err_(ex),
-          readers_done_(ex) {}
+        : spec_(spec), result_(result), started_at_(started_at), bus_(ex), output_(ex, spec.output_limit) {}
 
     unit_supervisor(const unit_supervisor&) = delete;
     unit_supervisor& operator=(const unit_supervisor&) = delete;
@@ -494,10 +465,7 @@ public:
         if (int e = make_pipe(err_read, err_write_); e != 0) {
             return "pipe: " + errno_text(e);
         }
-        out_.assign(out_read.get());
-        out_read.release();
-        err_.assign(err_read.get());
-        err_read.release();
+        output_.adopt(out_read, err_read);
         name_ = transient::unit_name(spec_.program.string(), ::getpid(), unit_counter.fetch_add(1) + 1);
         char* path = nullptr;
         int r = ::sd_bus_path_encode("/org/freedesktop/systemd1/unit", name_.c_str(), &path);
@@ -510,8 +478,8 @@ public:
     }
 
     asio::awaitable<void> run() {
-        co_await (drain(out_, result_.out, result_.out_dropped) &&
-                  drain(err_, result_.err, result_.err_dropped) && supervise());
+        co_await (output_.read_out(result_.out, result_.out_dropped) &&
+                  output_.read_err(result_.err, result_.err_dropped) && supervise());
     }
 
 private:
@@ -536,7 +504,7 @@ private:
             result_.start_error =
                 "could not start '" + spec_.program.string() + "' as " + name_ + ": " + error;
             result_.elapsed = elapsed();
-            co_await finish_output();
+            co_await output_.finish();
             co_return;
         }
 
@@ -566,7 +534,7 @@ private:
             armed_ = false;
             result_.started = job_done_ && job_result_ == "done";
             result_.start_error = result_.started ? std::string{} : "'" + name_ + "': " + bus_failure;
-            co_await finish_output();
+            co_await output_.finish();
             co_return;
         }
         transient::unit_outcome outcome;
@@ -580,7 +548,7 @@ private:
         // drops it too, should this message be lost.)
         auto unref = bus_.method_call(unit_path_.c_str(), unit_interface, "Unref");
         bus_.send_now(std::move(unref));
-        co_await finish_output();
+        co_await output_.finish();
     }
 
     /// Matches JobRemoved for our unit and PropertiesChanged on it (installed before the start, on the same
@@ -687,36 +655,6 @@ private:
         outcome.result = co_await get_string(service_interface, "Result");
     }
 
-    asio::awaitable<void> finish_output() {
-        if (readers_running_ > 0) {
-            readers_done_.expires_after(output_linger);
-            co_await readers_done_.async_wait(use_tuple);  // cancelled by the last reader
-            co_await throw_if_cancelled();
-        }
-        asio::error_code ignored;
-        out_.close(ignored);
-        err_.close(ignored);
-    }
-
-    /// Reads one stream to its end, keeping the first output_limit bytes and counting the rest.
-    asio::awaitable<void> drain(asio::posix::stream_descriptor& pipe, std::string& kept,
-                                std::size_t& dropped) {
-        std::vector<char> buffer(read_chunk);
-        for (;;) {
-            auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_tuple);
-            std::size_t keep = std::min(n, spec_.output_limit - std::min(spec_.output_limit, kept.size()));
-            kept.append(buffer.data(), keep);
-            dropped += n - keep;
-            asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-            if (ec || state.cancelled() != asio::cancellation_type::none) {
-                break;
-            }
-        }
-        if (--readers_running_ == 0) {
-            readers_done_.cancel();
-        }
-    }
-
     std::chrono::milliseconds elapsed() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started_at_);
     }
@@ -735,10 +673,7 @@ private:
     bool job_done_ = false;
     std::string job_result_;
     bool changed_ = false;
-    asio::posix::stream_descriptor out_;
-    asio::posix::stream_descriptor err_;
-    asio::steady_timer readers_done_;
-    int readers_running_ = 2;
+    output_capture output_;
 };
 
 }  // namespace
